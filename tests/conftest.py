@@ -1,0 +1,20 @@
+"""Shared test settings: hypothesis profiles.
+
+`ci` (selected by .ci/run through HYPOTHESIS_PROFILE=ci) is derandomized and keeps the whole suite
+within a few minutes on two cores; `thorough` draws many more examples for local runs:
+    HYPOTHESIS_PROFILE=thorough pytest
+"""
+import os
+
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "ci", derandomize=True, deadline=None, max_examples=60,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "thorough", deadline=None, max_examples=1000,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile("dev", deadline=None, max_examples=40)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
