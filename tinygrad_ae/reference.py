@@ -1,0 +1,224 @@
+"""The lecture's autoencoder in closed form: plain numpy, no framework.
+
+Notation of the slides ("Introduction to Autoencoders"). Each row of X is one of the m examples x_i:
+
+    a1    = X W^T + b       W (k, n), b (k,)     encoder pre-activation
+    h     = g(a1)           g in ENCODERS
+    a2    = h W*^T + c      W* (n, k), c (n,)    with tied weights W* = W^T
+    x_hat = f(a2)           f in DECODERS
+
+    squared error:  L =  (1/m) sum_i sum_j (x_hat_ij - x_ij)^2
+    cross-entropy:  L = -(1/m) sum_i sum_j (x_ij log x_hat_ij + (1 - x_ij) log(1 - x_hat_ij))
+
+`gradients` is the slides' chain rule written out by hand; the tests hold the framework's autograd
+to it and the benchmarks race against it. `pca_bound` is the Eckart-Young bound: no rank-k affine
+reconstruction (so no autoencoder with k hidden units and a linear decoder) has a lower squared error.
+"""
+import numpy as np
+
+ENCODERS = ("sigmoid", "tanh", "relu", "linear")
+DECODERS = ("linear", "sigmoid", "tanh")
+LOSSES = ("mse", "bce")
+
+
+def sigmoid(a):
+    """1 / (1 + exp(-a)), computed so that exp only ever sees -|a| (no overflow at a = -1000)."""
+    e = np.exp(-np.abs(a))
+    return np.where(a >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def softplus(a):
+    """log(1 + exp(a)) = max(a, 0) + log1p(exp(-|a|)), finite for every finite a."""
+    return np.maximum(a, 0) + np.log1p(np.exp(-np.abs(a)))
+
+
+# name -> (activation, its derivative written from the activation's OUTPUT y, which the forward pass saved)
+_ACTIVATIONS = {
+    "sigmoid": (sigmoid, lambda y: y * (1 - y)),
+    "tanh": (np.tanh, lambda y: 1 - y * y),
+    "relu": (lambda a: np.maximum(a, 0), lambda y: (y > 0).astype(y.dtype)),
+    "linear": (lambda a: a, np.ones_like),
+}
+
+
+def forward(X, W, b, W_star, c, encoder="sigmoid", decoder="linear", tied=False):
+    """The forward pass. Returns {"a1", "h", "a2", "x_hat"}: the backward pass reuses all of them."""
+    _check_choice("encoder", encoder, ENCODERS)
+    _check_choice("decoder", decoder, DECODERS)
+    return _forward(*_check_arrays(X, W, b, W_star, c, tied), encoder, decoder)
+
+
+def _forward(X, W, b, W_star, c, encoder, decoder):
+    a1 = X @ W.T + b
+    h = _ACTIVATIONS[encoder][0](a1)
+    a2 = h @ W_star.T + c
+    x_hat = _ACTIVATIONS[decoder][0](a2)
+    return {"a1": a1, "h": h, "a2": a2, "x_hat": x_hat}
+
+
+def loss(X, W, b, W_star, c, encoder="sigmoid", decoder="linear", tied=False, loss=None):
+    """The lecture's loss: summed over the n features, averaged over the m examples.
+
+    loss=None picks what the lecture picks: "bce" for a sigmoid decoder, "mse" otherwise.
+    """
+    kind = _pick_loss(decoder, loss)
+    _check_choice("encoder", encoder, ENCODERS)
+    X, W, b, W_star, c = _check_arrays(X, W, b, W_star, c, tied)
+    out = _forward(X, W, b, W_star, c, encoder, decoder)
+    m = X.shape[0]
+    if kind == "mse":
+        return float(np.sum((out["x_hat"] - X) ** 2) / m)
+    _check_targets(X)
+    # -(x log sigmoid(a) + (1 - x) log(1 - sigmoid(a))) = softplus(a) - x a: taken from the logits a2,
+    # so it never evaluates log(0), even where sigmoid(a2) rounds to exactly 0 or 1.
+    a2 = out["a2"]
+    return float(np.sum(softplus(a2) - X * a2) / m)
+
+
+def gradients(X, W, b, W_star, c, encoder="sigmoid", decoder="linear", tied=False, loss=None):
+    """dL/dW, dL/db, dL/dW*, dL/dc by the slides' chain rule (dL/dW* is None when tied)."""
+    kind = _pick_loss(decoder, loss)
+    _check_choice("encoder", encoder, ENCODERS)
+    X, W, b, W_star, c = _check_arrays(X, W, b, W_star, c, tied)
+    out = _forward(X, W, b, W_star, c, encoder, decoder)
+    m = X.shape[0]
+    h, x_hat = out["h"], out["x_hat"]
+
+    if kind == "bce":
+        _check_targets(X)
+        # sigmoid and cross-entropy taken together: (x_hat - x) / m. The slides' literal chain
+        # (literal_bce_grad_a2) is the same algebra but turns NaN once sigmoid saturates.
+        dA2 = bce_grad_a2(X, x_hat)
+    else:
+        # The slides' dL/dx_hat = 2 (x_hat - x) is for one example; the objective averages over the
+        # m examples, so the batch gradient carries the 1/m that the slide leaves out.
+        dX_hat = (2 / m) * (x_hat - X)
+        dA2 = dX_hat * _ACTIVATIONS[decoder][1](x_hat)
+    dW_star = dA2.T @ h                      # (n, k)
+    dc = dA2.sum(axis=0)
+    dH = dA2 @ W_star                        # back through the decoder weight
+    dA1 = dH * _ACTIVATIONS[encoder][1](h)
+    dW = dA1.T @ X                           # (k, n)
+    db = dA1.sum(axis=0)
+    if tied:
+        # W is used twice (encoder W, decoder W* = W^T): its gradient is the sum of both paths.
+        return {"W": dW + dW_star.T, "b": db, "W_star": None, "c": dc}
+    return {"W": dW, "b": db, "W_star": dW_star, "c": dc}
+
+
+def bce_grad_a2(X, x_hat):
+    """dL/da2 for a sigmoid decoder with cross-entropy, simplified: (x_hat - x) / m. Always finite."""
+    return (x_hat - X) / X.shape[0]
+
+
+def literal_bce_grad_a2(X, x_hat):
+    """dL/da2 by the slides' literal chain: dL/dx_hat * dx_hat/da2.
+
+    dL/dx_hat_j = -x_j / x_hat_j + (1 - x_j) / (1 - x_hat_j) and dx_hat_j/da2_j = x_hat_j (1 - x_hat_j).
+    Algebraically this is x_hat - x (times 1/m), but in floating point sigmoid saturates: x_hat == 1.0
+    exactly from a2 ~ 37 on in float64 (== 0.0 below a2 ~ -745), and the chain becomes inf * 0 = NaN.
+    That NaN is what this function exists to show, so numpy's divide/invalid warnings are silenced here.
+    """
+    m = X.shape[0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dX_hat = (-X / x_hat + (1 - X) / (1 - x_hat)) / m
+        return dX_hat * (x_hat * (1 - x_hat))
+
+
+def pca_components(X, k):
+    """(mean (n,), components (k, n)): the top-k eigenvectors of the covariance, one per row."""
+    X = _check_pca_input(X, k)
+    mean, _, eigenvectors = _covariance_eigh(X)
+    return mean, eigenvectors[:, :k].T
+
+
+def pca_reconstruction(X, k):
+    """X projected on its top-k principal components, the mean added back: the best rank-k affine fit."""
+    X = _check_pca_input(X, k)
+    mean, components = pca_components(X, k)
+    return mean + (X - mean) @ components.T @ components
+
+
+def pca_bound(X, k):
+    """Eckart-Young: sum over j > k of the eigenvalues of the centered data's covariance (taken with 1/m).
+
+    This is the smallest squared-error loss, in the lecture's normalization (summed over features,
+    averaged over examples), that any rank-k affine reconstruction of X can reach.
+    """
+    X = _check_pca_input(X, k)
+    _, eigenvalues, _ = _covariance_eigh(X)
+    # clip: a zero eigenvalue can come out of eigh as -1e-17, and a loss is never negative
+    return float(np.clip(eigenvalues[k:], 0, None).sum())
+
+
+# ---------------------------------------------------------------- private helpers
+
+def _covariance_eigh(X):
+    """Mean, eigenvalues (descending) and eigenvectors (columns, same order) of the covariance."""
+    mean = X.mean(axis=0)
+    centered = X - mean
+    covariance = centered.T @ centered / X.shape[0]  # 1/m as in the loss, not np.cov's 1/(m - 1)
+    eigenvalues, eigenvectors = np.linalg.eigh(covariance)  # ascending
+    return mean, eigenvalues[::-1], eigenvectors[:, ::-1]
+
+
+def _as_float(a):
+    a = np.asarray(a)
+    return a if np.issubdtype(a.dtype, np.floating) else a.astype(np.float64)
+
+
+def _check_choice(what, value, allowed):
+    if value not in allowed:
+        raise ValueError(f"{what} must be one of {allowed}, got {value!r}")
+
+
+def _pick_loss(decoder, loss):
+    _check_choice("decoder", decoder, DECODERS)
+    if loss is None:
+        return "bce" if decoder == "sigmoid" else "mse"
+    _check_choice("loss", loss, LOSSES)
+    if loss == "bce" and decoder != "sigmoid":
+        raise ValueError(f"loss='bce' needs decoder='sigmoid' (cross-entropy compares probabilities), "
+                         f"got decoder={decoder!r}: use decoder='sigmoid' or loss='mse'")
+    return loss
+
+
+def _check_arrays(X, W, b, W_star, c, tied):
+    """Arrays as floats, W* = W^T when tied, and every shape checked against X (m, n) and W (k, n)."""
+    X, W, b, c = (_as_float(a) for a in (X, W, b, c))
+    if X.ndim != 2 or X.shape[0] == 0:
+        raise ValueError(f"X must be 2-D (m examples, n features) with at least one row, got shape {X.shape}")
+    if W.ndim != 2:
+        raise ValueError(f"W must be 2-D (k hidden, n features), got shape {W.shape}")
+    if tied:
+        if W_star is not None:
+            raise ValueError("tied=True uses W.T as the decoder weight W*: pass W_star=None")
+        W_star = W.T
+    elif W_star is None:
+        raise ValueError("W_star is None but tied=False: pass the decoder weight W* (n, k), or set tied=True")
+    W_star = _as_float(W_star)
+    (m, n), k = X.shape, W.shape[0]
+    expected = {"W": (W, (k, n)), "b": (b, (k,)), "W_star": (W_star, (n, k)), "c": (c, (n,))}
+    for name, (array, shape) in expected.items():
+        if array.shape != shape:
+            raise ValueError(f"{name} has shape {array.shape}, expected {shape} "
+                             f"for X of shape {X.shape} and k = {k} hidden units")
+    return X, W, b, W_star, c
+
+
+def _check_targets(X):
+    if np.any((X < 0) | (X > 1)) or np.isnan(X).any():
+        raise ValueError("cross-entropy needs targets X in [0, 1]: rescale the data or use loss='mse'")
+
+
+def _check_pca_input(X, k):
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or X.shape[0] == 0:
+        raise ValueError(f"X must be 2-D (m examples, n features) with at least one row, got shape {X.shape}")
+    if not np.isfinite(X).all():
+        raise ValueError("X contains NaN or inf: clean or drop those rows first")
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+        raise TypeError(f"k must be an integer number of components, got {type(k).__name__}")
+    if not 0 <= k <= X.shape[1]:
+        raise ValueError(f"k must be between 0 and n = {X.shape[1]} (the number of features), got {k}")
+    return X
