@@ -1,0 +1,113 @@
+"""Composite ops and the public losses, built only from Tensor ops: no backward code lives here.
+
+The two fused losses call primitives from the derivative table (ops.py) on purpose: their backward
+is the lecture's closed form, cheaper than the composed chain and finite where it is not.
+"""
+import numpy as np
+
+from . import ops
+from .tensor import Tensor, _binary, _unary, _wrap
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+# ----- composites ------------------------------------------------------------------------------
+
+def mean(x, axis=None, keepdims=False):
+    """Sum divided by the number of elements reduced over."""
+    if axis is None:
+        count = x.data.size
+    else:
+        axes = (axis,) if isinstance(axis, int) else tuple(axis)
+        count = int(np.prod([x.shape[a] for a in axes]))
+    return x.sum(axis=axis, keepdims=keepdims) * (1.0 / count)
+
+
+def relu(x):
+    return x.relu()
+
+
+def sigmoid(x):
+    return x.sigmoid()
+
+
+def tanh(x):
+    return x.tanh()
+
+
+def abs(x):  # noqa: A001 (the PyTorch name)
+    """|x| as x * sign(x) with sign(x) a constant: gradient sign(x), 0 at 0 as in PyTorch."""
+    return x * np.sign(x.data)
+
+
+def softplus(x):
+    """log(1 + exp(x)) in the stable form relu(x) + log(1 + exp(-|x|)): exp never sees a positive
+    argument, so +-1000 gives 1000 and 0 with no overflow or warning."""
+    return x.relu() + (1 + (-abs(x)).exp()).log()
+
+
+# ----- losses (PyTorch's names and semantics) --------------------------------------------------
+
+def _check_pair(op, pred, target):
+    if not isinstance(target, Tensor):
+        target = Tensor(np.asarray(target, dtype=pred.dtype))
+    if pred.shape != target.shape:
+        raise ValueError(f"{op}: input shape {pred.shape} and target shape {target.shape} differ; "
+                         "pass a target of the same shape")
+    return target
+
+
+def _reduce(elementwise, reduction):
+    if reduction == "none":
+        return elementwise
+    return elementwise.sum() if reduction == "sum" else mean(elementwise)
+
+
+def _check_reduction(op, reduction):
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+
+
+def _fused(fn_class, a, b, scale):
+    ctx = fn_class()
+    return _wrap(ctx.forward(a.data, b.data, scale), ctx, (a, b), a.requires_grad or b.requires_grad)
+
+
+def mse_loss(pred, target, reduction="mean"):
+    """(pred - target)^2, averaged over all elements ("mean"), summed ("sum") or kept ("none")."""
+    _check_reduction("mse_loss", reduction)
+    target = _check_pair("mse_loss", pred, target)
+    if reduction == "none":
+        return (pred - target) ** 2
+    scale = 1.0 if reduction == "sum" else 1.0 / max(pred.data.size, 1)
+    return _fused(ops.SquaredErrorSum, pred, target, scale)
+
+
+def binary_cross_entropy(prob, target, reduction="mean"):
+    """-(x log p + (1 - x) log(1 - p)) on probabilities, each log clamped at -100 as PyTorch does."""
+    _check_reduction("binary_cross_entropy", reduction)
+    target = _check_pair("binary_cross_entropy", prob, target)
+    if reduction == "none":
+        log_p = _clamped_log(prob)
+        log_1mp = _clamped_log(1 - prob)
+        return -(target * log_p + (1 - target) * log_1mp)
+    scale = 1.0 if reduction == "sum" else 1.0 / max(prob.data.size, 1)
+    return _fused(ops.BCESum, prob, target, scale)
+
+
+def binary_cross_entropy_with_logits(logits, target, reduction="mean"):
+    """Cross-entropy of sigmoid(logits) against target, computed from the logits: never log(0)."""
+    _check_reduction("binary_cross_entropy_with_logits", reduction)
+    target = _check_pair("binary_cross_entropy_with_logits", logits, target)
+    if reduction == "none":
+        return softplus(logits) - target * logits
+    scale = 1.0 if reduction == "sum" else 1.0 / max(logits.data.size, 1)
+    return _fused(ops.BCEWithLogitsSum, logits, target, scale)
+
+
+def _clamped_log(p):
+    """log(p) with values below -100 replaced by -100 (gradient 0 there), composed from Tensor ops."""
+    with np.errstate(divide="ignore"):
+        log_p = p.log()
+    keep = log_p.data > -100
+    return log_p * keep + (-100.0) * (~keep)
