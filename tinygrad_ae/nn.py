@@ -1,0 +1,170 @@
+"""Layers: `Module` (parameter registry and state dicts), `Linear`, activations, `Sequential`.
+
+A module's parameters are simply its attributes that are Tensors with requires_grad=True; its
+submodules are its attributes that are Modules. Both are found by scanning `vars(self)`, which
+keeps assignment order, so no registration calls are needed and names follow PyTorch:
+`encoder.weight`, `encoder.bias`, `0.weight` inside a Sequential.
+"""
+import numpy as np
+
+from .tensor import Tensor
+
+
+class Module:
+    """Base class: subclasses set parameters/submodules as attributes and define `forward`."""
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} must define forward()")
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+    def named_parameters(self):
+        """List of (dotted name, Tensor) in registration order; a shared Tensor is listed once."""
+        named, seen_tensors, seen_modules = [], set(), set()
+        stack = [("", self)]       # iterative walk, depth-first in attribute order
+        while stack:
+            prefix, module = stack.pop()
+            if id(module) in seen_modules:   # a module reachable twice (or a cycle) is walked once
+                continue
+            seen_modules.add(id(module))
+            children = []
+            for name, value in vars(module).items():
+                if isinstance(value, Tensor) and value.requires_grad and id(value) not in seen_tensors:
+                    seen_tensors.add(id(value))
+                    named.append((prefix + name, value))
+                elif isinstance(value, Module):
+                    children.append((prefix + name + ".", value))
+            stack.extend(reversed(children))
+        return named
+
+    def parameters(self):
+        """List of parameter Tensors in registration order, without duplicates."""
+        return [p for _, p in self.named_parameters()]
+
+    def zero_grad(self):
+        """Drop every parameter's gradient (PyTorch's default, set_to_none=True)."""
+        for p in self.parameters():
+            p.grad = None
+
+    def state_dict(self):
+        """Ordered dict name -> copy of the parameter's array (safe to keep while training goes on)."""
+        return {name: p.data.copy() for name, p in self.named_parameters()}
+
+    def load_state_dict(self, state_dict):
+        """Copy arrays into the parameters in place, after checking every key, shape and dtype.
+
+        Raises ValueError naming each missing, unexpected or wrongly shaped key before anything
+        is changed, so a failed load leaves the module as it was.
+        """
+        params = dict(self.named_parameters())
+        values = {}
+        problems = []
+        for name in params:
+            if name not in state_dict:
+                problems.append(f"missing key {name!r}")
+        for name, value in state_dict.items():
+            if name not in params:
+                problems.append(f"unexpected key {name!r}")
+                continue
+            value = np.asarray(value.data if isinstance(value, Tensor) else value)
+            p = params[name]
+            if value.shape != p.shape:
+                problems.append(f"key {name!r} has shape {value.shape}, the parameter has shape {p.shape}")
+            elif not np.can_cast(value.dtype, p.dtype, casting="same_kind"):
+                problems.append(f"key {name!r} has dtype {value.dtype}, which cannot be cast to {p.dtype}")
+            values[name] = value
+        if problems:
+            raise ValueError(f"{type(self).__name__}.load_state_dict: " + "; ".join(problems))
+        for name, value in values.items():
+            # in place: optimizers and tied modules keep pointing at the same arrays
+            np.copyto(params[name].data, value, casting="same_kind")
+
+
+class Linear(Module):
+    """y = x @ W.T + b with W of shape (out_features, in_features): the lecture's W, PyTorch's layout."""
+
+    def __init__(self, in_features, out_features, bias=True, dtype=np.float32, rng=None):
+        for label, n in (("in_features", in_features), ("out_features", out_features)):
+            if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+                raise ValueError(f"Linear: {label} must be a positive integer, got {n!r}")
+        dtype = np.dtype(dtype)
+        if dtype.kind != "f":
+            raise TypeError(f"Linear: dtype must be a floating type such as np.float32, got {dtype}")
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        rng = np.random.default_rng(rng)   # a Generator is used as is; an int seeds a new one; None = fresh entropy
+        # Glorot/Xavier uniform U(-a, a), a = sqrt(6 / (fan_in + fan_out)), and a zero bias: the lecture's
+        # choice, keeping activation variance roughly equal forwards and backwards for sigmoid/tanh units.
+        # PyTorch's default differs (Kaiming-uniform with a = sqrt(5), i.e. U(+-1/sqrt(fan_in)), for both
+        # weight and bias), an inherited heuristic aimed at ReLU networks.
+        bound = np.sqrt(6.0 / (self.in_features + self.out_features))
+        weight = rng.uniform(-bound, bound, size=(self.out_features, self.in_features)).astype(dtype)
+        self.weight = Tensor(weight, requires_grad=True, name="weight")
+        self.bias = Tensor(np.zeros(self.out_features, dtype), requires_grad=True, name="bias") if bias else None
+
+    def forward(self, x):
+        if not isinstance(x, Tensor):
+            x = Tensor(x)
+        if x.ndim == 0 or x.shape[-1] != self.in_features:
+            raise ValueError(f"{self!r}: expected input with {self.in_features} features in its last dimension, "
+                             f"got shape {x.shape}")
+        y = x @ self.weight.T
+        return y if self.bias is None else y + self.bias
+
+    def __repr__(self):
+        return (f"Linear(in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None})")
+
+
+class Sigmoid(Module):
+    def forward(self, x):
+        return x.sigmoid()
+
+
+class Tanh(Module):
+    def forward(self, x):
+        return x.tanh()
+
+
+class ReLU(Module):
+    def forward(self, x):
+        return x.relu()
+
+
+class Identity(Module):
+    def forward(self, x):
+        return x
+
+
+class Sequential(Module):
+    """Modules applied in order; submodules are registered as attributes "0", "1", ..."""
+
+    def __init__(self, *modules):
+        for i, module in enumerate(modules):
+            if not isinstance(module, Module):
+                raise TypeError(f"Sequential: argument {i} is a {type(module).__name__}, expected a Module")
+            setattr(self, str(i), module)
+
+    def _layers(self):
+        return list(vars(self).values())
+
+    def forward(self, x):
+        for module in vars(self).values():
+            x = module(x)
+        return x
+
+    def __len__(self):
+        return len(vars(self))
+
+    def __iter__(self):
+        return iter(self._layers())
+
+    def __getitem__(self, index):
+        layers = self._layers()
+        return Sequential(*layers[index]) if isinstance(index, slice) else layers[index]
+
+    def __repr__(self):
+        return "Sequential(" + ", ".join(repr(m) for m in self._layers()) + ")"

@@ -1,0 +1,245 @@
+"""Optimizers with PyTorch's update rules: `SGD` (momentum, dampening, Nesterov, weight decay) and `Adam`.
+
+Parameters are updated in place (`p.data` is never replaced, so anything holding the array sees the
+update) and a step allocates nothing: state buffers and a scratch buffer per parameter are created at
+that parameter's first step and reused. Parameters whose `.grad` is None are skipped.
+`state_dict()` is a flat dict of ndarrays (hyperparameters and per-parameter state as "name.index"),
+so it can go through `tg.save`, and `load_state_dict` restores it for an exact resume.
+"""
+import numbers
+
+import numpy as np
+
+from .tensor import Tensor
+
+
+def _real(owner, name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{owner}: {name} must be a real number, got {value!r}")
+    return float(value)
+
+
+class Optimizer:
+    """Base class: holds the parameter list, per-parameter state and the state-dict logic."""
+
+    hyperparameters = ()   # attribute names saved in the state dict
+    state_names = ()       # per-parameter state, saved as "name.index"; "step" is an int, the rest arrays
+
+    def __init__(self, params):
+        owner = type(self).__name__
+        if isinstance(params, Tensor):
+            raise TypeError(f"{owner}: params must be an iterable of Tensors such as model.parameters(); "
+                            "got a single Tensor, wrap it in a list")
+        try:
+            params = list(params)
+        except TypeError:
+            raise TypeError(f"{owner}: params must be an iterable of Tensors, got {type(params).__name__}") from None
+        if not params:
+            raise ValueError(f"{owner}: got an empty parameter list; pass e.g. model.parameters()")
+        seen = set()
+        for i, p in enumerate(params):
+            if not isinstance(p, Tensor):
+                hint = " (parameter groups are not supported)" if isinstance(p, dict) else ""
+                raise TypeError(f"{owner}: parameter {i} is a {type(p).__name__}, expected a Tensor{hint}")
+            if id(p) in seen:
+                raise ValueError(f"{owner}: parameter {i} appears more than once in the parameter list")
+            seen.add(id(p))
+        self.params = params
+        self.state = [{} for _ in params]          # per parameter, as PyTorch's optimizer.state
+        self._scratch = [None] * len(params)       # workspace reused by every step; not state
+        self._decayed = [None] * len(params)       # holds grad + weight_decay * p when weight decay is on
+
+    def _set_hyperparameters(self, values):
+        self._check(values)
+        for name, value in values.items():
+            setattr(self, name, value)
+
+    def _check(self, values):
+        """Raise ValueError for an invalid hyperparameter (subclasses)."""
+
+    def zero_grad(self):
+        """Drop the gradients of all parameters (PyTorch's default, set_to_none=True)."""
+        for p in self.params:
+            p.grad = None
+
+    def step(self):
+        raise NotImplementedError
+
+    def _scratch_for(self, i, p):
+        if self._scratch[i] is None:
+            self._scratch[i] = np.empty_like(p.data)
+        return self._scratch[i]
+
+    def _decayed_grad(self, i, p):
+        """p.grad, plus weight_decay * p (PyTorch's L2 penalty) in a reused buffer; p.grad is not modified."""
+        if not self.weight_decay:
+            return p.grad
+        if self._decayed[i] is None:
+            self._decayed[i] = np.empty_like(p.data)
+        buf = self._decayed[i]
+        np.multiply(p.data, self.weight_decay, out=buf)
+        buf += p.grad
+        return buf
+
+    def state_dict(self):
+        """Flat dict of ndarray copies: the hyperparameters and each parameter's state as "name.index"."""
+        d = {name: np.asarray(getattr(self, name)) for name in self.hyperparameters}
+        for i, state in enumerate(self.state):
+            for name, value in state.items():
+                d[f"{name}.{i}"] = np.array(value)
+        return d
+
+    def load_state_dict(self, state_dict):
+        """Restore hyperparameters and state; every key and shape is checked before anything changes."""
+        problems, hyper, new_state = [], {}, []
+        for name in self.hyperparameters:
+            if name not in state_dict:
+                problems.append(f"missing key {name!r}")
+                continue
+            current, value = getattr(self, name), np.asarray(state_dict[name])
+            if value.shape != np.shape(current):
+                problems.append(f"key {name!r} has shape {value.shape}, expected {np.shape(current)}")
+            elif isinstance(current, bool):
+                hyper[name] = bool(value)
+            elif isinstance(current, tuple):
+                hyper[name] = tuple(float(v) for v in value)
+            else:
+                hyper[name] = float(value)
+        for i, p in enumerate(self.params):
+            keys = {name: f"{name}.{i}" for name in self.state_names}
+            entry = {}
+            if any(key in state_dict for key in keys.values()):   # no keys at all: not stepped yet
+                for name, key in keys.items():
+                    if key not in state_dict:
+                        problems.append(f"missing key {key!r}")
+                        continue
+                    value = np.asarray(state_dict[key])
+                    if name == "step":
+                        if value.shape != () or value.dtype.kind not in "iu" or value < 1:
+                            problems.append(f"key {key!r} must be a positive integer, got {value!r}")
+                        else:
+                            entry[name] = int(value)
+                    elif value.shape != p.shape:
+                        problems.append(f"key {key!r} has shape {value.shape}, parameter {i} has shape {p.shape}")
+                    else:
+                        entry[name] = value.astype(p.dtype)   # a fresh copy in the parameter's dtype
+            new_state.append(entry)
+        known = set(self.hyperparameters) | {f"{n}.{i}" for n in self.state_names for i in range(len(self.params))}
+        problems += [f"unexpected key {key!r}" for key in state_dict if key not in known]
+        if problems:
+            raise ValueError(f"{type(self).__name__}.load_state_dict: " + "; ".join(problems))
+        self._set_hyperparameters(hyper)   # validates before assigning anything
+        self.state = new_state
+
+    def __repr__(self):
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.hyperparameters)
+        return f"{type(self).__name__}({args})"
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, torch.optim.SGD's rule:
+        g = grad + weight_decay * p
+        b = g at the first step, else momentum * b + (1 - dampening) * g
+        g = g + momentum * b if nesterov else b          (when momentum != 0)
+        p = p - lr * g
+    """
+
+    hyperparameters = ("lr", "momentum", "dampening", "nesterov", "weight_decay")
+    state_names = ("momentum_buffer",)
+
+    def __init__(self, params, lr, momentum=0.0, dampening=0.0, nesterov=False, weight_decay=0.0):
+        super().__init__(params)
+        self._set_hyperparameters(dict(
+            lr=_real("SGD", "lr", lr), momentum=_real("SGD", "momentum", momentum),
+            dampening=_real("SGD", "dampening", dampening), nesterov=bool(nesterov),
+            weight_decay=_real("SGD", "weight_decay", weight_decay)))
+
+    def _check(self, hp):
+        for name in ("lr", "momentum", "weight_decay"):
+            if not hp[name] >= 0:   # also refuses NaN
+                raise ValueError(f"SGD: invalid {name} {hp[name]}; it must be >= 0")
+        if hp["nesterov"] and (hp["momentum"] <= 0 or hp["dampening"] != 0):
+            raise ValueError("SGD: nesterov=True requires momentum > 0 and dampening = 0")
+
+    def step(self):
+        lr, mu, damp = self.lr, self.momentum, self.dampening
+        for i, p in enumerate(self.params):
+            if p.grad is None:
+                continue
+            g = self._decayed_grad(i, p)
+            s = self._scratch_for(i, p)
+            if mu:
+                state = self.state[i]
+                buf = state.get("momentum_buffer")
+                if buf is None:
+                    # PyTorch starts the buffer at the first gradient itself: no dampening at step 1
+                    buf = state["momentum_buffer"] = g.copy()
+                else:
+                    buf *= mu
+                    if damp:
+                        np.multiply(g, 1.0 - damp, out=s)
+                        buf += s
+                    else:
+                        buf += g
+                if self.nesterov:
+                    np.multiply(buf, mu, out=s)
+                    s += g
+                    g = s
+                else:
+                    g = buf
+            np.multiply(g, lr, out=s)
+            np.subtract(p.data, s, out=p.data)
+
+
+class Adam(Optimizer):
+    """Adam, torch.optim.Adam's rule (amsgrad off), per parameter with its own step count t:
+        g = grad + weight_decay * p                        (L2 penalty, not AdamW's decoupled decay)
+        m = beta1 * m + (1 - beta1) * g;  v = beta2 * v + (1 - beta2) * g**2
+        p = p - lr * (m / (1 - beta1**t)) / (sqrt(v / (1 - beta2**t)) + eps)
+    """
+
+    hyperparameters = ("lr", "betas", "eps", "weight_decay")
+    state_names = ("step", "exp_avg", "exp_avg_sq")
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+        super().__init__(params)
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise TypeError(f"Adam: betas must be a pair (beta1, beta2), got {betas!r}")
+        self._set_hyperparameters(dict(
+            lr=_real("Adam", "lr", lr), betas=(_real("Adam", "beta1", betas[0]), _real("Adam", "beta2", betas[1])),
+            eps=_real("Adam", "eps", eps), weight_decay=_real("Adam", "weight_decay", weight_decay)))
+
+    def _check(self, hp):
+        for name in ("lr", "eps", "weight_decay"):
+            if not hp[name] >= 0:
+                raise ValueError(f"Adam: invalid {name} {hp[name]}; it must be >= 0")
+        for k, beta in enumerate(hp["betas"]):
+            if not 0.0 <= beta < 1.0:
+                raise ValueError(f"Adam: invalid beta{k + 1} {beta}; it must be in [0, 1)")
+
+    def step(self):
+        lr, eps = self.lr, self.eps
+        beta1, beta2 = self.betas
+        for i, p in enumerate(self.params):
+            if p.grad is None:
+                continue
+            g = self._decayed_grad(i, p)
+            s = self._scratch_for(i, p)
+            state = self.state[i]
+            if not state:
+                state.update(step=0, exp_avg=np.zeros_like(p.data), exp_avg_sq=np.zeros_like(p.data))
+            state["step"] += 1
+            t, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
+            m *= beta1                                   # m = beta1 m + (1 - beta1) g
+            np.multiply(g, 1.0 - beta1, out=s)
+            m += s
+            v *= beta2                                   # v = beta2 v + (1 - beta2) g^2
+            np.multiply(g, g, out=s)
+            s *= 1.0 - beta2
+            v += s
+            np.divide(v, 1.0 - beta2 ** t, out=s)        # s = sqrt(v_hat) + eps
+            np.sqrt(s, out=s)
+            s += eps
+            np.divide(m, s, out=s)                       # s = lr * m_hat / (sqrt(v_hat) + eps)
+            s *= lr / (1.0 - beta1 ** t)
+            np.subtract(p.data, s, out=p.data)
