@@ -25,20 +25,17 @@ class Module:
     def named_parameters(self):
         """List of (dotted name, Tensor) in registration order; a shared Tensor is listed once."""
         named, seen_tensors, seen_modules = [], set(), set()
-        stack = [("", self)]       # iterative walk, depth-first in attribute order
-        while stack:
-            prefix, module = stack.pop()
-            if id(module) in seen_modules:   # a module reachable twice (or a cycle) is walked once
-                continue
+
+        def walk(module, prefix):   # recursion depth = module nesting depth, which is small
             seen_modules.add(id(module))
-            children = []
             for name, value in vars(module).items():
                 if isinstance(value, Tensor) and value.requires_grad and id(value) not in seen_tensors:
                     seen_tensors.add(id(value))
                     named.append((prefix + name, value))
-                elif isinstance(value, Module):
-                    children.append((prefix + name + ".", value))
-            stack.extend(reversed(children))
+                elif isinstance(value, Module) and id(value) not in seen_modules:
+                    walk(value, prefix + name + ".")
+
+        walk(self, "")
         return named
 
     def parameters(self):
