@@ -335,7 +335,10 @@ def validate_rows(X, n_features=None, what="X"):
 
     X must be numeric, 2-D (rows = examples), non-empty, finite and, when n_features is given, that wide.
     Returns X as a float array: float32 and float64 are kept, everything else becomes float32.
+    A Tensor (anything with a .numpy() method) is checked as its array.
     """
+    if not isinstance(X, np.ndarray) and callable(getattr(X, "numpy", None)):
+        X = X.numpy()                                       # duck-typed: data.py does not import the engine
     X = np.asarray(X)
     if X.dtype.kind not in "biuf":
         raise ValueError(f"{what} has dtype {X.dtype}, which is not real numbers; convert it first, "
