@@ -1,7 +1,7 @@
 """tinygrad_ae: a tiny, readable reverse-mode autograd framework on numpy, and the lecture autoencoder."""
-from . import functional
+from . import data, functional
 from .gradcheck import gradcheck, numerical_grad
 from .tensor import Tensor, is_grad_enabled, no_grad
 
-__all__ = ["Tensor", "no_grad", "is_grad_enabled", "gradcheck", "numerical_grad", "functional"]
+__all__ = ["Tensor", "no_grad", "is_grad_enabled", "gradcheck", "numerical_grad", "functional", "data"]
 __version__ = "0.1.0"

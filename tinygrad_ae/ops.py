@@ -78,16 +78,18 @@ class Log(Function):
 
 
 class Sigmoid(Function):
-    """A primitive, not exp/add/div composed: the two-branch form below never overflows
-    (exp only ever sees -|x|), and backward is y(1 - y) from the saved output."""
+    """A primitive, not exp/add/div composed: one node instead of four, and backward is y(1 - y)
+    from the saved output. 1/(1 + exp(-x)) is accurate on both sides; for x < -709 (float64) or
+    x < -88 (float32) exp(-x) becomes inf and 1/(1 + inf) = 0 is the exact limit, so that overflow
+    is harmless and silenced. (The two-branch form exp(-|x|) never overflows either, but costs
+    twice the passes over the array.)"""
     __slots__ = ()
 
     def forward(self, x):
-        z = np.abs(x)
-        np.negative(z, out=z)
-        np.exp(z, out=z)                            # z = exp(-|x|) in (0, 1]
-        y = np.where(x >= 0, 1, z)                  # x >= 0: 1/(1+z);  x < 0: z/(1+z)
-        y /= 1 + z
+        with np.errstate(over="ignore"):
+            y = np.exp(np.negative(x))
+        y += 1
+        np.reciprocal(y, out=y)
         self.saved = y
         return y
 

@@ -93,52 +93,57 @@ def _wrap(data, ctx, parents, requires_grad):
 
 def _unary(fn_class, x, *args):
     ctx = fn_class()
-    return _wrap(ctx.forward(x.data, *args), ctx, (x,), x.requires_grad)
+    out = Tensor.__new__(Tensor)  # _wrap inlined: this is the hottest path of the per-op overhead
+    out.data, out.grad, out.name = ctx.forward(x.data, *args), None, None
+    if x.requires_grad and _grad_enabled:
+        ctx.parents = (x,)
+        out._ctx, out.requires_grad = ctx, True
+    else:
+        out._ctx, out.requires_grad = None, False
+    return out
 
 
 _SHAPE_ERROR = {"matmul": "are not aligned"}
 
 
+def _operand(value):
+    """(tensor, array) for one operand of a binary op. A Python number stays a Python number, which
+    numpy combines with an array without changing the array's dtype (float32 stays float32); its
+    tensor is the shared constant placeholder, which never asks for a gradient."""
+    if type(value) is Tensor:
+        return value, value.data
+    if type(value) in (float, int) or isinstance(value, (numbers.Real, np.ndarray)):
+        return (_CONSTANT, value) if not isinstance(value, np.ndarray) else _operand(Tensor(value))
+    raise TypeError(f"cannot combine a Tensor with {type(value).__name__}; use a number, "
+                    "a numpy array or a Tensor")
+
+
 def _binary(fn_class, a, b):
-    """Apply a two-input primitive; Python numbers become constants of the tensor's dtype."""
-    if not isinstance(a, Tensor):
-        a = _constant(a, b)
-    if not isinstance(b, Tensor):
-        b = _constant(b, a)
+    """Apply a two-input primitive to tensors, numbers or arrays."""
+    (a, a_data), (b, b_data) = _operand(a), _operand(b)
     ctx = fn_class()
     try:
-        data = ctx.forward(a.data, b.data)
+        data = ctx.forward(a_data, b_data)
     except ValueError:
-        if a.data.ndim and b.data.ndim and _compatible(fn_class, a.shape, b.shape):
+        shape_a, shape_b = np.shape(a_data), np.shape(b_data)
+        if _compatible(fn_class, shape_a, shape_b):
             raise  # not a shape problem: let numpy's own message through
         problem = _SHAPE_ERROR.get(ctx.name, "cannot be broadcast together")
-        raise ValueError(f"{ctx.name}: shapes {a.shape} and {b.shape} {problem}") from None
+        raise ValueError(f"{ctx.name}: shapes {shape_a} and {shape_b} {problem}") from None
     return _wrap(data, ctx, (a, b), a.requires_grad or b.requires_grad)
 
 
 def _compatible(fn_class, shape_a, shape_b):
     if fn_class is ops.MatMul:
-        inner_a = shape_a[-1]
+        if not shape_a or not shape_b:
+            return False
         inner_b = shape_b[0] if len(shape_b) == 1 else shape_b[-2]
-        return inner_a == inner_b
+        return shape_a[-1] == inner_b
     try:
         np.broadcast_shapes(shape_a, shape_b)
         return True
     except ValueError:
         return False
-
-
-def _constant(value, like):
-    """A Python number as a constant tensor of the other operand's dtype (so float32 stays float32)."""
-    if isinstance(value, np.ndarray):
-        return Tensor(value)
-    if not isinstance(value, numbers.Real):
-        raise TypeError(f"cannot combine a Tensor with {type(value).__name__}; use a number, "
-                        "a numpy array or a Tensor")
-    out = Tensor.__new__(Tensor)
-    out.data, out.grad, out.name, out._ctx, out.requires_grad = (
-        np.asarray(value, dtype=like.data.dtype), None, None, None, False)
-    return out
 
 
 class Tensor:
@@ -253,7 +258,9 @@ class Tensor:
 
         grads = {self: grad}
         for node in self._reverse_topological_order():
-            grad = grads.pop(node)
+            grad = grads.pop(node, None)
+            if grad is None:  # no path from self reached this node with a gradient
+                continue
             ctx = node._ctx
             if ctx is None:  # a leaf reached only as the root itself
                 _accumulate(node, grad, borrowed=True)
@@ -312,5 +319,7 @@ def _normalize_axis(axis):
         return axis
     return tuple(axis)
 
+
+_CONSTANT = Tensor(0.0)  # the parent recorded for a Python-number operand; requires_grad is False
 
 from . import functional as F  # noqa: E402  (functional builds on Tensor; imported last to avoid a cycle)
