@@ -99,6 +99,8 @@ def reshape_targets(draw):
 
 @st.composite
 def arrays_with_permutation(draw):
-    """(array, axes) with axes a permutation of the array's dims."""
+    """(array, axes) with axes a permutation of the array's dims, each written as i or i - ndim."""
     x = draw(arrays(draw(shapes(min_dims=1))))
-    return x, tuple(draw(st.permutations(range(x.ndim))))
+    permutation = draw(st.permutations(range(x.ndim)))
+    negative = draw(st.lists(st.booleans(), min_size=x.ndim, max_size=x.ndim))
+    return x, tuple(axis - x.ndim if flip else axis for axis, flip in zip(permutation, negative))

@@ -203,6 +203,7 @@ def test_reshape(args):
     x, target = args
     fn = lambda t: t.reshape(*target)  # noqa: E731
     assert_forward_matches(fn(Tensor(x)), x.reshape(target))
+    assert_forward_matches(Tensor(x).reshape(target), x.reshape(target))  # a tuple, as numpy takes it
     assert tg.gradcheck(fn, x) is True
 
 
@@ -221,6 +222,20 @@ def test_transpose_without_axes_and_T_reverse_axes(data):
     assert_forward_matches(Tensor(x).T, x.T)
     assert tg.gradcheck(lambda t: t.transpose(), x) is True
     assert tg.gradcheck(lambda t: t.T, x) is True
+
+
+def test_transpose_with_negative_axes():
+    x = Tensor(np.zeros((2, 3, 4)), requires_grad=True)
+    weights = np.arange(24.0).reshape(4, 2, 3)
+    (x.transpose(-1, 0, 1) * weights).sum().backward()
+    np.testing.assert_array_equal(x.grad, np.transpose(weights, (1, 2, 0)))
+
+
+def test_reductions_accept_numpy_integer_axes():
+    x = np.arange(6.0).reshape(2, 3)
+    assert_forward_matches(Tensor(x).sum(axis=np.int64(1)), x.sum(axis=1))
+    assert_forward_matches(Tensor(x).mean(axis=(np.int64(0), np.int64(-1))), x.mean(axis=(0, -1)))
+    assert tg.gradcheck(lambda t: t.mean(axis=np.int64(-1)), x) is True
 
 
 def test_transpose_gradient_lands_in_original_layout():

@@ -5,6 +5,7 @@ import re
 import sys
 import tracemalloc
 import warnings
+import weakref
 
 import numpy as np
 import pytest
@@ -238,6 +239,19 @@ def test_backward_with_explicit_grad():
     np.testing.assert_array_equal(x.grad, 2 * x.data * seed)
 
 
+def test_seed_is_never_modified_and_leaves_never_share_a_grad_array():
+    a, b = leaf([[1.0, 2.0], [3.0, 4.0]]), leaf([[5.0, 6.0], [7.0, 8.0]])
+    seed = np.array([[1.0, -1.0], [0.5, 2.0]])
+    out = (a + b).reshape(4).reshape(2, 2)  # gradients pass straight through: the seed itself flows down
+    out.backward(seed, retain_graph=True)
+    out.backward(seed)
+    np.testing.assert_array_equal(seed, [[1.0, -1.0], [0.5, 2.0]])
+    np.testing.assert_array_equal(a.grad, 2 * seed)
+    np.testing.assert_array_equal(b.grad, 2 * seed)
+    assert not np.shares_memory(a.grad, b.grad)
+    assert not np.shares_memory(a.grad, seed)
+
+
 def test_backward_with_wrong_shape_grad_is_an_error():
     x = leaf([1.0, 2.0])
     with pytest.raises((ValueError, RuntimeError)):
@@ -319,6 +333,16 @@ def test_nested_no_grad():
             pass
         assert not tg.is_grad_enabled()
     assert tg.is_grad_enabled()
+
+
+def test_no_grad_results_do_not_keep_their_inputs_alive():
+    with tg.no_grad():
+        x = leaf([1.0, 2.0])
+        y = (x * 2).exp()
+    x_ref = weakref.ref(x)
+    del x
+    assert x_ref() is None  # y holds no node pointing back at x
+    assert y.requires_grad is False
 
 
 def test_graph_built_before_no_grad_still_backprops():
@@ -432,3 +456,23 @@ def test_graph_freed_with_gc_disabled(retain_graph, backward):
     if retain_graph or not backward:
         assert during - before >= one_array  # the graph really held the (n, n) intermediates
     assert after - before < one_array // 4, f"{(after - before) / one_array:.2f} (n, n) arrays still alive"
+
+
+@pytest.mark.parametrize("retain_graph", [False, True])
+def test_intermediates_die_with_the_loss_with_gc_disabled(retain_graph):
+    x = leaf(np.linspace(-1, 1, 6).reshape(2, 3))
+    w = leaf(np.linspace(0, 1, 12).reshape(3, 4))
+    gc.disable()
+    try:
+        hidden = x @ w
+        activation = hidden.sigmoid()
+        loss = (activation * activation).mean()
+        refs = [weakref.ref(t) for t in (hidden, activation, loss)]
+        del hidden, activation
+        loss.backward(retain_graph=retain_graph)
+        assert all(r() is not None for r in refs[2:])
+        del loss
+        assert [r() for r in refs] == [None, None, None]
+    finally:
+        gc.enable()
+    assert x.grad.shape == (2, 3) and w.grad.shape == (3, 4)
