@@ -153,8 +153,8 @@ def test_sigmoid_and_softplus_silent_at_huge_inputs():
         warnings.simplefilter("error")
         s, sp = ref.sigmoid(a), ref.softplus(a)
     np.testing.assert_allclose(s, [0.0, np.exp(-40) / (1 + np.exp(-40)), 0.5, 1.0, 1.0], rtol=1e-15)
-    np.testing.assert_allclose(sp, [0.0, np.log1p(np.exp(-40)), np.log(2), 40 + np.log1p(np.exp(-40)), 1000.0],
-                               rtol=1e-15)
+    tail = np.log1p(np.exp(-40))
+    np.testing.assert_allclose(sp, [0.0, tail, np.log(2), 40 + tail, 1000.0], rtol=1e-15)
 
 
 # ---------------------------------------------------------------- PCA: the Eckart-Young bound
@@ -179,7 +179,8 @@ def test_pca_bound_equals_the_loss_of_pca_reconstruction(problem):
     X, k = problem
     X_hat = ref.pca_reconstruction(X, k)
     assert X_hat.shape == X.shape
-    assert ref.pca_bound(X, k) == pytest.approx(lecture_mse(X, X_hat), rel=1e-9, abs=1e-10 * (1 + total_variance(X)))
+    slack = 1e-10 * (1 + total_variance(X))
+    assert ref.pca_bound(X, k) == pytest.approx(lecture_mse(X, X_hat), rel=1e-9, abs=slack)
 
 
 @given(data_and_k(), st.integers(0, 2**32 - 1))
@@ -235,8 +236,9 @@ def _small():
     return np.full((2, 3), 0.5), np.zeros((2, 3)), np.zeros(2), np.zeros((3, 2)), np.zeros(3)
 
 
-@pytest.mark.parametrize("k,error,match", [(-1, ValueError, "between 0 and n = 3"), (4, ValueError, "between 0 and n = 3"),
-                                           (1.5, TypeError, "integer"), (True, TypeError, "integer")])
+@pytest.mark.parametrize("k,error,match", [
+    (-1, ValueError, "between 0 and n = 3"), (4, ValueError, "between 0 and n = 3"),
+    (1.5, TypeError, "integer"), (True, TypeError, "integer")])
 def test_pca_refuses_bad_k(k, error, match):
     for fn in (ref.pca_bound, ref.pca_reconstruction, ref.pca_components):
         with pytest.raises(error, match=match):
@@ -275,6 +277,8 @@ def test_autoencoder_functions_refuse_bad_arguments():
 def test_loss_none_picks_the_lectures_loss():
     X, W, b, W_star, c = _small()
     for decoder, picked in (("sigmoid", "bce"), ("linear", "mse"), ("tanh", "mse")):
-        assert ref.loss(X, W, b, W_star, c, decoder=decoder) == ref.loss(X, W, b, W_star, c, decoder=decoder, loss=picked)
+        chosen = ref.loss(X, W, b, W_star, c, decoder=decoder)
+        assert chosen == ref.loss(X, W, b, W_star, c, decoder=decoder, loss=picked)
     # and the two losses really differ here, so the line above could fail
-    assert ref.loss(X, W, b, W_star, c, decoder="sigmoid", loss="mse") != ref.loss(X, W, b, W_star, c, decoder="sigmoid")
+    mse = ref.loss(X, W, b, W_star, c, decoder="sigmoid", loss="mse")
+    assert mse != ref.loss(X, W, b, W_star, c, decoder="sigmoid")
