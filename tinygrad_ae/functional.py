@@ -8,7 +8,9 @@ import numpy as np
 from . import ops
 from .tensor import Tensor, _binary, _unary, _wrap
 
-_REDUCTIONS = ("mean", "sum", "none")
+# "batchmean" (PyTorch's name, from kl_div) sums over all elements and divides by the batch size,
+# the first dimension: the lecture's (1/m) sum_i sum_j normalization of the autoencoder's loss.
+_REDUCTIONS = ("mean", "sum", "none", "batchmean")
 
 
 # ----- composites ------------------------------------------------------------------------------
@@ -57,15 +59,17 @@ def _check_pair(op, pred, target):
     return target
 
 
-def _reduce(elementwise, reduction):
-    if reduction == "none":
-        return elementwise
-    return elementwise.sum() if reduction == "sum" else mean(elementwise)
-
-
 def _check_reduction(op, reduction):
     if reduction not in _REDUCTIONS:
         raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+
+
+def _scale(reduction, data):
+    """The factor that turns a sum into the requested reduction."""
+    if reduction == "sum":
+        return 1.0
+    count = data.size if reduction == "mean" else (len(data) if data.ndim else 1)
+    return 1.0 / max(count, 1)
 
 
 def _fused(fn_class, a, b, scale):
@@ -74,12 +78,13 @@ def _fused(fn_class, a, b, scale):
 
 
 def mse_loss(pred, target, reduction="mean"):
-    """(pred - target)^2, averaged over all elements ("mean"), summed ("sum") or kept ("none")."""
+    """(pred - target)^2, averaged over all elements ("mean"), summed ("sum"), summed and divided by
+    the batch size ("batchmean", the lecture's normalization) or kept elementwise ("none")."""
     _check_reduction("mse_loss", reduction)
     target = _check_pair("mse_loss", pred, target)
     if reduction == "none":
         return (pred - target) ** 2
-    scale = 1.0 if reduction == "sum" else 1.0 / max(pred.data.size, 1)
+    scale = _scale(reduction, pred.data)
     return _fused(ops.SquaredErrorSum, pred, target, scale)
 
 
@@ -91,7 +96,7 @@ def binary_cross_entropy(prob, target, reduction="mean"):
         log_p = _clamped_log(prob)
         log_1mp = _clamped_log(1 - prob)
         return -(target * log_p + (1 - target) * log_1mp)
-    scale = 1.0 if reduction == "sum" else 1.0 / max(prob.data.size, 1)
+    scale = _scale(reduction, prob.data)
     return _fused(ops.BCESum, prob, target, scale)
 
 
@@ -101,7 +106,7 @@ def binary_cross_entropy_with_logits(logits, target, reduction="mean"):
     target = _check_pair("binary_cross_entropy_with_logits", logits, target)
     if reduction == "none":
         return softplus(logits) - target * logits
-    scale = 1.0 if reduction == "sum" else 1.0 / max(logits.data.size, 1)
+    scale = _scale(reduction, logits.data)
     return _fused(ops.BCEWithLogitsSum, logits, target, scale)
 
 
