@@ -80,11 +80,14 @@ def matmul_pairs(draw, kind):
         "3d@2d": ((batch, n, k), (k, m)),
         "3d@3d": ((batch, n, k), (batch, k, m)),
         "2d@3d": ((n, k), (batch, k, m)),
+        "1d@3d": ((k,), (batch, k, m)),
+        "3d@1d": ((batch, n, k), (k,)),
+        "4d@3d": ((2, 1, n, k), (batch, k, m)),  # batch dims broadcast against each other
     }[kind]
     return draw(arrays(shape_a)), draw(arrays(shape_b))
 
 
-MATMUL_KINDS = ["2d@2d", "2d@1d", "1d@2d", "1d@1d", "3d@2d", "3d@3d", "2d@3d"]
+MATMUL_KINDS = ["2d@2d", "2d@1d", "1d@2d", "1d@1d", "3d@2d", "3d@3d", "2d@3d", "1d@3d", "3d@1d", "4d@3d"]
 
 
 @st.composite

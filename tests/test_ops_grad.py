@@ -3,6 +3,8 @@
 Values are float64 and drawn inside each op's domain: positive for log and fractional powers, away from
 zero for the kinks of relu/abs and the pole of 1/x.
 """
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, strategies as st
@@ -86,6 +88,21 @@ def test_pow_derivative_by_hand():
     x = Tensor(np.array([0.25, 1.0, 4.0]), requires_grad=True)
     (x ** -1.5).sum().backward()
     np.testing.assert_allclose(x.grad, -1.5 * np.array([0.25, 1.0, 4.0]) ** -2.5, rtol=1e-13)
+
+
+def test_pow_zero_exponent_has_zero_gradient_everywhere():
+    x = Tensor(np.array([0.0, 1.0, -2.0]), requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        (x ** 0).sum().backward()
+    np.testing.assert_array_equal(x.grad, [0.0, 0.0, 0.0])
+
+
+@pytest.mark.parametrize("op", ["relu", "abs"])
+def test_kinks_have_zero_gradient_at_zero_as_pytorch(op):
+    x = Tensor(np.array([0.0, 0.0]), requires_grad=True)
+    getattr(x, op)().sum().backward()
+    np.testing.assert_array_equal(x.grad, [0.0, 0.0])
 
 
 # ---------------------------------------------------------------- binary ops with broadcasting

@@ -144,6 +144,18 @@ def test_dtype_preserved_through_forward_and_backward(dtype):
         assert t.grad.dtype == dtype and t.grad.shape == t.shape
 
 
+@pytest.mark.parametrize("number", [2, 0.5, np.float64(0.5), np.int64(3), np.float32(0.5)],
+                         ids=["int", "float", "np.float64", "np.int64", "np.float32"])
+def test_scalar_operands_do_not_change_float32(number):
+    """Any scalar, numpy scalars included, acts as a Python number does (as in PyTorch): float32 stays float32."""
+    x = leaf([1.0, 2.0], np.float32)
+    results = [x + number, number + x, x - number, number - x, x * number, number * x,
+               x / number, number / x, x ** number]
+    assert [r.dtype for r in results] == [np.float32] * len(results)
+    sum(results[1:], results[0]).sum().backward()
+    assert x.grad.dtype == np.float32
+
+
 def test_float32_values_agree_with_float64():
     rng = np.random.default_rng(1)
     arrays = [rng.standard_normal(shape) for shape in [(5, 3), (3, 4), (4,)]]
