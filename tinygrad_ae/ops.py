@@ -19,7 +19,8 @@ import numpy as np
 class Function:
     """A node of the graph: the primitive that made a tensor, its inputs and its saved arrays."""
 
-    __slots__ = ("parents", "saved")
+    # "site" is set only by debug observers (where in user code the op was called)
+    __slots__ = ("parents", "saved", "site")
     # Pass-through ops return the incoming gradient object itself (or a view of it); the engine
     # copies such a gradient before it stores it as a leaf's .grad, so no two leaves share one.
     passes_grad_through = False

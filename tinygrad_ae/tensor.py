@@ -17,6 +17,10 @@ import numpy as np
 from . import ops
 
 _grad_enabled = True
+# Observers of every op (trace(), detect_anomaly() in debug.py). Empty outside those contexts, where
+# the only cost is one truth test per op. Each has on_forward(ctx, inputs, out) and
+# on_backward(ctx, out, grad, input_grads).
+_observers = []
 _RELEASED = object()  # marks a node whose saved arrays were freed by a backward pass
 
 
@@ -88,7 +92,14 @@ def _wrap(data, ctx, parents, requires_grad):
         out._ctx, out.requires_grad = ctx, True
     else:
         out._ctx, out.requires_grad = None, False
+    if _observers:
+        _notify_forward(ctx, parents, out)
     return out
+
+
+def _notify_forward(ctx, inputs, out):
+    for observer in list(_observers):
+        observer.on_forward(ctx, inputs, out)
 
 
 def _unary(fn_class, x, *args):
@@ -100,6 +111,8 @@ def _unary(fn_class, x, *args):
         out._ctx, out.requires_grad = ctx, True
     else:
         out._ctx, out.requires_grad = None, False
+    if _observers:
+        _notify_forward(ctx, (x,), out)
     return out
 
 
@@ -270,6 +283,9 @@ class Tensor:
                     "backward: this graph's saved arrays were already freed by an earlier backward(); "
                     "call backward(retain_graph=True) the first time to back-propagate through it twice")
             input_grads = ctx.backward(grad)
+            if _observers:
+                for observer in list(_observers):
+                    observer.on_backward(ctx, node, grad, input_grads)
             borrowed = ctx.passes_grad_through
             for parent, parent_grad in zip(ctx.parents, input_grads):
                 if parent_grad is None or not parent.requires_grad:
