@@ -20,7 +20,7 @@ def mean(x, axis=None, keepdims=False):
     if axis is None:
         count = x.data.size
     else:
-        axes = (axis,) if isinstance(axis, int) else tuple(axis)
+        axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
         count = int(np.prod([x.shape[a] for a in axes]))
     return x.sum(axis=axis, keepdims=keepdims) * (1.0 / count)
 
@@ -43,9 +43,8 @@ def abs(x):  # noqa: A001 (the PyTorch name)
 
 
 def softplus(x):
-    """log(1 + exp(x)) in the stable form relu(x) + log(1 + exp(-|x|)): exp never sees a positive
-    argument, so +-1000 gives 1000 and 0 with no overflow or warning."""
-    return x.relu() + (1 + (-abs(x)).exp()).log()
+    """log(1 + exp(x)), stable at +-1000 (a primitive: see ops.Softplus)."""
+    return x.softplus()
 
 
 # ----- losses (PyTorch's names and semantics) --------------------------------------------------

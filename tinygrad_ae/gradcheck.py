@@ -20,6 +20,8 @@ def _scalar_output(fn, tensors, weights):
 def _output_weights(fn, arrays):
     with no_grad():
         out = fn(*[Tensor(a) for a in arrays])
+    if not isinstance(out, Tensor):
+        raise TypeError(f"gradcheck: fn must return a Tensor, got {type(out).__name__}")
     if out.data.size == 1:
         return None
     return np.random.default_rng(0).uniform(0.5, 1.5, size=out.shape)

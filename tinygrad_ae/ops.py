@@ -87,8 +87,9 @@ class Sigmoid(Function):
     __slots__ = ()
 
     def forward(self, x):
+        y = np.empty_like(x)                        # out= keeps 0-d results arrays, not numpy scalars
         with np.errstate(over="ignore"):
-            y = np.exp(np.negative(x))
+            np.exp(np.negative(x, out=y), out=y)
         y += 1
         np.reciprocal(y, out=y)
         self.saved = y
@@ -111,6 +112,20 @@ class Tanh(Function):
     def backward(self, grad):
         y = self.saved
         return (grad * (1 - y * y),)
+
+
+class Softplus(Function):
+    """log(1 + exp(x)). A primitive for stability and exactness: numpy's logaddexp(0, x) never
+    overflows, and the derivative sigmoid(x) is smooth. (The composite relu(x) + log(1 + exp(-|x|))
+    is stable too, but its two kinks at 0 give the subgradient 0 there instead of 0.5.)"""
+    __slots__ = ()
+
+    def forward(self, x):
+        self.saved = x
+        return np.logaddexp(0, x)
+
+    def backward(self, grad):
+        return (grad * Sigmoid().forward(self.saved),)
 
 
 class ReLU(Function):
@@ -137,6 +152,8 @@ class Pow(Function):
         x, p = self.saved
         if p == 2:
             return (grad * (2 * x),)                # the common case, without a power call
+        if p == 0:
+            return (np.zeros_like(grad),)           # not 0 * x**-1, which is nan at x = 0
         return (grad * (p * x ** (p - 1)),)
 
 
@@ -235,6 +252,8 @@ class Transpose(Function):
     passes_grad_through = True
 
     def forward(self, x, axes=None):
+        if axes is not None:
+            axes = tuple(a % x.ndim for a in axes)  # negative axes count from the end
         self.saved = None if axes is None else tuple(np.argsort(axes))
         return np.transpose(x, axes)
 

@@ -86,6 +86,8 @@ def _unbroadcast(grad, shape):
 def _wrap(data, ctx, parents, requires_grad):
     """The output tensor of a primitive; records the node only when a gradient can flow."""
     out = Tensor.__new__(Tensor)
+    if type(data) is not np.ndarray:  # numpy ufuncs on 0-d input return scalars
+        data = np.asarray(data)
     out.data, out.grad, out.name = data, None, None
     if requires_grad and _grad_enabled:
         ctx.parents = parents
@@ -105,7 +107,10 @@ def _notify_forward(ctx, inputs, out):
 def _unary(fn_class, x, *args):
     ctx = fn_class()
     out = Tensor.__new__(Tensor)  # _wrap inlined: this is the hottest path of the per-op overhead
-    out.data, out.grad, out.name = ctx.forward(x.data, *args), None, None
+    data = ctx.forward(x.data, *args)
+    if type(data) is not np.ndarray:  # numpy reductions and ufuncs on 0-d input return scalars
+        data = np.asarray(data)
+    out.data, out.grad, out.name = data, None, None
     if x.requires_grad and _grad_enabled:
         ctx.parents = (x,)
         out._ctx, out.requires_grad = ctx, True
@@ -125,8 +130,12 @@ def _operand(value):
     tensor is the shared constant placeholder, which never asks for a gradient."""
     if type(value) is Tensor:
         return value, value.data
-    if type(value) in (float, int) or isinstance(value, (numbers.Real, np.ndarray)):
-        return (_CONSTANT, value) if not isinstance(value, np.ndarray) else _operand(Tensor(value))
+    if type(value) in (float, int):
+        return _CONSTANT, value
+    if isinstance(value, np.ndarray):
+        return _operand(Tensor(value))
+    if isinstance(value, numbers.Real):  # numpy scalars too: as Python numbers they keep float32 float32
+        return _CONSTANT, value.item() if isinstance(value, np.generic) else value
     raise TypeError(f"cannot combine a Tensor with {type(value).__name__}; use a number, "
                     "a numpy array or a Tensor")
 
@@ -217,7 +226,7 @@ class Tensor:
     def __pow__(self, exponent):
         if not isinstance(exponent, numbers.Real):
             raise TypeError(f"pow: the exponent must be a Python number, got {type(exponent).__name__}")
-        return _unary(ops.Pow, self, exponent)
+        return _unary(ops.Pow, self, exponent.item() if isinstance(exponent, np.generic) else exponent)
 
     def exp(self): return _unary(ops.Exp, self)
     def log(self): return _unary(ops.Log, self)
@@ -248,7 +257,7 @@ class Tensor:
 
     # Composites live in functional.py; these methods are their PyTorch-style spellings.
     def mean(self, axis=None, keepdims=False): return F.mean(self, axis, keepdims)
-    def softplus(self): return F.softplus(self)
+    def softplus(self): return _unary(ops.Softplus, self)
     def abs(self): return F.abs(self)
 
     # ----- the engine -------------------------------------------------------------------------
@@ -331,9 +340,11 @@ def _accumulate(leaf, grad, borrowed):
 
 
 def _normalize_axis(axis):
-    if axis is None or isinstance(axis, int):
-        return axis
-    return tuple(axis)
+    if axis is None:
+        return None
+    if isinstance(axis, (int, np.integer)):
+        return int(axis)
+    return tuple(int(a) for a in axis)
 
 
 _CONSTANT = Tensor(0.0)  # the parent recorded for a Python-number operand; requires_grad is False
