@@ -6,7 +6,7 @@ is the lecture's closed form, cheaper than the composed chain and finite where i
 import numpy as np
 
 from . import ops
-from .tensor import Tensor, _binary, _unary, _wrap
+from .tensor import Tensor, _wrap
 
 # "batchmean" (PyTorch's name, from kl_div) sums over all elements and divides by the batch size,
 # the first dimension: the lecture's (1/m) sum_i sum_j normalization of the autoencoder's loss.
@@ -45,6 +45,20 @@ def abs(x):  # noqa: A001 (the PyTorch name)
 def softplus(x):
     """log(1 + exp(x)), stable at +-1000 (a primitive: see ops.Softplus)."""
     return x.softplus()
+
+
+def linear(x, weight, bias=None):
+    """x @ weight.T + bias (PyTorch's F.linear), one primitive: see ops.Linear."""
+    if not isinstance(x, Tensor):
+        x = Tensor(x)
+    inputs = (x, weight) if bias is None else (x, weight, bias)
+    ctx = ops.Linear()
+    try:
+        data = ctx.forward(*(t.data for t in inputs))
+    except ValueError:
+        raise ValueError(f"linear: input shape {x.shape} does not fit weight shape {weight.shape} "
+                         f"(expected {weight.shape[1]} features in the input's last dimension)") from None
+    return _wrap(data, ctx, inputs, any(t.requires_grad for t in inputs))
 
 
 # ----- losses (PyTorch's names and semantics) --------------------------------------------------

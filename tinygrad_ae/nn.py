@@ -7,6 +7,7 @@ keeps assignment order, so no registration calls are needed and names follow PyT
 """
 import numpy as np
 
+from . import functional as F
 from .tensor import Tensor
 
 
@@ -108,8 +109,7 @@ class Linear(Module):
         if x.ndim == 0 or x.shape[-1] != self.in_features:
             raise ValueError(f"{self!r}: expected input with {self.in_features} features in its last dimension, "
                              f"got shape {x.shape}")
-        y = x @ self.weight.T
-        return y if self.bias is None else y + self.bias
+        return F.linear(x, self.weight, self.bias)
 
     def __repr__(self):
         return (f"Linear(in_features={self.in_features}, out_features={self.out_features}, "

@@ -97,7 +97,10 @@ class Sigmoid(Function):
 
     def backward(self, grad):
         y = self.saved
-        return (grad * y * (1 - y),)
+        d = 1 - y                                   # one temporary, then in place: y(1 - y) grad
+        d *= y
+        d *= grad
+        return (d,)
 
 
 class Tanh(Function):
@@ -111,7 +114,10 @@ class Tanh(Function):
 
     def backward(self, grad):
         y = self.saved
-        return (grad * (1 - y * y),)
+        d = np.multiply(y, y, out=np.empty_like(y))  # one temporary (an array even when 0-d),
+        np.subtract(1, d, out=d)                    # then in place: (1 - y^2) grad
+        d *= grad
+        return (d,)
 
 
 class Softplus(Function):
@@ -297,6 +303,30 @@ class MatMul(Function):
         return grad_a, grad_b
 
 
+class Linear(Function):
+    """x @ W.T + b, PyTorch's F.linear. A primitive rather than transpose, matmul and add composed:
+    one node instead of three, the bias added in place, W's gradient made directly in W's (out, in)
+    layout, and b's gradient a plain column sum. It is the autoencoder's hot path."""
+    __slots__ = ()
+
+    def forward(self, x, weight, bias=None):
+        out = x @ weight.T
+        if bias is not None:
+            out += bias
+        self.saved = (x, weight)
+        return out
+
+    def backward(self, grad):
+        x, weight = self.saved
+        grad2d = grad.reshape(-1, weight.shape[0])  # batch dims (if any) flattened into rows
+        grad_x = (grad2d @ weight).reshape(x.shape) if self.needs_grad(0) else None
+        grad_w = grad2d.T @ x.reshape(-1, weight.shape[1]) if self.needs_grad(1) else None
+        grad_b = None
+        if len(self.parents) == 3 and self.needs_grad(2):
+            grad_b = grad2d.sum(axis=0)
+        return grad_x, grad_w, grad_b
+
+
 # ---------------------------------------------------------------------------------------------
 # Fused losses: primitives on purpose, because their backward is the lecture's closed form,
 # which is both cheaper than the composed chain and finite where that chain is not.
@@ -335,11 +365,19 @@ class BCEWithLogitsSum(Function):
 
     def forward(self, logits, target, scale):
         self.saved = (logits, target, scale)
-        return np.asarray(scale * np.sum(_softplus(logits) - target * logits), dtype=logits.dtype)
+        t = np.abs(logits)                          # softplus(a) = max(a, 0) + log1p(exp(-|a|))
+        np.negative(t, out=t)
+        np.exp(t, out=t)
+        np.log1p(t, out=t)
+        t += np.maximum(logits, 0)
+        t -= target * logits
+        return np.asarray(scale * t.sum(), dtype=logits.dtype)
 
     def backward(self, grad):
         logits, target, scale = self.saved
-        g = (_sigmoid(logits) - target) * (scale * grad)
+        g = Sigmoid().forward(logits)               # dL/da = scale * (sigmoid(a) - x)
+        g -= target
+        g *= scale * grad
         # d/dx of (softplus(a) - x a) is -a: targets rarely need it, so it is computed on demand
         return g, (logits * (-scale * grad) if self.needs_grad(1) else None)
 
