@@ -1,0 +1,66 @@
+"""What every example shares: its command line (--quick, --out, --seed) and optional plotting."""
+import argparse
+import os
+import tempfile
+from pathlib import Path
+
+PLOT_HINT = 'pip install ".[plot]"  (from the project folder; or: pip install matplotlib)'
+
+
+def parse_args(name, description, argv=None):
+    """--quick (a few seconds), --out (where pictures go), --seed."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true", help="a few seconds instead of up to a minute")
+    parser.add_argument("--out", default=os.path.join("runs", "examples", name),
+                        help="folder for the pictures (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    args = parser.parse_args(argv)
+    args.out = Path(args.out)
+    return args
+
+
+def pyplot():
+    """matplotlib.pyplot on the Agg backend (files only, no window), or None if matplotlib is missing."""
+    try:
+        import matplotlib
+    except ImportError:
+        return None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def skip_plots(what):
+    print(f"matplotlib is not installed, so {what} was skipped; to get it: {PLOT_HINT}")
+
+
+def save_figure(fig, path):
+    """Save a figure atomically (temporary file in the same folder, then rename) and close it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    os.close(fd)
+    try:
+        fig.savefig(tmp, format=path.suffix[1:], dpi=110, bbox_inches="tight")
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):  # only when savefig failed
+            os.unlink(tmp)
+        pyplot().close(fig)
+    print(f"wrote {path}")
+
+
+def image_grid(plt, rows, image_shape, row_titles, title):
+    """A figure with one row of small grey images per entry of `rows` (each an (count, pixels) array)."""
+    count = len(rows[0])
+    fig, axes = plt.subplots(len(rows), count, figsize=(count * 0.9, len(rows) * 1.0 + 0.4), squeeze=False)
+    for r, (images, row_title) in enumerate(zip(rows, row_titles)):
+        for c in range(count):
+            ax = axes[r][c]
+            ax.imshow(images[c].reshape(image_shape), cmap="gray_r", vmin=0, vmax=1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        axes[r][0].set_ylabel(row_title, rotation=0, ha="right", va="center", fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    return fig
