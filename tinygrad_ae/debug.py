@@ -88,8 +88,11 @@ class trace(_Observer):
 
     def __init__(self):
         self.rows = []
-        self._labels = weakref.WeakKeyDictionary()
-        self._pending = None        # (row, weakref to output): names are often set just after an op
+        self._labels = weakref.WeakKeyDictionary()   # unnamed tensor -> t1, t2, ...
+        self._n_labels = 0
+        # (row, output) of the last forward op: a name is often given just after the op ran, so it is
+        # read at the next event; holding one tensor that long costs little
+        self._pending = None
         self._steps = {"forward": 0, "backward": 0}
 
     def _label(self, t):
@@ -98,16 +101,16 @@ class trace(_Observer):
         if t.name:
             return t.name
         label = self._labels.get(t)
-        if label is None:
-            label = self._labels[t] = f"t{len(self._labels) + 1}"
+        if label is None:  # numbered by a counter: the dictionary shrinks as tensors die
+            self._n_labels += 1
+            label = self._labels[t] = f"t{self._n_labels}"
         return label
 
     def _resolve_pending(self):
         """Give the last forward row its output's name if the user named it after the op ran."""
         if self._pending is not None:
-            row, ref = self._pending
-            out = ref()
-            if out is not None and out.name:
+            row, out = self._pending
+            if out.name:
                 row["output"] = out.name
             self._pending = None
 
@@ -123,7 +126,7 @@ class trace(_Observer):
                "output": self._label(out), "output_shape": out.shape, "dtype": str(out.dtype),
                "summary": summarize(out.data), "input_grads": None}
         self.rows.append(row)
-        self._pending = (row, weakref.ref(out))
+        self._pending = (row, out)
 
     def on_backward(self, ctx, out, grad, input_grads):
         self._resolve_pending()

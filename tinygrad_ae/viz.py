@@ -94,7 +94,9 @@ def to_dot(tensor, show_values=False, show_grads=False):
     """Graphviz DOT text of the graph that produced `tensor` (or a list of tensors).
 
     show_values adds a summary of each tensor's values; show_grads adds the norm of each .grad
-    (after backward() only leaves keep a .grad, so that is where it appears).
+    (after backward() only leaves keep a .grad, so that is where it appears). The engine records
+    an op only when one of its inputs requires grad, so a result computed from inputs alone (or
+    under no_grad()) is drawn as an input.
     """
     roots = _roots(tensor)
     order = _data_flow_order(roots)
