@@ -51,14 +51,25 @@ def save_figure(fig, path):
     print(f"wrote {path}")
 
 
-def image_grid(plt, rows, image_shape, row_titles, title):
-    """A figure with one row of small grey images per entry of `rows` (each an (count, pixels) array)."""
-    count = len(rows[0])
+def image_grid(plt, rows, image_shape, row_titles, title, signed=False):
+    """A figure with one row of small images per entry of `rows` (each an (count, pixels) array).
+
+    Pixels in [0, 1] are drawn in grey; signed=True draws weights in red/blue, each image scaled
+    to its own largest magnitude (white is 0)."""
+    count = max(len(images) for images in rows)
     fig, axes = plt.subplots(len(rows), count, figsize=(count * 0.9, len(rows) * 1.0 + 0.4), squeeze=False)
     for r, (images, row_title) in enumerate(zip(rows, row_titles)):
         for c in range(count):
             ax = axes[r][c]
-            ax.imshow(images[c].reshape(image_shape), cmap="gray_r", vmin=0, vmax=1)
+            if c >= len(images):  # a shorter row leaves its last cells empty
+                ax.axis("off")
+                continue
+            image = images[c].reshape(image_shape)
+            if signed:
+                scale = max(float(abs(image).max()), 1e-12)
+                ax.imshow(image, cmap="RdBu_r", vmin=-scale, vmax=scale)
+            else:
+                ax.imshow(image, cmap="gray_r", vmin=0, vmax=1)
             ax.set_xticks([])
             ax.set_yticks([])
         axes[r][0].set_ylabel(row_title, rotation=0, ha="right", va="center", fontsize=8)
