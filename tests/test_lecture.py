@@ -101,6 +101,17 @@ def test_literal_chain_is_still_right_on_the_negative_side_down_to_minus_700(a2)
     assert close(literal, x_hat - X)
 
 
+def test_literal_chain_already_breaks_before_sigmoid_reaches_zero():
+    """Between a2 ~ -709 and -745, x_hat is a tiny positive number but -x / x_hat overflows to -inf."""
+    X = np.array([[0.0, 0.3, 1.0]])
+    x_hat = sigmoid_of(np.full(X.shape, -720.0))
+    assert np.all(x_hat > 0)
+    with np.errstate(over="ignore"):
+        literal = ref.literal_bce_grad_a2(X, x_hat)
+    assert np.all(np.isneginf(literal[0, 1:]))                 # the true value is x_hat - x, about -x
+    assert np.all(np.isfinite(ref.bce_grad_a2(X, x_hat)))
+
+
 @pytest.mark.parametrize("bias", [1000.0, -1000.0])
 @pytest.mark.parametrize("tied", [False, True])
 def test_fused_loss_is_finite_and_silent_at_logits_of_1000(bias, tied):
