@@ -66,8 +66,12 @@ def main(argv=None, prog=None):
     prog = prog or "tinygrad-ae"
     if argv and argv[0] in TOOLS:           # their own parsers read the rest, --help included
         return _run_tool(argv[0], argv[1:], prog)
+    parser = build_parser(prog)
+    if not argv:                            # a newcomer typing just the program name: show what it can do
+        parser.print_help(sys.stderr)
+        return 2
     try:
-        options = vars(build_parser(prog).parse_args(argv))
+        options = vars(parser.parse_args(argv))
     except SystemExit as stop:              # argparse has printed the usage (or --help)
         return stop.code if isinstance(stop.code, int) else 2
     del options["command"]                  # only `train` gets here

@@ -99,8 +99,10 @@ def _flag(name, value):
 
 # ---------------------------------------------------------------- checkpoints
 
-def save_checkpoint(path, model, optimizer, epoch, rng, opts, history, data_digest):
-    """Everything an exact resume needs, in one .npz written atomically (no pickle: text goes in as JSON)."""
+def save_checkpoint(path, model, optimizer, epoch, rng, opts, history, data_digest, bound=None):
+    """Everything an exact resume needs, in one .npz written atomically (no pickle: text goes in as JSON).
+
+    bound: (PCA bound, k), kept so a resume need not recompute it (seconds on Fashion-MNIST)."""
     state = {f"model.{k}": v for k, v in model.state_dict().items()}
     state.update({f"optimizer.{k}": v for k, v in optimizer.state_dict().items()})
     state.update({f"history.{k}": np.asarray(v, np.float64) for k, v in history.items()})
@@ -108,6 +110,8 @@ def save_checkpoint(path, model, optimizer, epoch, rng, opts, history, data_dige
     state["rng_state"] = np.array(json.dumps(rng.bit_generator.state))     # 0-d unicode array
     state["options"] = np.array(json.dumps(opts))
     state["data_sha256"] = np.array(data_digest)
+    if bound is not None:
+        state["pca_bound"], state["pca_k"] = np.float64(bound[0]), np.int64(bound[1])
     save(state, path)
 
 
@@ -123,7 +127,8 @@ def load_checkpoint(path):
         return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
 
     history = {k: [float(x) for x in v] for k, v in part("history.").items()}
-    return {"epoch": int(state["epoch"]), "rng_state": json.loads(str(state["rng_state"])),
+    bound = (float(state["pca_bound"]), int(state["pca_k"])) if "pca_bound" in state and "pca_k" in state else None
+    return {"bound": bound, "epoch": int(state["epoch"]), "rng_state": json.loads(str(state["rng_state"])),
             "options": json.loads(str(state["options"])), "data_sha256": str(state["data_sha256"]),
             "model": part("model."), "optimizer": part("optimizer."), "history": history}
 
@@ -245,8 +250,10 @@ def _prepare_resume(given):
     history = {k: ckpt["history"].get(k, []) for k in ("train_loss", "val_loss", "seconds")}
     out = Path(given["out"]) if given.get("out") else path.parent
     out.mkdir(parents=True, exist_ok=True)
+    k = min(opts["hidden"], X_train.shape[1])
+    bound = ckpt["bound"] if ckpt["bound"] and ckpt["bound"][1] == k else _bound(X_train, opts["hidden"])
     run = Run(opts, dataset, X_train, X_val, model, optimizer, _restore_rng(ckpt["rng_state"]), history,
-              ckpt["epoch"], out, digest, *_bound(X_train, opts["hidden"]))
+              ckpt["epoch"], out, digest, *bound)
     if out.resolve() != path.parent.resolve():
         _save(run)                                      # the new folder starts with the run as it was
     return run
@@ -259,7 +266,7 @@ def _bound(X_train, hidden):
 
 def _save(run):
     save_checkpoint(run.checkpoint, run.model, run.optimizer, run.epoch, run.rng, run.opts, run.history,
-                    run.digest)
+                    run.digest, (run.bound, run.k))
     _write_atomically(run.out / HISTORY, _history_csv(run.history).encode())
 
 
@@ -355,22 +362,22 @@ class _Bar(_EpochLines):
         self.bar = tqdm(total=(total - run.epoch) * n_batches, unit="batch", desc=self._desc(run.epoch + 1),
                         dynamic_ncols=True)
         self.loss_sum = self.steps = 0
-        self.last = ""
+        self.val = ""
 
     def _desc(self, epoch):
         return f"epoch {min(epoch, self.total)}/{self.total}"
 
     def batch(self, loss):
-        self.loss_sum, self.steps = self.loss_sum + loss, self.steps + 1
         # the running loss: the mean over this epoch's batches so far
-        self.bar.set_postfix_str(f"loss {self.loss_sum / self.steps:.4f}{self.last}", refresh=False)
+        self.loss_sum, self.steps = self.loss_sum + loss, self.steps + 1
+        self.bar.set_postfix_str(f"loss {self.loss_sum / self.steps:.4f}{self.val}", refresh=False)
         self.bar.update(1)
 
     def epoch(self, epoch, train_loss, val_loss):
         self.loss_sum = self.steps = 0
+        self.val = f", val {val_loss:.4f}"
         self.bar.set_description(self._desc(epoch + 1), refresh=False)
-        self.last = f", epoch {epoch}: train {train_loss:.4f} val {val_loss:.4f}"
-        self.bar.set_postfix_str(self.last[2:])
+        self.bar.set_postfix_str(f"loss {train_loss:.4f}{self.val}")
 
     def close(self):
         self.bar.close()

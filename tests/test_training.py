@@ -1,0 +1,308 @@
+"""The training job (tinygrad_ae.training), run in-process: exact resume, interruption, divergence, checkpoint
+contents, data sources, progress output and pictures with and without matplotlib / tqdm."""
+import gzip
+import importlib.util
+import json
+import re
+import shlex
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+import tinygrad_ae as tg
+from tinygrad_ae import cli, training
+from tinygrad_ae.data import FASHION_MNIST_DIR, Dataset, load_digits, train_val_split
+from tinygrad_ae.reference import pca_bound
+
+HAS_MATPLOTLIB = importlib.util.find_spec("matplotlib") is not None
+HAS_TQDM = importlib.util.find_spec("tqdm") is not None
+needs_matplotlib = pytest.mark.skipif(not HAS_MATPLOTLIB, reason="matplotlib is not installed (the plot extra)")
+TINY = ["--hidden", "4", "--batch-size", "128", "--lr", "0.003"]    # 12 steps an epoch on the digits
+
+
+def run(args, on_batch=None):
+    return training.run_job(cli.parse_train_args(args), on_batch=on_batch)
+
+
+def weights(folder):
+    return tg.load(folder / "model.npz")
+
+
+def number(label, text):
+    """The number printed after `label` at the start of a line of the closing report."""
+    return float(re.search(rf"^{label}\s+(\S+)", text, re.M).group(1))
+
+
+@pytest.fixture(scope="module")
+def straight(tmp_path_factory):
+    """4 epochs in one go: the run that resumed and interrupted runs must reproduce exactly."""
+    out = tmp_path_factory.mktemp("straight")
+    assert run([*TINY, "--epochs", "4", "--out", str(out)]) == 0
+    return out
+
+
+@pytest.fixture
+def no_tqdm(monkeypatch):
+    monkeypatch.setitem(sys.modules, "tqdm", None)      # `from tqdm import tqdm` now raises ImportError
+
+
+def assert_same_weights(a, b):
+    wa, wb = weights(a), weights(b)
+    assert wa.keys() == wb.keys() == {"encoder.weight", "encoder.bias", "decoder.weight", "decoder.bias"}
+    for key in wa:
+        assert np.array_equal(wa[key], wb[key]), key
+
+
+# ---------------------------------------------------------------- the same weights, however the run is split
+
+def test_resume_gives_exactly_the_weights_of_an_uninterrupted_run(straight, tmp_path, capsys):
+    out = tmp_path / "split"
+    assert run([*TINY, "--epochs", "2", "--out", str(out)]) == 0
+    first_half = weights(out)
+    assert run(["--resume", str(out / "checkpoint.npz"), "--epochs", "4"]) == 0
+    assert not all(np.array_equal(first_half[k], v) for k, v in weights(out).items())   # it did train on
+    assert_same_weights(out, straight)
+    resumed, whole = training.load_checkpoint(out / "checkpoint.npz"), training.load_checkpoint(straight / "checkpoint.npz")
+    assert resumed["epoch"] == whole["epoch"] == 4
+    assert resumed["rng_state"] == whole["rng_state"]
+    assert resumed["optimizer"].keys() == whole["optimizer"].keys()
+    for key, value in whole["optimizer"].items():
+        assert np.array_equal(resumed["optimizer"][key], value), key
+    assert resumed["history"]["train_loss"] == whole["history"]["train_loss"]
+    assert "continuing" in capsys.readouterr().out
+
+
+def test_the_job_trains_exactly_as_autoencoder_fit(straight):
+    """Same seed, same split, same options: the job's loop and the library's fit agree to the bit."""
+    X_train, X_val = train_val_split(load_digits()[0], 0.2, 0)
+    model = tg.Autoencoder(64, 4, seed=0)
+    history = model.fit(X_train, epochs=4, batch_size=128, lr=0.003, seed=0, X_val=X_val)
+    for key, value in model.state_dict().items():
+        assert np.array_equal(weights(straight)[key], value), key
+    saved = training.load_checkpoint(straight / "checkpoint.npz")["history"]
+    assert saved["train_loss"] == history["train"]
+    assert saved["val_loss"] == history["val"]
+
+
+def test_ctrl_c_keeps_the_last_complete_epoch_and_prints_a_resume_command_that_finishes_the_run(
+        straight, tmp_path, capsys):
+    out = tmp_path / "interrupted"
+    seen = []
+
+    def interrupt_in_epoch_3(epoch, batch, loss):
+        seen.append(epoch)
+        if epoch == 3 and batch == 5:
+            raise KeyboardInterrupt
+
+    assert run([*TINY, "--epochs", "4", "--out", str(out)], on_batch=interrupt_in_epoch_3) == 130
+    assert max(seen) == 3
+    ckpt = training.load_checkpoint(out / "checkpoint.npz")
+    assert ckpt["epoch"] == 2
+    assert len(ckpt["history"]["train_loss"]) == 2
+    assert (out / "history.csv").read_text().splitlines()[-1].startswith("2,")
+    assert not (out / "model.npz").exists()           # written only when the run completes
+    assert not list(out.glob("*.tmp"))
+
+    err = capsys.readouterr().err
+    assert "epoch 2 of 4" in err and "Traceback" not in err
+    command = shlex.split(err.strip().splitlines()[-1])
+    assert command[:6] == [sys.executable, "-m", "tinygrad_ae", "train", "--resume", str(out / "checkpoint.npz")]
+    assert run(command[4:]) == 0                        # the printed command, in-process
+    assert_same_weights(out, straight)
+
+
+def test_divergence_stops_with_advice_and_keeps_the_last_good_checkpoint(tmp_path, capsys):
+    out = tmp_path / "diverged"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)     # overflow on the way to inf is expected, not shown
+        code = run(["--hidden", "4", "--epochs", "3", "--optimizer", "sgd", "--lr", "1e6", "--out", str(out)])
+    assert code == training.EXIT_DIVERGED == 3
+    err = capsys.readouterr().err
+    assert "diverged" in err and ("nan" in err or "inf" in err)
+    assert "lower" in err and "--lr 100000" in err
+    assert "Traceback" not in err
+    ckpt = training.load_checkpoint(out / "checkpoint.npz")
+    assert ckpt["epoch"] < 3
+    assert all(np.isfinite(value).all() for value in ckpt["model"].values())
+    assert all(np.isfinite(value) for value in ckpt["history"]["train_loss"])
+
+
+# ---------------------------------------------------------------- the checkpoint file
+
+def test_checkpoint_holds_state_rng_options_and_history_without_pickle(tmp_path):
+    out = tmp_path / "ckpt"
+    assert run([*TINY, "--epochs", "2", "--seed", "7", "--tied", "--out", str(out)]) == 0
+    with np.load(out / "checkpoint.npz", allow_pickle=False) as f:
+        raw = {k: f[k] for k in f.files}
+    assert raw["epoch"] == 2
+    for key in ("rng_state", "options"):
+        assert raw[key].shape == () and raw[key].dtype.kind == "U"
+    options = json.loads(str(raw["options"]))
+    assert options["seed"] == 7 and options["tied"] is True and options["hidden"] == 4 and options["epochs"] == 2
+    # the shuffle RNG after two epochs: default_rng(seed) after two permutations of the training rows
+    expected = np.random.default_rng(7)
+    X_train = train_val_split(load_digits()[0], 0.2, 0)[0]
+    n_train = len(X_train)
+    expected.permutation(n_train)
+    expected.permutation(n_train)
+    assert json.loads(str(raw["rng_state"])) == expected.bit_generator.state
+    assert {k for k in raw if k.startswith("model.")} == {"model.encoder.weight", "model.encoder.bias",
+                                                           "model.decoder.bias"}
+    assert raw["pca_k"] == 4 and raw["pca_bound"] == pytest.approx(pca_bound(X_train, 4), rel=1e-12)
+    assert raw["optimizer.step.0"] == 2 * 12           # Adam's step count: 12 batches of 128 in 1438 rows
+    assert np.array_equal(raw["model.encoder.weight"], weights(out)["encoder.weight"])
+    rows = (out / "history.csv").read_text().splitlines()
+    assert rows[0] == "epoch,train_loss,val_loss,seconds"
+    assert [float(r.split(",")[1]) for r in rows[1:]] == pytest.approx(list(raw["history.train_loss"]), rel=1e-8)
+
+
+# ---------------------------------------------------------------- data sources and the PCA comparison
+
+def write_idx(path, array):
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(s).to_bytes(4, "big") for s in array.shape)
+    path.write_bytes(gzip.compress(header + array.astype(np.uint8).tobytes()))
+
+
+def test_a_folder_of_idx_files_trains_and_is_compared_with_pca_on_its_own_rows(tmp_path, capsys):
+    images = np.random.default_rng(1).integers(0, 256, size=(30, 5, 5))
+    folder = tmp_path / "idx"
+    folder.mkdir()
+    write_idx(folder / "train-images-idx3-ubyte.gz", images)
+    write_idx(folder / "train-labels-idx1-ubyte.gz", np.arange(30) % 10)
+    assert run(["--data", str(folder), "--hidden", "3", "--epochs", "2", "--out", str(tmp_path / "o")]) == 0
+    out = capsys.readouterr().out
+    assert "5x5 images" in out and "24 training rows" in out
+    X_train = train_val_split(images.reshape(30, 25) / 255.0, 0.2, 0)[0]
+    assert number("PCA bound", out) == pytest.approx(pca_bound(X_train, 3), rel=1e-5)
+    assert number("ratio", out) == pytest.approx(number("train loss", out) / number("PCA bound", out), rel=1e-3)
+
+
+@pytest.mark.parametrize("kind", ["npy", "csv"])
+def test_rows_from_npy_and_csv_files(tmp_path, kind, capsys):
+    X = np.random.default_rng(2).random((40, 6))
+    path = tmp_path / f"rows.{kind}"
+    if kind == "npy":
+        np.save(path, X)
+    else:
+        np.savetxt(path, X, delimiter=",", header="a,b,c,d,e,f", comments="")
+    assert run(["--data", str(path), "--hidden", "2", "--epochs", "2", "--out", str(tmp_path / "o")]) == 0
+    out = capsys.readouterr().out
+    assert "32 training rows" in out and "6 features" in out
+    X_train = train_val_split(X, 0.2, 0)[0]              # already within [0, 1]: not rescaled
+    assert number("PCA bound", out) == pytest.approx(pca_bound(X_train, 2), rel=1e-5)
+    assert number("ratio", out) >= 1 - 1e-4               # a linear decoder cannot beat PCA
+
+
+def test_binarize_trains_the_logistic_decoder_with_cross_entropy_and_reports_its_squared_error(tmp_path, capsys):
+    out = tmp_path / "binary"
+    assert run(["--binarize", *TINY, "--epochs", "2", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "decoder='sigmoid'" in text and "loss='bce'" in text
+    assert re.search(r"^train loss .*cross-entropy", text, re.M)
+    X = (load_digits()[0] >= 0.5).astype(np.float32)
+    X_train = train_val_split(X, 0.2, 0)[0]
+    assert number("PCA bound", text) == pytest.approx(pca_bound(X_train, 4), rel=1e-5)
+    model = tg.Autoencoder(64, 4, decoder="sigmoid")
+    model.load_state_dict(weights(out))
+    squared = np.mean(np.sum((model(X_train).numpy() - X_train) ** 2, axis=1))
+    assert number("squared error", text) == pytest.approx(squared, rel=1e-4)
+    assert number("ratio", text) == pytest.approx(squared / pca_bound(X_train, 4), rel=1e-3)
+
+
+def test_cross_entropy_on_data_outside_0_1_is_refused_with_the_models_message(tmp_path, monkeypatch, capsys):
+    X = np.random.default_rng(3).random((20, 4)).astype(np.float32) * 3
+    monkeypatch.setattr(training, "load_dataset", lambda name: Dataset(X, None, None, "wide"))
+    assert run(["--loss", "bce", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "[0, 1]" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_without_out_the_run_goes_to_runs_data_time(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert run([*TINY, "--epochs", "1"]) == 0
+    assert run([*TINY, "--epochs", "1"]) == 0           # a second run in the same second gets its own folder
+    folders = sorted((tmp_path / "runs").iterdir())
+    assert len(folders) == 2 and all(f.name.startswith("digits-") for f in folders)
+    assert all((f / "model.npz").is_file() for f in folders)
+
+
+@pytest.mark.parametrize("given, pair", [
+    ({}, ("linear", "mse")),
+    ({"binarize": True}, ("sigmoid", "bce")),
+    ({"binarize": True, "decoder": "linear"}, ("linear", "mse")),
+    ({"binarize": True, "loss": "mse"}, ("linear", "mse")),
+    ({"decoder": "sigmoid"}, ("sigmoid", "bce")),
+    ({"decoder": "tanh"}, ("tanh", "mse")),
+    ({"loss": "bce"}, ("sigmoid", "bce")),
+    ({"decoder": "sigmoid", "loss": "mse"}, ("sigmoid", "mse")),
+])
+def test_decoder_and_loss_follow_the_lectures_pairing_unless_given(given, pair):
+    opts = training.resolve_options(given)
+    assert (opts["decoder"], opts["loss"]) == pair
+    assert opts["hidden"] == 16 and opts["encoder"] == "sigmoid" and opts["optimizer"] == "adam"
+
+
+# ---------------------------------------------------------------- progress and pictures
+
+def test_without_tqdm_one_plain_line_per_epoch(tmp_path, no_tqdm, capsys):
+    assert run([*TINY, "--epochs", "3", "--out", str(tmp_path / "o")]) == 0
+    lines = [l for l in capsys.readouterr().out.splitlines() if l.startswith("epoch ")]
+    assert [l.split()[1] for l in lines] == ["1/3", "2/3", "3/3"]
+    losses = [float(l.split()[3]) for l in lines]
+    history = training.load_checkpoint(tmp_path / "o" / "checkpoint.npz")["history"]["train_loss"]
+    assert losses == pytest.approx(history, abs=1e-4)
+    assert losses[-1] < losses[0]
+
+
+@pytest.mark.skipif(not HAS_TQDM, reason="tqdm is not installed (the plot extra)")
+def test_with_tqdm_a_bar_over_the_batches_shows_the_running_loss(tmp_path, capsys):
+    assert run([*TINY, "--epochs", "2", "--out", str(tmp_path / "o")]) == 0
+    captured = capsys.readouterr()
+    assert "24/24" in captured.err and "loss" in captured.err
+    assert not [l for l in captured.out.splitlines() if l.startswith("epoch ")]
+
+
+def test_without_matplotlib_it_says_which_pictures_it_skipped_and_how_to_get_them(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    out = tmp_path / "o"
+    assert run([*TINY, "--epochs", "1", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "skipped reconstructions.png, loss.png, filters.png" in text
+    assert 'pip install "tinygrad_ae[plot]"' in text and 'pip install ".[plot]"' in text
+    assert not list(out.glob("*.png"))
+    assert {p.name for p in out.iterdir()} == {"model.npz", "history.csv", "checkpoint.npz"}
+
+
+@needs_matplotlib
+@pytest.mark.parametrize("data, width", [("digits", 64), ("rows6.npy", 6), ("rows40.npy", 40)])
+def test_pictures_are_written_for_images_and_for_plain_rows(tmp_path, data, width, capsys):
+    from matplotlib.image import imread
+    if data != "digits":                                   # 6 features: bars; 40 (not square): lines
+        data = str(tmp_path / data)
+        np.save(data, np.random.default_rng(4).random((30, width)))
+    out = tmp_path / "o"
+    assert run(["--data", data, "--hidden", "5", "--epochs", "2", "--out", str(out)]) == 0
+    assert "reconstructions.png, loss.png, filters.png" in capsys.readouterr().out
+    for name in training.PICTURES:
+        image = imread(out / name)
+        assert image.ndim == 3 and image.shape[0] > 100 and image.shape[1] > 100, name
+        assert image[..., :3].std() > 0.01, name          # not a blank canvas
+    assert not list(out.glob("*.tmp"))
+
+
+# ---------------------------------------------------------------- real data, when the machine has it
+
+@pytest.mark.skipif(not FASHION_MNIST_DIR.is_dir(),
+                    reason="Debian's dataset-fashion-mnist is not installed (/usr/share/datasets/fashion-mnist)")
+def test_a_short_run_on_fashion_mnist(tmp_path, capsys):
+    out = tmp_path / "fashion"
+    assert run(["--data", "fashion-mnist", "--hidden", "8", "--epochs", "1", "--batch-size", "500",
+                "--lr", "0.01", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "48000 training rows, 12000 validation rows, 784 features, 28x28 images" in text
+    assert 1 <= number("ratio", text) < 3
+    assert weights(out)["encoder.weight"].shape == (8, 784)
