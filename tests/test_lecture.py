@@ -102,9 +102,11 @@ def test_literal_chain_is_still_right_on_the_negative_side_down_to_minus_700(a2)
 
 
 def test_literal_chain_already_breaks_before_sigmoid_reaches_zero():
-    """Between a2 ~ -709 and -745, x_hat is a tiny positive number but -x / x_hat overflows to -inf."""
+    """Between a2 ~ -709 and -745 the reference's sigmoid is a subnormal > 0, but -x / x_hat overflows to -inf.
+
+    (The framework's sigmoid, 1 / (1 + exp(-a)), already flushes to exactly 0 there: ops.Sigmoid.)"""
     X = np.array([[0.0, 0.3, 1.0]])
-    x_hat = sigmoid_of(np.full(X.shape, -720.0))
+    x_hat = ref.sigmoid(np.full(X.shape, -720.0))
     assert np.all(x_hat > 0)
     with np.errstate(over="ignore"):
         literal = ref.literal_bce_grad_a2(X, x_hat)
