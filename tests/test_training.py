@@ -113,6 +113,22 @@ def test_ctrl_c_keeps_the_last_complete_epoch_and_prints_a_resume_command_that_f
     assert_same_weights(out, straight)
 
 
+def test_ctrl_c_while_a_checkpoint_is_written_leaves_the_previous_one_whole(tmp_path, monkeypatch, capsys):
+    real_save, calls = training.save, []
+
+    def save_then_interrupt(state, path):             # writes of checkpoint.npz: epochs 0, 1, then 2 is cut off
+        calls.append(path)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        real_save(state, path)
+
+    monkeypatch.setattr(training, "save", save_then_interrupt)
+    out = tmp_path / "o"
+    assert run([*TINY, "--epochs", "4", "--out", str(out)]) == 130
+    assert training.load_checkpoint(out / "checkpoint.npz")["epoch"] == 1
+    assert "holds the model after epoch 1 of 4" in capsys.readouterr().err
+
+
 def test_divergence_stops_with_advice_and_keeps_the_last_good_checkpoint(tmp_path, capsys):
     out = tmp_path / "diverged"
     with warnings.catch_warnings():

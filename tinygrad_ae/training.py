@@ -126,10 +126,13 @@ def load_checkpoint(path):
     def part(prefix):
         return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
 
+    options = json.loads(str(state["options"]))
+    if not isinstance(options, dict) or not set(DEFAULTS) <= set(options):
+        raise ValueError(f"{path}: the checkpoint's options are incomplete; it was not written by this version")
     history = {k: [float(x) for x in v] for k, v in part("history.").items()}
     bound = (float(state["pca_bound"]), int(state["pca_k"])) if "pca_bound" in state and "pca_k" in state else None
     return {"bound": bound, "epoch": int(state["epoch"]), "rng_state": json.loads(str(state["rng_state"])),
-            "options": json.loads(str(state["options"])), "data_sha256": str(state["data_sha256"]),
+            "options": options, "data_sha256": str(state["data_sha256"]),
             "model": part("model."), "optimizer": part("optimizer."), "history": history}
 
 
@@ -487,7 +490,7 @@ def run_job(given, on_batch=None, prog="tinygrad-ae"):
         finish(run)
     except KeyboardInterrupt:
         resume = shlex.join([sys.executable, "-m", "tinygrad_ae", "train", "--resume", str(run.checkpoint)])
-        print(f"\ninterrupted: {run.checkpoint} holds the model after epoch {run.epoch} of "
+        print(f"\ninterrupted: {run.checkpoint} holds the model after epoch {_saved_epoch(run)} of "
               f"{run.opts['epochs']}. Continue with:\n  {resume}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Diverged as e:
@@ -495,7 +498,18 @@ def run_job(given, on_batch=None, prog="tinygrad-ae"):
               f"lower one, e.g. --lr {run.opts['lr'] / 10:g}. The checkpoint after the last good epoch "
               f"({run.epoch}) stays in {run.checkpoint}.", file=sys.stderr)
         return EXIT_DIVERGED
+    except OSError as e:                    # e.g. the disk filled up: the last checkpoint written stays
+        print(f"{prog} train: error while writing to {run.out}: {e}", file=sys.stderr)
+        return 1
     return EXIT_OK
+
+
+def _saved_epoch(run):
+    """The epoch the checkpoint on disk holds (a Ctrl-C can land while the next one is being written)."""
+    try:
+        return int(load(run.checkpoint)["epoch"])
+    except (OSError, ValueError, KeyError):
+        return run.epoch
 
 
 def _announce(run):
