@@ -534,24 +534,21 @@ def finish(run):
     mse = run.opts["loss"] == "mse"
     if mse:
         squared = train_loss
-        lines = [f"train loss       {train_loss:.6g}   (squared error summed over {n} features, "
-                 f"averaged over {m} examples)"]
     else:
         with no_grad():
             squared = float(np.mean(np.sum((run.model(run.X_train).numpy() - run.X_train) ** 2, axis=1)))
-        lines = [f"train loss       {train_loss:.6g}   (cross-entropy summed over {n} features, "
-                 f"averaged over {m} examples)"]
-    lines.append(f"validation loss  {val_loss:.6g}   ({len(run.X_val)} held-out examples)")
+    loss_name = "squared error" if mse else "cross-entropy"
+    lines = [f"train loss       {train_loss:<10.6g} ({loss_name} summed over {n} features, mean over {m} rows)",
+             f"validation loss  {val_loss:<10.6g} (the same on {len(run.X_val)} held-out rows)"]
     if not mse:
-        lines.append(f"squared error    {squared:.6g}   (of the training reconstructions, to compare with PCA)")
-    lines.append(f"PCA bound        {run.bound:.6g}   (the least squared error of any rank-{run.k} linear "
-                 f"reconstruction of the same training rows)")
+        lines.append(f"squared error    {squared:<10.6g} (of the training reconstructions, to compare with PCA)")
+    lines.append(f"PCA bound        {run.bound:<10.6g} (least squared error of any rank-{run.k} linear "
+                 "reconstruction of the training rows)")
     if run.bound > 0:
-        floor = "1 = as good as PCA" + (", never below with a linear decoder" if run.opts["decoder"] == "linear" else "")
-        lines.append(f"ratio            {squared / run.bound:.4f}   "
-                     f"(train {'loss' if mse else 'squared error'} / PCA bound; {floor})")
+        lines.append(f"ratio            {squared / run.bound:<10.4f} "
+                     f"({'train loss' if mse else 'squared error'} / PCA bound: 1 = as good as PCA)")
     else:
-        lines.append(f"ratio            n/a   (the PCA bound is 0: {run.k} components reconstruct these rows exactly)")
+        lines.append(f"ratio            n/a        (the PCA bound is 0: {run.k} components reconstruct these rows exactly)")
     files = [MODEL, HISTORY, CHECKPOINT] + (list(PICTURES) if drew else [])
     lines.append(f"wrote {', '.join(files)} to {run.out}{os.sep}")
     if not drew:
