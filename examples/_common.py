@@ -1,8 +1,16 @@
-"""What every example shares: its command line (--quick, --out, --seed) and optional plotting."""
+"""What every example shares: its command line (--quick, --out, --seed) and optional plotting.
+
+Import it before numpy: it asks BLAS for one thread (unless you set the variables yourself).
+The examples' matrices are small (at most 1438 x 256), where BLAS threads cost more than they
+save, and on a busy two-core machine their spinning made runs several times slower.
+"""
 import argparse
 import os
 import tempfile
 from pathlib import Path
+
+for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
 
 PLOT_HINT = 'pip install ".[plot]"  (from the project folder; or: pip install matplotlib)'
 

@@ -13,13 +13,13 @@ The chain rule, written backwards from L (this is all backward() does, op by op)
 
 Run:  python examples/autograd_basics.py   (prints the gradients three ways and the tape, draws the graph)
 """
-from pathlib import Path
 import sys
-
-import numpy as np
+from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _common  # noqa: E402
+import _common  # noqa: E402  (before numpy: it sets the BLAS thread count)
+
+import numpy as np  # noqa: E402
 
 import tinygrad_ae as tg  # noqa: E402
 from tinygrad_ae import Tensor, viz  # noqa: E402

@@ -11,13 +11,13 @@ Both use the lecture's sigmoid encoder h = sigmoid(W x + b).
 
 Run:  python examples/binary_vs_real_inputs.py   (--quick for a few seconds)
 """
-from pathlib import Path
 import sys
-
-import numpy as np
+from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _common  # noqa: E402
+import _common  # noqa: E402  (before numpy: it sets the BLAS thread count)
+
+import numpy as np  # noqa: E402
 
 from tinygrad_ae import Autoencoder, Tensor, data, no_grad  # noqa: E402
 

@@ -11,13 +11,13 @@ held to the bound, and comes close to it.
 
 Run:  python examples/pca_vs_autoencoder.py   (--quick for a few seconds)
 """
-from pathlib import Path
 import sys
-
-import numpy as np
+from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _common  # noqa: E402
+import _common  # noqa: E402  (before numpy: it sets the BLAS thread count)
+
+import numpy as np  # noqa: E402
 
 from tinygrad_ae import Autoencoder, data, optim, reference  # noqa: E402
 
