@@ -64,7 +64,8 @@ def test_resume_gives_exactly_the_weights_of_an_uninterrupted_run(straight, tmp_
     assert run(["--resume", str(out / "checkpoint.npz"), "--epochs", "4"]) == 0
     assert not all(np.array_equal(first_half[k], v) for k, v in weights(out).items())   # it did train on
     assert_same_weights(out, straight)
-    resumed, whole = training.load_checkpoint(out / "checkpoint.npz"), training.load_checkpoint(straight / "checkpoint.npz")
+    resumed = training.load_checkpoint(out / "checkpoint.npz")
+    whole = training.load_checkpoint(straight / "checkpoint.npz")
     assert resumed["epoch"] == whole["epoch"] == 4
     assert resumed["rng_state"] == whole["rng_state"]
     assert resumed["optimizer"].keys() == whole["optimizer"].keys()
