@@ -6,6 +6,7 @@ within a few minutes on two cores; `thorough` draws many more examples for local
 """
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
@@ -18,3 +19,12 @@ settings.register_profile(
 )
 settings.register_profile("dev", deadline=None, max_examples=40)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_blas_thread():
+    """One BLAS thread for the whole run: the tests' matrices are small, and on a busy 2-core machine
+    OpenBLAS's spinning threads slow them tenfold (the PCA training went from ~10 s to ~90 s)."""
+    from threadpoolctl import threadpool_limits
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield

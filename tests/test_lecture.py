@@ -5,7 +5,6 @@
 2. The PCA analogy on the embedded digits: a linear autoencoder with k hidden units reaches the
    Eckart-Young bound and learns PCA's subspace; a sigmoid encoder gets close; nothing goes below it.
 """
-import contextlib
 import warnings
 
 import numpy as np
@@ -174,21 +173,10 @@ def bound(digits):
     return ref.pca_bound(digits, K)
 
 
-def one_blas_thread():
-    """One BLAS thread, when threadpoolctl is there: on a shared 2-core machine OpenBLAS's threads on these
-    (1797, 64) products spin against other processes and the training below goes from ~10 s to ~90 s."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
-
-
 @pytest.fixture(scope="module")
 def trained(digits):
     """encoder name -> (autoencoder with a linear decoder and k = 10, its loss on all digits)."""
-    with one_blas_thread():
-        return train_both(digits)
+    return train_both(digits)
 
 
 def train_both(digits):

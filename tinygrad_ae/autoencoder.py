@@ -167,10 +167,13 @@ class Autoencoder(nn.Module):
         rng = np.random.default_rng(seed)
         history = {"train": [], "val": []}
         for epoch in range(epochs):
-            self.train_epoch(X, opt, batch_size, shuffle, rng)
-            history["train"].append(self.evaluate(X))
-            if X_val is not None:
-                history["val"].append(self.evaluate(X_val))
+            # a diverging run overflows on its way to inf/nan: that is reported below, once, in
+            # words, instead of as a stream of numpy RuntimeWarnings
+            with np.errstate(over="ignore", invalid="ignore"):
+                self.train_epoch(X, opt, batch_size, shuffle, rng)
+                history["train"].append(self.evaluate(X))
+                if X_val is not None:
+                    history["val"].append(self.evaluate(X_val))
             if not np.isfinite(history["train"][-1]):
                 raise FloatingPointError(
                     f"the training loss became {history['train'][-1]} in epoch {epoch + 1}: training diverged; "
