@@ -146,7 +146,9 @@ def pca_bound(X, k):
     averaged over examples), that any rank-k affine reconstruction of X can reach.
     """
     X = _check_pca_input(X, k)
-    _, eigenvalues, _ = _covariance_eigh(X)
+    centered = X - X.mean(axis=0)
+    # eigenvalues only (eigvalsh): several times faster than eigh on 784 features
+    eigenvalues = np.linalg.eigvalsh(centered.T @ centered / X.shape[0])[::-1]
     # clip: a zero eigenvalue can come out of eigh as -1e-17, and a loss is never negative
     return float(np.clip(eigenvalues[k:], 0, None).sum())
 
