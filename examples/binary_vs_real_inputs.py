@@ -54,7 +54,8 @@ def main(argv=None):
         if name == "binary":
             wrong = np.mean((x_hat > 0.5) != (val > 0.5))
             print(f"  pixels wrong after thresholding x_hat at 0.5: {100 * wrong:.2f}%")
-    print("\nThe logistic decoder stays inside (0, 1), as probabilities must; the linear one is free to leave [0, 1].")
+    print("\nThe logistic decoder stays inside (0, 1), as probabilities must; "
+          "the linear one is free to leave [0, 1].")
 
     plt = _common.pyplot()
     if plt is None:

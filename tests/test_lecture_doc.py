@@ -138,7 +138,7 @@ def test_the_documents_example_runs_as_shown(tmp_path):
 # ----- claims of the table that no other test checks -----------------------------------------
 
 def test_squared_error_in_both_forms():
-    """(1/m) sum_i sum_j (x_hat_ij - x_ij)^2 = (1/m) sum_i (x_hat_i - x_i)^T (x_hat_i - x_i), and mse_loss is it."""
+    """(1/m) sum_i sum_j (x_hat_ij - x_ij)^2 = (1/m) sum_i (x_hat_i - x_i)^T (x_hat_i - x_i) = mse_loss."""
     rng = np.random.default_rng(0)
     x_hat, x = rng.normal(size=(5, 4)), rng.normal(size=(5, 4))
     m, n = x.shape

@@ -152,7 +152,8 @@ def test_show_values_and_show_grads():
     assert "grad norm" not in plain and "0.25" not in plain
     v = Tensor(np.array([1.0, 3.0, -1.0, 5.0]), requires_grad=True, name="v")
     nodes, _ = parse_dot(viz.to_dot(v * 1.0, show_values=True))
-    assert nodes[by_label(nodes, "v (parameter)")]["label"] == "v (parameter)\n(4,) float64\nmean 2 std 2.236 [-1, 5]"
+    expected = "v (parameter)\n(4,) float64\nmean 2 std 2.236 [-1, 5]"
+    assert nodes[by_label(nodes, "v (parameter)")]["label"] == expected
 
 
 def test_several_roots_share_their_common_part():

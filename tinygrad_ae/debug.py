@@ -233,7 +233,8 @@ def _site_text(site):
 
 
 def _what_is_bad(array):
-    counts = ((np.isnan(array).sum(), "nan"), (np.isposinf(array).sum(), "+inf"), (np.isneginf(array).sum(), "-inf"))
+    counts = ((np.isnan(array).sum(), "nan"), (np.isposinf(array).sum(), "+inf"),
+              (np.isneginf(array).sum(), "-inf"))
     kinds = [f"{n} {word}" for n, word in counts if n]
     return " and ".join(kinds) + f" among {array.size} value" + ("s" if array.size != 1 else "")
 

@@ -199,7 +199,8 @@ def _parser():
     parser.add_argument("--tied", action="store_true", help="tie the decoder weight to the encoder's: W* = W^T")
     parser.add_argument("--values", action="store_true", help="show a summary of each tensor's values")
     parser.add_argument("--grads", action="store_true", help="show each parameter's gradient norm")
-    parser.add_argument("--seed", type=int, default=0, help="seed for the weights and the batch (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed for the weights and the batch (default: %(default)s)")
     return parser
 
 
@@ -236,9 +237,10 @@ def lecture_graph(batch=4, hidden=16, decoder="sigmoid", tied=False, seed=0):
 
 def main(argv=None):
     """Entry point of `python -m tinygrad_ae graph`; returns the exit code."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
     if args.batch < 1 or args.hidden < 1:
-        _parser().error("--batch and --hidden must be positive integers")
+        parser.error("--batch and --hidden must be positive integers")
     loss, x_hat = lecture_graph(args.batch, args.hidden, args.decoder, args.tied, args.seed)
     roots = [loss] if x_hat is None else [loss, x_hat]
     written = draw(roots, args.out, show_values=args.values, show_grads=args.grads)
