@@ -134,16 +134,18 @@ class TinygradStep(Contender):
 
 def _sigmoid_into(a, out):
     """out = 1 / (1 + exp(-a)) in four in-place passes; exp(-a) = inf for very negative a gives 0, exactly."""
-    np.negative(a, out=out)
+    np.negative(a, out)
     with np.errstate(over="ignore"):
-        np.exp(out, out=out)
+        np.exp(out, out)
     out += 1
-    np.reciprocal(out, out=out)
+    np.reciprocal(out, out)
     return out
 
 
 class NumpyBaseline(Contender):
-    """The closed-form step with no allocation after construction: every array lives in a buffer."""
+    """The closed-form step with no allocation after construction: every array lives in a buffer.
+    Outputs are passed positionally and GEMMs go through np.dot(a, b, out), the cheapest calls numpy
+    has (a keyword out= or np.sum(..., out=) costs a microsecond more, which shows at the tiny size)."""
     name = BASELINE
 
     def __init__(self, problem):
@@ -158,35 +160,35 @@ class NumpyBaseline(Contender):
         self.scale = 1.0 / p.m
 
     def forward_backward(self):
-        X, A1, H, A2, DH, g = self.X, self.A1, self.H, self.A2, self.DH, self.grads
-        np.matmul(X, self.W.T, out=A1)                      # a1 = X W^T + b
+        X, A1, H, A2, DH, T, g = self.X, self.A1, self.H, self.A2, self.DH, self.T, self.grads
+        dot, add_reduce = np.dot, np.add.reduce
+        dot(X, self.W.T, A1)                                # a1 = X W^T + b
         A1 += self.b
         _sigmoid_into(A1, H)                                # h = sigmoid(a1)
-        np.matmul(H, self.W_star.T, out=A2)                 # a2 = h W*^T + c
+        dot(H, self.W_star.T, A2)                           # a2 = h W*^T + c
         A2 += self.c
-        if self.T is None:                                  # squared error, linear decoder
+        if T is None:                                       # squared error, linear decoder:
             A2 -= X                                         # the residual x_hat - x ...
             loss = np.vdot(A2, A2) * self.scale
             A2 *= 2 * self.scale                            # ... turned into dL/da2 in place
         else:                                               # cross-entropy from the logits a2:
-            T = self.T                                      # sum softplus(a) - x a, softplus(a) =
-            np.abs(A2, out=T)                               #   max(a, 0) + log1p(exp(-|a|)), and
-            sum_abs = T.sum()                               #   sum max(a, 0) = (sum a + sum |a|) / 2
-            np.negative(T, out=T)
-            np.exp(T, out=T)
-            np.log1p(T, out=T)
-            loss = (T.sum() + 0.5 * (A2.sum() + sum_abs) - np.vdot(X, A2)) * self.scale
+            np.abs(A2, T)                                   # sum softplus(a) - x a, with softplus(a) =
+            sum_abs = add_reduce(T, None)                   #   max(a, 0) + log1p(exp(-|a|)) and
+            np.negative(T, T)                               #   sum max(a, 0) = (sum a + sum |a|) / 2
+            np.exp(T, T)
+            np.log1p(T, T)
+            loss = (add_reduce(T, None) + 0.5 * (add_reduce(A2, None) + sum_abs) - np.vdot(X, A2)) * self.scale
             _sigmoid_into(A2, A2)                           # x_hat, then dL/da2 = (x_hat - x) / m
             A2 -= X
             A2 *= self.scale
-        np.matmul(A2.T, H, out=g["W_star"])                 # dL/dW* = dA2^T h
-        np.sum(A2, axis=0, out=g["c"])
-        np.matmul(A2, self.W_star, out=DH)                  # dL/dh = dA2 W*
-        np.subtract(1, H, out=A1)                           # h (1 - h) from the saved h, into a1's buffer
+        dot(A2.T, H, g["W_star"])                           # dL/dW* = dA2^T h
+        add_reduce(A2, 0, None, g["c"])                     # dL/dc = column sums of dA2
+        dot(A2, self.W_star, DH)                            # dL/dh = dA2 W*
+        np.subtract(1, H, A1)                               # h (1 - h) from the saved h, in a1's buffer
         A1 *= H
         DH *= A1                                            # dL/da1
-        np.matmul(DH.T, X, out=g["W"])                      # dL/dW = dA1^T X
-        np.sum(DH, axis=0, out=g["b"])
+        dot(DH.T, X, g["W"])                                # dL/dW = dA1^T X
+        add_reduce(DH, 0, None, g["b"])
         return float(loss)
 
     def update(self):
@@ -349,11 +351,11 @@ class GemmBound(Contender):
         self.A2[...] = 0.5
 
     def step(self):
-        np.matmul(self.X, self.W.T, out=self.A1)
-        np.matmul(self.A1, self.W_star.T, out=self.A2)
-        np.matmul(self.A2.T, self.A1, out=self.gW_star)
-        np.matmul(self.A2, self.W_star, out=self.DH)
-        np.matmul(self.DH.T, self.X, out=self.gW)
+        np.dot(self.X, self.W.T, self.A1)
+        np.dot(self.A1, self.W_star.T, self.A2)
+        np.dot(self.A2.T, self.A1, self.gW_star)
+        np.dot(self.A2, self.W_star, self.DH)
+        np.dot(self.DH.T, self.X, self.gW)
 
     @staticmethod
     def flops(problem):
@@ -486,6 +488,29 @@ def alone(problem, name, rounds, seconds):
     if done.returncode != 0:
         return {"error": f"worker failed (exit {done.returncode}): {done.stderr.strip()[-500:]}"}
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def alone_in_fresh_processes(problem, names, rounds, seconds, processes, log):
+    """Each contender alone, in `processes` fresh processes taken in turns (so a burst of load from
+    elsewhere hits every contender alike), `rounds` rounds in all; rounds of all its processes pooled."""
+    per_process = max(2, math.ceil(rounds / processes))
+    runs = {name: [] for name in names}
+    errors = {}
+    for i in range(processes if names else 0):
+        for name in names[i % len(names):] + names[:i % len(names)]:
+            if name not in errors:
+                log(f"{problem.label}: {name} alone ({i + 1}/{processes})")
+                result = alone(problem, name, per_process, seconds)
+                if "error" in result:
+                    errors[name] = result
+                else:
+                    runs[name].append(result)
+    pooled = {}
+    for name, results in runs.items():
+        if results:
+            samples = [(t, f) for r in results for t, f in zip(r["rounds_us"], r["rounds_faults"])]
+            pooled[name] = dict(_summary(samples), reps=[r["reps"] for r in results], processes=len(results))
+    return {**pooled, **errors}
 
 
 # ----- peak memory ----------------------------------------------------------------------------------
@@ -651,7 +676,7 @@ def machine_info():
 
 # ----- the run and its report -----------------------------------------------------------------------
 
-def run(sizes, dtypes, losses, names, rounds, seconds, alone_runs, overhead_ops, overhead_rounds, log):
+def run(sizes, dtypes, losses, names, rounds, seconds, alone_runs, processes, overhead_ops, overhead_rounds, log):
     """Everything the report needs, as one JSON-able dict."""
     notes = [note for note in (available(name) for name in names) if note]
     names = [name for name in names if available(name) is None]
@@ -659,7 +684,7 @@ def run(sizes, dtypes, losses, names, rounds, seconds, alone_runs, overhead_ops,
         names.insert(0, BASELINE)
     _match_threads()                          # available() has imported the peers that are installed
     results = {"machine": machine_info(), "contenders": names, "notes": notes, "configs": [],
-               "rounds": rounds, "seconds_per_measurement": seconds, "learning_rate": LEARNING_RATE}
+               "rounds": rounds, "processes_alone": processes, "seconds_per_measurement": seconds, "learning_rate": LEARNING_RATE}
     for size in sizes:
         for dtype in dtypes:
             for loss in losses:
@@ -671,11 +696,9 @@ def run(sizes, dtypes, losses, names, rounds, seconds, alone_runs, overhead_ops,
                 entry["interleaved"] = interleaved(problem, names, rounds, seconds)
                 bound = entry["interleaved"].pop(GemmBound.name)
                 entry["gemm_bound"] = dict(bound, gflops=GemmBound.flops(problem) / bound["median_us"] / 1e3)
-                entry["alone"] = {}
-                for name in names:
-                    if alone_runs(size, dtype, loss, name):
-                        log(f"{problem.label}: {name} alone")
-                        entry["alone"][name] = alone(problem, name, rounds, seconds)
+                entry["alone"] = alone_in_fresh_processes(
+                    problem, [name for name in names if alone_runs(size, dtype, loss, name)],
+                    rounds, seconds, processes, log)
                 entry["memory"] = {name: peak_memory(problem, name) for name in names if name in TRACEABLE}
                 results["configs"].append(entry)
     log("overhead chain")
@@ -746,7 +769,8 @@ def markdown(results, command):
              f"Microseconds per step: median of {results['rounds']} rounds (min-max); ratio to the numpy "
              "baseline; minor page faults per step; multiple of the GEMM bound (the step's five GEMMs alone, "
              "timed with numpy in the same rounds). Interleaved = all contenders round by round in one "
-             "process; alone = each contender in a fresh process.", ""]
+             "process; alone = each contender by itself in fresh processes (taken in turns with the other "
+             "contenders' processes, rounds pooled).", ""]
     lines += [f"- {note}" for note in results["notes"]] + ([""] if results["notes"] else [])
     for entry in results["configs"]:
         bound = entry["gemm_bound"]
@@ -806,6 +830,8 @@ def main(argv=None):
     parser.add_argument("--contenders", nargs="+", choices=CONTENDERS, help="default: all installed")
     parser.add_argument("--rounds", type=int, help="timed rounds per contender (default 11, quick 3)")
     parser.add_argument("--no-alone", action="store_true", help="skip the runs alone in fresh processes")
+    parser.add_argument("--processes", type=int, default=3,
+                        help="fresh processes per contender and configuration for the runs alone (default 3)")
     parser.add_argument("--overhead-ops", type=int, help="length of the per-op overhead chain (default 10000)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)   # internal: one contender alone, JSON out
     args = parser.parse_args(argv)
@@ -818,8 +844,8 @@ def main(argv=None):
     losses = args.losses or list(LOSSES)
     names = args.contenders or list(CONTENDERS)
     rounds = args.rounds or (3 if quick else 11)
-    if rounds < 1:
-        parser.error("--rounds must be at least 1")
+    if rounds < 1 or args.processes < 1:
+        parser.error("--rounds and --processes must be at least 1")
     seconds = 0.002 if quick else 0.05
 
     def alone_runs(size, dtype, loss, name):
@@ -831,8 +857,8 @@ def main(argv=None):
 
     command = "python -m tinygrad_ae bench " + " ".join(argv if argv is not None else sys.argv[1:])
     try:
-        results = run(sizes, dtypes, losses, names, rounds, seconds, alone_runs,
-                      args.overhead_ops or (300 if quick else 10_000), 3 if quick else 7,
+        results = run(sizes, dtypes, losses, names, rounds, seconds, alone_runs, 1 if quick else args.processes,
+                      args.overhead_ops or (300 if quick else 10_000), 3 if quick else 11,
                       log=lambda message: print(f"[bench] {message}", file=sys.stderr, flush=True))
     except GateError as error:
         raise SystemExit(f"correctness gate failed, nothing timed: {error}") from None

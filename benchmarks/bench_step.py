@@ -1,0 +1,17 @@
+"""One autoencoder training step, tinygrad_ae against the numpy baseline and peer frameworks.
+
+A thin front to the benchmark that ships inside the package (tinygrad_ae/benchmark.py), so that
+`python -m tinygrad_ae bench` works on a fresh install; this script takes the same options:
+
+    python benchmarks/bench_step.py [--quick] [--out DIR] [--sizes ...] [--dtypes ...] [--no-alone]
+"""
+import sys
+
+try:
+    from tinygrad_ae import benchmark
+except ImportError:  # run from a checkout without installing
+    sys.path.insert(0, __file__.rsplit("/benchmarks/", 1)[0])
+    from tinygrad_ae import benchmark
+
+if __name__ == "__main__":
+    sys.exit(benchmark.main())
