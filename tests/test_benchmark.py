@@ -110,7 +110,8 @@ def test_quick_run_writes_the_table_and_json(tmp_path):
             assert len(run["rounds_us"]) == results["rounds"]
         assert config["gemm_bound"]["median_us"] > 0
         assert {"tinygrad_ae", bench.BASELINE} <= set(config["memory"])
-    assert set(configs[0]["alone"]) == {"tinygrad_ae"} and "median_us" in configs[0]["alone"]["tinygrad_ae"]
+    assert set(configs[0]["alone"]) == {"tinygrad_ae", bench.BASELINE} and configs[1]["alone"] == {}
+    assert all("median_us" in run for run in configs[0]["alone"].values())
     assert "numpy by hand" in results["overhead_chain"]["results"]
     assert "numpy" in results["machine"] and results["machine"]["cpu_count"] >= 1
     assert any(check["target"].startswith("tiny float32 mse interleaved: tinygrad_ae <=") for check in results["targets"])

@@ -821,7 +821,7 @@ def _write_atomically(path, text):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m tinygrad_ae bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
-                        help="smoke run in a few seconds: tiny float32 only, few rounds, one run alone")
+                        help="smoke run in a few seconds: tiny float32 only, few rounds, two runs alone")
     parser.add_argument("--out", default="bench-results", metavar="DIR",
                         help="folder for benchmark.json and benchmark.md (default: ./bench-results)")
     parser.add_argument("--sizes", nargs="+", choices=SIZES, help="default: all")
@@ -851,8 +851,8 @@ def main(argv=None):
     def alone_runs(size, dtype, loss, name):
         if args.no_alone:
             return False
-        if quick:   # one run alone, to exercise the path
-            return (size, dtype, loss, name) == (sizes[0], dtypes[0], losses[0], "tinygrad_ae")
+        if quick:   # tinygrad_ae and the baseline alone in the first configuration, to exercise the path
+            return (size, dtype, loss) == (sizes[0], dtypes[0], losses[0]) and name in ("tinygrad_ae", BASELINE)
         return True
 
     command = "python -m tinygrad_ae bench " + " ".join(argv if argv is not None else sys.argv[1:])
