@@ -108,6 +108,11 @@ class Autoencoder(nn.Module):
         x = self._as_input(x)
         if self.loss_name == "bce":
             _check_probabilities(x.data)
+        return self._loss(x)
+
+    def _loss(self, x):
+        """loss() without the check of x, for data that check_data() has already passed."""
+        if self.loss_name == "bce":
             value = F.binary_cross_entropy_with_logits(self.decode_logits(self.encode(x)), x,
                                                        reduction="batchmean")
         else:
@@ -123,7 +128,7 @@ class Autoencoder(nn.Module):
         with no_grad():
             for start in range(0, len(X), batch_size):
                 batch = X[start:start + batch_size]
-                total += self.loss(Tensor(batch)).item() * len(batch)
+                total += self._loss(Tensor(batch)).item() * len(batch)
         return total / len(X)
 
     def check_data(self, X, what="X"):
@@ -142,12 +147,13 @@ class Autoencoder(nn.Module):
 
     def train_epoch(self, X, optimizer, batch_size=64, shuffle=True, rng=None, on_batch=None):
         """One pass over X in minibatches; returns the mean of the batch losses (weighted by size).
+        X must be what check_data() returned: batches are not checked again, step after step.
 
         on_batch(batch_index, batch_loss) is called after each step (e.g. for a progress bar)."""
         total = 0.0
         for i, batch in enumerate(iterate_minibatches(X, batch_size, shuffle, rng)):
             optimizer.zero_grad()
-            loss = self.loss(Tensor(batch))
+            loss = self._loss(Tensor(batch))     # X was checked once, not every batch
             loss.backward()
             optimizer.step()
             value = loss.item()

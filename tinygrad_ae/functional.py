@@ -49,22 +49,25 @@ def softplus(x):
 
 def linear(x, weight, bias=None):
     """x @ weight.T + bias (PyTorch's F.linear), one primitive: see ops.Linear."""
-    if not isinstance(x, Tensor):
+    if type(x) is not Tensor:
         x = Tensor(x)
-    inputs = (x, weight) if bias is None else (x, weight, bias)
     ctx = ops.Linear()
     try:
-        data = ctx.forward(*(t.data for t in inputs))
+        if bias is None:
+            inputs, data = (x, weight), ctx.forward(x.data, weight.data)
+        else:
+            inputs, data = (x, weight, bias), ctx.forward(x.data, weight.data, bias.data)
     except ValueError:
         raise ValueError(f"linear: input shape {x.shape} does not fit weight shape {weight.shape} "
                          f"(expected {weight.shape[1]} features in the input's last dimension)") from None
-    return _wrap(data, ctx, inputs, any(t.requires_grad for t in inputs))
+    requires_grad = x.requires_grad or weight.requires_grad or (bias is not None and bias.requires_grad)
+    return _wrap(data, ctx, inputs, requires_grad)
 
 
 # ----- losses (PyTorch's names and semantics) --------------------------------------------------
 
 def _check_pair(op, pred, target):
-    if not isinstance(target, Tensor):
+    if type(target) is not Tensor:
         target = Tensor(np.asarray(target, dtype=pred.dtype))
     if pred.shape != target.shape:
         raise ValueError(f"{op}: input shape {pred.shape} and target shape {target.shape} differ; "

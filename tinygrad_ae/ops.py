@@ -318,12 +318,14 @@ class Linear(Function):
 
     def backward(self, grad):
         x, weight = self.saved
-        grad2d = grad.reshape(-1, weight.shape[0])  # batch dims (if any) flattened into rows
-        grad_x = (grad2d @ weight).reshape(x.shape) if self.needs_grad(0) else None
-        grad_w = grad2d.T @ x.reshape(-1, weight.shape[1]) if self.needs_grad(1) else None
+        parents = self.parents
+        if grad.ndim != 2 or x.ndim != 2:           # batch dims (if any) flattened into rows
+            grad, x = grad.reshape(-1, weight.shape[0]), x.reshape(-1, weight.shape[1])
+        grad_x = (grad @ weight).reshape(self.saved[0].shape) if parents[0].requires_grad else None
+        grad_w = grad.T @ x if parents[1].requires_grad else None
         grad_b = None
-        if len(self.parents) == 3 and self.needs_grad(2):
-            grad_b = grad2d.sum(axis=0)
+        if len(parents) == 3 and parents[2].requires_grad:
+            grad_b = np.add.reduce(grad, axis=0)    # the column sum, without np.sum's wrapper
         return grad_x, grad_w, grad_b
 
 
@@ -340,11 +342,11 @@ class SquaredErrorSum(Function):
     def forward(self, pred, target, scale):
         diff = pred - target
         self.saved = (diff, scale)
-        return np.asarray(scale * np.vdot(diff, diff), dtype=diff.dtype)
+        return np.array(scale * np.vdot(diff, diff), dtype=diff.dtype)
 
     def backward(self, grad):
         diff, scale = self.saved
-        g = diff * (2 * scale * grad)
+        g = diff * (2.0 * scale * float(grad))
         return g, (np.negative(g) if self.needs_grad(1) else None)
 
 

@@ -272,7 +272,7 @@ class Tensor:
                 raise RuntimeError(
                     f"backward: the output has shape {self.shape}, not a single value; pass grad= "
                     "of that shape, or reduce it first (e.g. loss.sum().backward())")
-            grad = np.ones_like(self.data)
+            grad = _seed(self.data)
         else:
             grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=self.dtype)
             if grad.shape != self.shape:
@@ -285,7 +285,7 @@ class Tensor:
                 continue
             ctx = node._ctx
             if ctx is None:  # a leaf reached only as the root itself
-                _accumulate(node, grad, borrowed=True)
+                _accumulate(node, grad, True)
                 continue
             if getattr(ctx, "saved", None) is _RELEASED:  # (ops with nothing to save never set it)
                 raise RuntimeError(
@@ -326,6 +326,20 @@ class Tensor:
                 order.append(node)
         order.reverse()
         return order
+
+
+_SEEDS = {}
+
+
+def _seed(data):
+    """d(out)/d(out) = 1 for a single-value output: a cached read-only array per shape and dtype
+    (backward never writes into the grad it is given, and a kept leaf gradient is copied)."""
+    key = (data.shape, data.dtype)
+    seed = _SEEDS.get(key)
+    if seed is None:
+        seed = _SEEDS[key] = np.ones(data.shape, data.dtype)
+        seed.flags.writeable = False
+    return seed
 
 
 def _accumulate(leaf, grad, borrowed):
