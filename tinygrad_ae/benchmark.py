@@ -51,6 +51,11 @@ MEMORY_TARGET = 1.5
 # GEMMs that sum in a different order differ by a few units in the last place of the largest entry.
 GATE_TOLERANCE = {"float32": 2e-4, "float64": 1e-10}
 PARAMETERS = ("W", "b", "W_star", "c")
+# Other processes share this machine. The step's five GEMMs, timed beside every measurement, witness
+# how busy it was: a measurement whose GEMMs ran more than NOISE_LIMIT x their quietest time is
+# repeated, up to RETRIES times, and the quietest attempt kept.
+NOISE_LIMIT = 1.25
+RETRIES = 2
 
 
 class GateError(AssertionError):
@@ -469,14 +474,40 @@ def interleaved(problem, names, rounds, seconds):
     return {name: dict(_summary(s), reps=reps[name]) for name, s in samples.items()}
 
 
+def _disturbance(bound):
+    """How far the GEMM bound's median sits above its quietest round: near 1 on a quiet machine."""
+    return bound["median_us"] / bound["min_us"]
+
+
+def interleaved_quietest(problem, names, rounds, seconds, log):
+    """`interleaved`, repeated (up to RETRIES times) while other processes visibly slowed it down:
+    the GEMMs, timed in the same rounds, are the witness. Keeps the quietest attempt."""
+    attempts = []
+    for attempt in range(1 + RETRIES):
+        if attempt:
+            log(f"{problem.label}: the machine was busy (GEMM median {_disturbance(attempts[-1][GemmBound.name]):.2f}x "
+                "its quietest round); measuring again")
+        attempts.append(interleaved(problem, names, rounds, seconds))
+        if _disturbance(attempts[-1][GemmBound.name]) <= NOISE_LIMIT:
+            break
+    best = min(attempts, key=lambda result: _disturbance(result[GemmBound.name]))
+    best[GemmBound.name]["attempts"] = len(attempts)
+    return best
+
+
 def alone_in_this_process(spec):
-    """One contender, nothing else: what a fresh subprocess runs (see `alone`)."""
+    """One contender, nothing else: what a fresh subprocess runs (see `alone`). The five GEMMs are
+    timed before and after, as the witness of how busy the machine was meanwhile."""
     problem = Problem(spec["size"], spec["dtype"], spec["loss"])
+    gemm = GemmBound(problem)
+    gemm_reps = warm_up(gemm.step, spec["seconds"])
+    probe = [_timed(gemm.step, gemm_reps)[0] for _ in range(2)]
     runner = CONTENDERS[spec["contender"]](problem)
     _match_threads()
     reps = warm_up(runner.step, spec["seconds"])
     samples = [_timed(runner.step, reps) for _ in range(spec["rounds"])]
-    return dict(_summary(samples), reps=reps)
+    probe += [_timed(gemm.step, gemm_reps)[0] for _ in range(2)]
+    return dict(_summary(samples), reps=reps, gemm_probe_us=max(probe), gemm_probes_us=probe)
 
 
 def alone(problem, name, rounds, seconds):
@@ -490,9 +521,10 @@ def alone(problem, name, rounds, seconds):
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def alone_in_fresh_processes(problem, names, rounds, seconds, processes, log):
+def alone_in_fresh_processes(problem, names, rounds, seconds, processes, quiet_gemm_us, log):
     """Each contender alone, in `processes` fresh processes taken in turns (so a burst of load from
-    elsewhere hits every contender alike), `rounds` rounds in all; rounds of all its processes pooled."""
+    elsewhere hits every contender alike), `rounds` rounds in all; rounds of all its processes pooled.
+    A process whose GEMM probe ran slower than NOISE_LIMIT x `quiet_gemm_us` is run again."""
     per_process = max(2, math.ceil(rounds / processes))
     runs = {name: [] for name in names}
     errors = {}
@@ -501,6 +533,12 @@ def alone_in_fresh_processes(problem, names, rounds, seconds, processes, log):
             if name not in errors:
                 log(f"{problem.label}: {name} alone ({i + 1}/{processes})")
                 result = alone(problem, name, per_process, seconds)
+                for _ in range(RETRIES):    # the GEMM probe says another process got in the way: again
+                    if "error" in result or result["gemm_probe_us"] <= NOISE_LIMIT * quiet_gemm_us:
+                        break
+                    log(f"{problem.label}: {name} alone: the machine was busy; measuring again")
+                    result = min(result, alone(problem, name, per_process, seconds),
+                                 key=lambda r: r.get("gemm_probe_us", math.inf))
                 if "error" in result:
                     errors[name] = result
                 else:
@@ -693,12 +731,12 @@ def run(sizes, dtypes, losses, names, rounds, seconds, alone_runs, processes, ov
                 entry = {"size": size, "shape_mnk": SIZES[size], "dtype": dtype, "loss": loss,
                          "gate": gate(problem, names)}
                 log(f"{problem.label}: interleaved")
-                entry["interleaved"] = interleaved(problem, names, rounds, seconds)
+                entry["interleaved"] = interleaved_quietest(problem, names, rounds, seconds, log)
                 bound = entry["interleaved"].pop(GemmBound.name)
                 entry["gemm_bound"] = dict(bound, gflops=GemmBound.flops(problem) / bound["median_us"] / 1e3)
                 entry["alone"] = alone_in_fresh_processes(
                     problem, [name for name in names if alone_runs(size, dtype, loss, name)],
-                    rounds, seconds, processes, log)
+                    rounds, seconds, processes, bound["min_us"], log)
                 entry["memory"] = {name: peak_memory(problem, name) for name in names if name in TRACEABLE}
                 results["configs"].append(entry)
     log("overhead chain")
