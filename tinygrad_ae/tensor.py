@@ -142,7 +142,17 @@ def _operand(value):
 
 def _binary(fn_class, a, b):
     """Apply a two-input primitive to tensors, numbers or arrays."""
-    (a, a_data), (b, b_data) = _operand(a), _operand(b)
+    # the common cases inline (Tensor op Tensor, Tensor op number): this is the per-op hot path
+    if type(a) is Tensor:
+        a_data = a.data
+    else:
+        a, a_data = _operand(a)
+    if type(b) is Tensor:
+        b_data = b.data
+    elif type(b) is float or type(b) is int:
+        b, b_data = _CONSTANT, b
+    else:
+        b, b_data = _operand(b)
     ctx = fn_class()
     try:
         data = ctx.forward(a_data, b_data)
