@@ -4,7 +4,7 @@ One step is forward, loss (the lecture's normalization: summed over features, av
 backward and an SGD update, for a sigmoid encoder with a linear decoder + squared error ("mse") and
 with a logistic decoder + cross-entropy ("bce"). Contenders:
 
-  tinygrad_ae     tg.Autoencoder + optim.SGD: zero_grad, loss, backward, step (as train_epoch does it)
+  tinygrad_ae     tg.Autoencoder + optim.SGD: zero_grad, loss, backward, step (the public calls)
   numpy baseline  the lecture's closed-form gradients as fast as numpy allows: preallocated buffers,
                   in-place ufuncs, matmul(out=), h(1 - h) from the saved h, the residual turned into
                   dL/da2 in place. Every contender is checked against it before anything is timed.
