@@ -10,7 +10,9 @@ sums each gradient back to its input's shape (the one place where broadcasting i
 accumulates into the `.grad` of every leaf that requires grad.
 """
 import functools
+import itertools
 import numbers
+import operator
 
 import numpy as np
 
@@ -21,7 +23,11 @@ _grad_enabled = True
 # the only cost is one truth test per op. Each has on_forward(ctx, inputs, out) and
 # on_backward(ctx, out, grad, input_grads).
 _observers = []
-_RELEASED = object()  # marks a node whose saved arrays were freed by a backward pass
+_RELEASED = object()
+# Every recorded op's output gets the next number: an op's output is always made after its inputs,
+# so newest-first is a topological order of any graph (PyTorch's engine orders by the same idea).
+_next_sequence_number = itertools.count().__next__
+_sequence_number = operator.attrgetter("_seq")  # marks a node whose saved arrays were freed by a backward pass
 
 
 def is_grad_enabled():
@@ -91,7 +97,7 @@ def _wrap(data, ctx, parents, requires_grad):
     out.data, out.grad, out.name = data, None, None
     if requires_grad and _grad_enabled:
         ctx.parents = parents
-        out._ctx, out.requires_grad = ctx, True
+        out._ctx, out.requires_grad, out._seq = ctx, True, _next_sequence_number()
     else:
         out._ctx, out.requires_grad = None, False
     if _observers:
@@ -113,7 +119,7 @@ def _unary(fn_class, x, *args):
     out.data, out.grad, out.name = data, None, None
     if x.requires_grad and _grad_enabled:
         ctx.parents = (x,)
-        out._ctx, out.requires_grad = ctx, True
+        out._ctx, out.requires_grad, out._seq = ctx, True, _next_sequence_number()
     else:
         out._ctx, out.requires_grad = None, False
     if _observers:
@@ -181,7 +187,7 @@ def _compatible(fn_class, shape_a, shape_b):
 class Tensor:
     """An ndarray with a gradient and a record of the op that made it."""
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "name", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_seq", "name", "__weakref__")
     __array_ufunc__ = None  # numpy defers to Tensor's reflected operators: array * tensor works
 
     def __init__(self, data, requires_grad=False, name=None):
@@ -321,21 +327,19 @@ class Tensor:
                 ctx.saved = _RELEASED
 
     def _reverse_topological_order(self):
-        """Every non-leaf node that leads to self, outputs before inputs (iterative DFS post-order)."""
-        order, visited = [], {self}
-        stack = [(self, iter(self._ctx.parents) if self._ctx else iter(()))]
+        """Every non-leaf tensor that leads to self, outputs before inputs: the tensors reachable
+        through recorded ops (an explicit stack, no recursion), newest first."""
+        if self._ctx is None:
+            return [self]
+        nodes, stack, seen = [self], [self], {self}
         while stack:
-            node, parents = stack[-1]
-            for parent in parents:
-                if parent.requires_grad and parent._ctx is not None and parent not in visited:
-                    visited.add(parent)
-                    stack.append((parent, iter(parent._ctx.parents)))
-                    break
-            else:
-                stack.pop()
-                order.append(node)
-        order.reverse()
-        return order
+            for parent in stack.pop()._ctx.parents:
+                if parent._ctx is not None and parent.requires_grad and parent not in seen:
+                    seen.add(parent)
+                    nodes.append(parent)
+                    stack.append(parent)
+        nodes.sort(key=_sequence_number, reverse=True)
+        return nodes
 
 
 _SEEDS = {}
