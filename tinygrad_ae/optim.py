@@ -13,6 +13,12 @@ import numpy as np
 from .tensor import Tensor
 
 
+def _like(number, array):
+    """A Python number as a 0-d array of array's dtype: numpy combines those with an array faster
+    than a Python float (no scalar conversion per call), with the same result."""
+    return np.array(number, dtype=array.dtype)
+
+
 def _real(owner, name, value):
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{owner}: {name} must be a real number, got {value!r}")
@@ -166,8 +172,14 @@ class SGD(Optimizer):
         for i, p in enumerate(self.params):
             if p.grad is None:
                 continue
-            g = self._decayed_grad(i, p)
-            s = self._scratch_for(i, p)
+            g = self._decayed_grad(i, p) if self.weight_decay else p.grad
+            s = self._scratch[i]
+            if s is None:
+                s = self._scratch_for(i, p)
+            if not mu:                      # plain SGD, the common case: p -= lr * g, no temporaries
+                np.multiply(g, _like(lr, s), out=s)
+                np.subtract(p.data, s, out=p.data)
+                continue
             if mu:
                 state = self.state[i]
                 buf = state.get("momentum_buffer")
