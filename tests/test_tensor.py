@@ -284,6 +284,23 @@ def test_second_backward_without_retain_graph_is_an_error():
         loss.backward()
 
 
+@pytest.mark.parametrize("loss", ["mse", "bce"])
+def test_fused_losses_give_the_same_gradient_with_and_without_retain_graph(loss):
+    # large enough that the squared error reuses its saved residual in place when the graph is freed
+    rng = np.random.default_rng(0)
+    pred = rng.uniform(0.1, 0.9, (80, 80))
+    target = rng.uniform(0, 1, (80, 80))
+    fn = (tg.functional.mse_loss if loss == "mse" else tg.functional.binary_cross_entropy_with_logits)
+    x = Tensor(pred.copy(), requires_grad=True)
+    out = fn(x, Tensor(target), reduction="sum")
+    out.backward(retain_graph=True)
+    first = x.grad.copy()
+    out.backward()                                  # frees the graph: may consume saved buffers
+    expected = 2 * (pred - target) if loss == "mse" else 1 / (1 + np.exp(-pred)) - target
+    np.testing.assert_allclose(first, expected, rtol=1e-12)
+    np.testing.assert_allclose(x.grad, 2 * expected, rtol=1e-12)
+
+
 def test_retain_graph_allows_a_second_backward_that_accumulates():
     values = np.array([1.0, -2.0])
     x = leaf(values)

@@ -26,6 +26,9 @@ class Function:
 
     # "site" is set only by debug observers (where in user code the op was called)
     __slots__ = ("parents", "saved", "site")
+    # True while a backward(retain_graph=True) runs: only then may a backward not consume its saved
+    # arrays (set by the engine; a backward that would reuse a saved buffer checks it)
+    retaining = False
     # Pass-through ops return the incoming gradient object itself (or a view of it); the engine
     # copies such a gradient before it stores it as a leaf's .grad, so no two leaves share one.
     passes_grad_through = False
@@ -358,18 +361,13 @@ class SquaredErrorSum(Function):
 
     def backward(self, grad):
         diff, scale = self.saved
-        g = diff * (2.0 * scale * float(grad))
+        factor = 2.0 * scale * float(grad)
+        if self.retaining or diff.size <= SMALL:
+            g = diff * factor
+        else:                                       # the graph is being freed: diff becomes the gradient
+            g = diff
+            g *= factor
         return g, (np.negative(g) if self.needs_grad(1) else None)
-
-
-def _softplus(a):
-    """log(1 + exp(a)) without overflow: max(a, 0) + log1p(exp(-|a|))."""
-    return np.maximum(a, 0) + np.log1p(np.exp(-np.abs(a)))
-
-
-def _sigmoid(a):
-    z = np.exp(-np.abs(a))
-    return np.where(a >= 0, 1, z) / (1 + z)
 
 
 class BCEWithLogitsSum(Function):
@@ -383,8 +381,9 @@ class BCEWithLogitsSum(Function):
         np.negative(t, out=t)
         np.exp(t, out=t)
         np.log1p(t, out=t)
-        t += np.maximum(logits, 0)
-        t -= target * logits
+        u = np.maximum(logits, 0)
+        t += u
+        t -= np.multiply(target, logits, out=u)     # one scratch array for both terms
         return np.asarray(scale * t.sum(), dtype=logits.dtype)
 
     def backward(self, grad):

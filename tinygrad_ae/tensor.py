@@ -295,6 +295,7 @@ class Tensor:
                 raise ValueError(f"backward: grad has shape {grad.shape} but the output has shape {self.shape}")
 
         grads = {self: grad}
+        ops.Function.retaining = retain_graph
         for node in self._reverse_topological_order():
             grad = grads.pop(node, None)
             if grad is None:  # no path from self reached this node with a gradient
