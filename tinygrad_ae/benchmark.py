@@ -509,6 +509,7 @@ def alone_in_this_process(spec):
     _freeze_imports()
     reps = warm_up(runner.step, spec["seconds"])
     samples = [_timed(runner.step, reps) for _ in range(spec["rounds"])]
+    time.sleep(0.1)    # PyTorch's OpenMP threads spin for a while after its last op: let them settle
     probe += [_timed(gemm.step, gemm_reps)[0] for _ in range(2)]
     return dict(_summary(samples), reps=reps, gemm_probe_us=max(probe), gemm_probes_us=probe)
 
