@@ -325,7 +325,8 @@ class Linear(Function):
     __slots__ = ()
 
     def forward(self, x, weight, bias=None):
-        out = x @ weight.T
+        # np.dot is matmul's cheaper entry point for 2-D operands (about 0.6 us less per call)
+        out = np.dot(x, weight.T) if x.ndim == 2 else x @ weight.T
         if bias is not None:
             out += bias
         self.saved = (x, weight)
@@ -336,8 +337,8 @@ class Linear(Function):
         parents = self.parents
         if grad.ndim != 2 or x.ndim != 2:           # batch dims (if any) flattened into rows
             grad, x = grad.reshape(-1, weight.shape[0]), x.reshape(-1, weight.shape[1])
-        grad_x = (grad @ weight).reshape(self.saved[0].shape) if parents[0].requires_grad else None
-        grad_w = grad.T @ x if parents[1].requires_grad else None
+        grad_x = np.dot(grad, weight).reshape(self.saved[0].shape) if parents[0].requires_grad else None
+        grad_w = np.dot(grad.T, x) if parents[1].requires_grad else None
         grad_b = None
         if len(parents) == 3 and parents[2].requires_grad:
             grad_b = np.add.reduce(grad, axis=0)    # the column sum, without np.sum's wrapper
@@ -377,14 +378,15 @@ class BCEWithLogitsSum(Function):
 
     def forward(self, logits, target, scale):
         self.saved = (logits, target, scale)
-        t = np.abs(logits)                          # softplus(a) = max(a, 0) + log1p(exp(-|a|))
+        # softplus(a) - x a = max(a, 0) + log1p(exp(-|a|)) - x a, each term summed on its own;
+        # max(a, 0) = (a + |a|) / 2 exactly, and an add is several times cheaper than np.maximum
+        t = np.abs(logits)
+        twice_relu = logits + t
         np.negative(t, out=t)
         np.exp(t, out=t)
         np.log1p(t, out=t)
-        u = np.maximum(logits, 0)
-        t += u
-        t -= np.multiply(target, logits, out=u)     # one scratch array for both terms
-        return np.asarray(scale * t.sum(), dtype=logits.dtype)
+        total = t.sum() + 0.5 * twice_relu.sum() - np.vdot(target, logits)
+        return np.asarray(scale * total, dtype=logits.dtype)
 
     def backward(self, grad):
         logits, target, scale = self.saved
