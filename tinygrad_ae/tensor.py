@@ -295,7 +295,9 @@ class Tensor:
                 raise ValueError(f"backward: grad has shape {grad.shape} but the output has shape {self.shape}")
 
         grads = {self: grad}
-        ops.Function.retaining = retain_graph
+        retain_graph = bool(retain_graph)
+        if ops.Function.retaining is not retain_graph:  # (setting a class attribute is not free)
+            ops.Function.retaining = retain_graph
         for node in self._reverse_topological_order():
             grad = grads.pop(node, None)
             if grad is None:  # no path from self reached this node with a gradient
@@ -349,7 +351,7 @@ _SEEDS = {}
 def _seed(data):
     """d(out)/d(out) = 1 for a single-value output: a cached read-only array per shape and dtype
     (backward never writes into the grad it is given, and a kept leaf gradient is copied)."""
-    key = (data.shape, data.dtype)
+    key = data.dtype if data.ndim == 0 else (data.shape, data.dtype)  # a dtype hashes faster than a tuple
     seed = _SEEDS.get(key)
     if seed is None:
         seed = _SEEDS[key] = np.ones(data.shape, data.dtype)
