@@ -20,52 +20,9 @@ except ImportError:  # run from a checkout without installing
     sys.path.insert(0, __file__.rsplit("/benchmarks/", 1)[0])
     import tinygrad_ae as tg
 
-# The chain cycles through four ops whose values stay bounded: x*1.5, x+0.1, tanh, sigmoid.
-CYCLE = 4
-
-
-def chain_tinygrad(n_ops, x0):
-    x = tg.Tensor(x0, requires_grad=True)
-    y = x
-    for i in range(n_ops):
-        step = i % CYCLE
-        if step == 0:
-            y = y * 1.5
-        elif step == 1:
-            y = y + 0.1
-        elif step == 2:
-            y = y.tanh()
-        else:
-            y = y.sigmoid()
-    y.sum().backward()
-    return x.grad
-
-
-def chain_numpy(n_ops, x0):
-    """The same chain by hand: save what each derivative needs, then walk back multiplying."""
-    saved = []
-    y = x0
-    for i in range(n_ops):
-        step = i % CYCLE
-        if step == 0:
-            y = y * 1.5
-        elif step == 1:
-            y = y + 0.1
-        elif step == 2:
-            y = np.tanh(y)
-        else:
-            y = 1 / (1 + np.exp(-y))
-        saved.append(y)
-    grad = np.ones_like(x0)
-    for i in range(n_ops - 1, -1, -1):
-        step = i % CYCLE
-        if step == 0:
-            grad = grad * 1.5
-        elif step == 2:
-            grad = grad * (1 - saved[i] * saved[i])
-        elif step == 3:
-            grad = grad * saved[i] * (1 - saved[i])
-    return grad
+# The chain (x*1.5, x+0.1, tanh, sigmoid, repeated) lives in the package, where `python -m tinygrad_ae
+# bench` runs it against the peer frameworks too; this script times it alone against numpy.
+from tinygrad_ae.benchmark import chain_numpy, chain_tinygrad  # noqa: E402
 
 
 def measure(contenders, n_ops, rounds):
