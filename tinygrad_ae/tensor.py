@@ -4,8 +4,9 @@ A Tensor holds an ndarray, its gradient, and the `Function` node (from ops.py) t
 node points at its input tensors, never at its output, so the graph has no reference cycles: when
 the last reference to a loss goes away, reference counting alone frees every array of that step.
 
-`backward()` walks the graph in reverse topological order found by an iterative depth-first
-search (no recursion, so chains of any length work), calls each node's backward on plain ndarrays,
+`backward()` collects the graph with an explicit stack (no recursion, so chains of any length work),
+walks it newest op first (a topological order, since every op's output is made after its inputs),
+calls each node's backward on plain ndarrays,
 sums each gradient back to its input's shape (the one place where broadcasting is undone), and
 accumulates into the `.grad` of every leaf that requires grad.
 """
