@@ -93,37 +93,33 @@ def _fused(fn_class, a, b, scale):
     return _wrap(ctx.forward(a.data, b.data, scale), ctx, (a, b), a.requires_grad or b.requires_grad)
 
 
+def _loss(name, fn_class, a, target, reduction, elementwise):
+    """The shared frame of the three losses: check the arguments, then either the elementwise loss
+    composed from Tensor ops ("none") or the fused primitive scaled to the reduction."""
+    _check_reduction(name, reduction)
+    target = _check_pair(name, a, target)
+    if reduction == "none":
+        return elementwise(a, target)
+    return _fused(fn_class, a, target, _scale(reduction, a.data))
+
+
 def mse_loss(pred, target, reduction="mean"):
     """(pred - target)^2, averaged over all elements ("mean"), summed ("sum"), summed and divided by
     the batch size ("batchmean", the lecture's normalization) or kept elementwise ("none")."""
-    _check_reduction("mse_loss", reduction)
-    target = _check_pair("mse_loss", pred, target)
-    if reduction == "none":
-        return (pred - target) ** 2
-    scale = _scale(reduction, pred.data)
-    return _fused(ops.SquaredErrorSum, pred, target, scale)
+    return _loss("mse_loss", ops.SquaredErrorSum, pred, target, reduction,
+                 lambda p, t: (p - t) ** 2)
 
 
 def binary_cross_entropy(prob, target, reduction="mean"):
     """-(x log p + (1 - x) log(1 - p)) on probabilities, each log clamped at -100 as PyTorch does."""
-    _check_reduction("binary_cross_entropy", reduction)
-    target = _check_pair("binary_cross_entropy", prob, target)
-    if reduction == "none":
-        log_p = _clamped_log(prob)
-        log_1mp = _clamped_log(1 - prob)
-        return -(target * log_p + (1 - target) * log_1mp)
-    scale = _scale(reduction, prob.data)
-    return _fused(ops.BCESum, prob, target, scale)
+    return _loss("binary_cross_entropy", ops.BCESum, prob, target, reduction,
+                 lambda p, t: -(t * _clamped_log(p) + (1 - t) * _clamped_log(1 - p)))
 
 
 def binary_cross_entropy_with_logits(logits, target, reduction="mean"):
     """Cross-entropy of sigmoid(logits) against target, computed from the logits: never log(0)."""
-    _check_reduction("binary_cross_entropy_with_logits", reduction)
-    target = _check_pair("binary_cross_entropy_with_logits", logits, target)
-    if reduction == "none":
-        return softplus(logits) - target * logits
-    scale = _scale(reduction, logits.data)
-    return _fused(ops.BCEWithLogitsSum, logits, target, scale)
+    return _loss("binary_cross_entropy_with_logits", ops.BCEWithLogitsSum, logits, target, reduction,
+                 lambda a, t: softplus(a) - t * a)
 
 
 def _clamped_log(p):
