@@ -1,7 +1,7 @@
 """Watching the tape: `trace()` records every op, `detect_anomaly()` stops at the first NaN or inf.
 
-Both are context managers that put themselves in the engine's observer list (`tensor._observers`)
-while they are active; the engine calls `on_forward(ctx, inputs, out)` after every op and
+Both are context managers that register themselves with the engine (`tensor.add_observer`) while
+they are active; the engine calls `on_forward(ctx, inputs, out)` after every op and
 `on_backward(ctx, out, grad, input_grads)` after every node's backward. Outside them the list is
 empty and the engine pays one truth test per op.
 
@@ -21,7 +21,7 @@ import weakref
 
 import numpy as np
 
-from . import tensor as _tensor
+from .tensor import Tensor, add_observer, remove_observer
 
 __all__ = ["trace", "detect_anomaly", "AnomalyError", "summarize"]
 
@@ -52,15 +52,11 @@ class _Observer:
     """Context manager that registers itself with the engine while active."""
 
     def __enter__(self):
-        _tensor._observers.append(self)
+        add_observer(self)
         return self
 
     def __exit__(self, *exc_info):
-        # remove this observer only (by identity): another one may be active around or inside it
-        for i, observer in enumerate(_tensor._observers):
-            if observer is self:
-                del _tensor._observers[i]
-                break
+        remove_observer(self)
         return False
 
     def on_forward(self, ctx, inputs, out):
@@ -96,7 +92,7 @@ class trace(_Observer):
         self._steps = {"forward": 0, "backward": 0}
 
     def _label(self, t):
-        if t is _tensor._CONSTANT:
+        if not isinstance(t, Tensor):
             return "number"
         if t.name:
             return t.name
@@ -122,7 +118,7 @@ class trace(_Observer):
         self._resolve_pending()
         row = {"phase": "forward", "step": self._next_step("forward"), "op": ctx.name,
                "inputs": [self._label(t) for t in inputs],
-               "input_shapes": [t.shape for t in inputs],
+               "input_shapes": [np.shape(t) for t in inputs],
                "output": self._label(out), "output_shape": out.shape, "dtype": str(out.dtype),
                "summary": summarize(out.data), "input_grads": None}
         self.rows.append(row)
@@ -134,7 +130,7 @@ class trace(_Observer):
         self.rows.append({
             "phase": "backward", "step": self._next_step("backward"), "op": ctx.name,
             "inputs": [self._label(t) for t in parents],
-            "input_shapes": [t.shape for t in parents],
+            "input_shapes": [np.shape(t) for t in parents],
             "output": self._label(out), "output_shape": out.shape, "dtype": str(out.dtype),
             "summary": summarize(grad),
             "input_grads": [None if g is None else summarize(g) for g in input_grads]})
@@ -240,7 +236,7 @@ def _what_is_bad(array):
 
 
 def _finite(array):
-    return np.isfinite(array).all()
+    return np.isfinite(np.asarray(array)).all()   # a Tensor too (a gradient under create_graph=True)
 
 
 class detect_anomaly(_Observer):
@@ -255,7 +251,7 @@ class detect_anomaly(_Observer):
         site = _user_site()
         if not _finite(out.data):
             inputs_text = "; ".join(
-                "a number" if t is _tensor._CONSTANT
+                "a number" if not isinstance(t, Tensor)
                 else f"input {i} ({t.name or 'unnamed'}, shape {_shape_text(t.shape)}): {summarize(t.data)}"
                 for i, t in enumerate(inputs))
             raise AnomalyError(

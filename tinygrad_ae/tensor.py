@@ -1,58 +1,91 @@
 """The Tensor and the reverse-mode engine.
 
-A Tensor holds an ndarray, its gradient, and the `Function` node (from ops.py) that made it. The
-node points at its input tensors, never at its output, so the graph has no reference cycles: when
-the last reference to a loss goes away, reference counting alone frees every array of that step.
+A Tensor holds an ndarray, its gradient, and the `Function` node (from ops.py) that made it. Every
+primitive is run through one function, `apply`, the only place where a node is made. The node points
+at its input tensors, never at its output, so the graph has no reference cycles: when the last
+reference to a loss goes away, reference counting alone frees every array of that step.
 
-`backward()` collects the graph with an explicit stack (no recursion, so chains of any length work),
-walks it newest op first (a topological order, since every op's output is made after its inputs),
-calls each node's backward on plain ndarrays,
-sums each gradient back to its input's shape (the one place where broadcasting is undone), and
-accumulates into the `.grad` of every leaf that requires grad.
+`backward()` and `grad()` share one walk, `_backprop`: it collects the graph with an explicit stack
+(no recursion, so chains of any length work), visits it newest op first (a topological order, since
+every op's output is made after its inputs), calls each node's backward, sums each gradient back to
+its input's shape (the one place where broadcasting is undone) and accumulates. A plain backward
+runs the table's formulas on ndarrays with grad mode off; with `create_graph=True` it runs the same
+formulas on the Tensors themselves with grad mode on, so the gradient is a graph that can be
+differentiated again. Tensor speaks numpy's `__array_ufunc__`/`__array_function__` protocols for the
+handful of functions the table uses, which is what lets one formula serve both.
+
+Grad mode is per thread, as in PyTorch: `no_grad()` in one thread does not stop another from training.
 """
 import functools
 import itertools
 import numbers
 import operator
+import threading
 
 import numpy as np
 
 from . import ops
 
-_grad_enabled = True
-# Observers of every op (trace(), detect_anomaly() in debug.py). Empty outside those contexts, where
-# the only cost is one truth test per op. Each has on_forward(ctx, inputs, out) and
-# on_backward(ctx, out, grad, input_grads).
+
+class _GradMode(threading.local):
+    enabled = True                              # the class attribute is each new thread's default
+
+
+_grad_mode = _GradMode()
+# Observers of every op (trace(), detect_anomaly() in debug.py), added by add_observer(). Empty outside
+# those contexts, where the only cost is one truth test per op. Each has on_forward(ctx, inputs, out)
+# and on_backward(ctx, out, grad, input_grads).
 _observers = []
-_RELEASED = object()
 # Every recorded op's output gets the next number: an op's output is always made after its inputs,
 # so newest-first is a topological order of any graph (PyTorch's engine orders by the same idea).
 _next_sequence_number = itertools.count().__next__
-_sequence_number = operator.attrgetter("_seq")  # marks a node whose saved arrays were freed by a backward pass
+_sequence_number = operator.attrgetter("_seq")
 
 
 def is_grad_enabled():
-    """True unless inside `no_grad()`."""
-    return _grad_enabled
+    """True unless inside `no_grad()` (in this thread)."""
+    return _grad_mode.enabled
 
 
-class no_grad:
-    """Context manager and decorator: nothing computed inside it builds a graph."""
+class _set_grad_mode:
+    """Context manager and decorator that sets this thread's grad mode and restores it after."""
+    mode = None
 
     def __enter__(self):
-        global _grad_enabled
-        self._previous, _grad_enabled = _grad_enabled, False
+        self._previous, _grad_mode.enabled = _grad_mode.enabled, self.mode
 
     def __exit__(self, *exc_info):
-        global _grad_enabled
-        _grad_enabled = self._previous
+        _grad_mode.enabled = self._previous
 
     def __call__(self, fn):
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with no_grad():
+            with type(self)():
                 return fn(*args, **kwargs)
         return wrapper
+
+
+class no_grad(_set_grad_mode):
+    """Nothing computed inside it builds a graph (in this thread)."""
+    mode = False
+
+
+class enable_grad(_set_grad_mode):
+    """Ops record a graph again inside it, even within no_grad()."""
+    mode = True
+
+
+def add_observer(observer):
+    """Call observer.on_forward / on_backward for every op until remove_observer(observer)."""
+    _observers.append(observer)
+
+
+def remove_observer(observer):
+    """Remove this observer only (by identity): another one may be active around or inside it."""
+    for i, registered in enumerate(_observers):
+        if registered is observer:
+            del _observers[i]
+            return
 
 
 def _as_array(data):
@@ -80,6 +113,64 @@ def _as_array(data):
                     "pass a numpy array, a number or a list of numbers")
 
 
+def _operand(value):
+    """An input of apply() as the graph keeps it: a Tensor, a Python number (numpy combines it with
+    an array without changing the array's dtype, so float32 stays float32) or None (an absent
+    optional input). An array becomes a constant Tensor."""
+    if type(value) is Tensor or value is None:
+        return value
+    if isinstance(value, np.ndarray):
+        return Tensor(value)
+    if isinstance(value, numbers.Real):
+        return value.item() if isinstance(value, np.generic) else float(value) if isinstance(value, bool) else value
+    raise TypeError(f"cannot combine a Tensor with {type(value).__name__}; use a number, "
+                    "a numpy array or a Tensor")
+
+
+def apply(op, *inputs, **constants):
+    """Run the primitive `op` (a Function class of ops.py) on `inputs` and return its output Tensor.
+
+    Inputs are Tensors, numbers or arrays (kept as constants); `constants` (an axis, a scale) go to
+    forward and backward as keywords. This is the only place a graph node is made: it is recorded
+    only when grad mode is on and some input requires grad."""
+    arrays = []
+    requires_grad = False
+    for x in inputs:
+        if type(x) is Tensor:
+            arrays.append(x.data)
+            requires_grad = requires_grad or x.requires_grad
+        elif type(x) is float or type(x) is int or x is None:
+            arrays.append(x)
+        else:                                   # arrays and numpy scalars: converted once, then again
+            return apply(op, *map(_operand, inputs), **constants)
+    ctx = op()
+    try:
+        data = ctx.forward(*arrays, **constants)
+    except ValueError as error:
+        raise _shape_error(ctx.name, arrays, constants, error) from None
+    if type(data) is not np.ndarray:            # numpy reductions and ufuncs on 0-d input return scalars
+        data = np.asarray(data)
+    out = Tensor.__new__(Tensor)
+    out.data, out.grad, out.name = data, None, None
+    if requires_grad and _grad_mode.enabled:
+        ctx.parents, ctx.constants, ctx.spent = inputs, constants, False
+        out._ctx, out.requires_grad, out._seq = ctx, True, _next_sequence_number()
+    else:
+        out._ctx, out.requires_grad = None, False
+    if _observers:
+        for observer in list(_observers):
+            observer.on_forward(ctx, inputs, out)
+    return out
+
+
+def _shape_error(name, arrays, constants, error):
+    """A ValueError from numpy inside a forward, retold with the op's name and every input's shape."""
+    shapes = " and ".join(str(np.shape(a)) for a in arrays if a is not None and not isinstance(a, (int, float)))
+    details = "".join(f", {key}={value!r}" for key, value in constants.items() if key != "scale")
+    problem = "are not aligned" if name in ("matmul", "linear") else "cannot be combined"
+    return ValueError(f"{name}: shapes {shapes} {problem}{details} ({error})")
+
+
 def _unbroadcast(grad, shape):
     """Sum a gradient of a broadcast result back to an input's shape."""
     extra = grad.ndim - len(shape)
@@ -90,106 +181,10 @@ def _unbroadcast(grad, shape):
     return grad.reshape(shape)
 
 
-def _wrap(data, ctx, parents, requires_grad):
-    """The output tensor of a primitive; records the node only when a gradient can flow."""
-    out = Tensor.__new__(Tensor)
-    if type(data) is not np.ndarray:  # numpy ufuncs on 0-d input return scalars
-        data = np.asarray(data)
-    out.data, out.grad, out.name = data, None, None
-    if requires_grad and _grad_enabled:
-        ctx.parents = parents
-        out._ctx, out.requires_grad, out._seq = ctx, True, _next_sequence_number()
-    else:
-        out._ctx, out.requires_grad = None, False
-    if _observers:
-        _notify_forward(ctx, parents, out)
-    return out
-
-
-def _notify_forward(ctx, inputs, out):
-    for observer in list(_observers):
-        observer.on_forward(ctx, inputs, out)
-
-
-def _unary(fn_class, x, *args):
-    ctx = fn_class()
-    out = Tensor.__new__(Tensor)  # _wrap inlined: this is the hottest path of the per-op overhead
-    data = ctx.forward(x.data, *args)
-    if type(data) is not np.ndarray:  # numpy reductions and ufuncs on 0-d input return scalars
-        data = np.asarray(data)
-    out.data, out.grad, out.name = data, None, None
-    if x.requires_grad and _grad_enabled:
-        ctx.parents = (x,)
-        out._ctx, out.requires_grad, out._seq = ctx, True, _next_sequence_number()
-    else:
-        out._ctx, out.requires_grad = None, False
-    if _observers:
-        _notify_forward(ctx, (x,), out)
-    return out
-
-
-_SHAPE_ERROR = {"matmul": "are not aligned"}
-
-
-def _operand(value):
-    """(tensor, array) for one operand of a binary op. A Python number stays a Python number, which
-    numpy combines with an array without changing the array's dtype (float32 stays float32); its
-    tensor is the shared constant placeholder, which never asks for a gradient."""
-    if type(value) is Tensor:
-        return value, value.data
-    if type(value) in (float, int):
-        return _CONSTANT, value
-    if isinstance(value, np.ndarray):
-        return _operand(Tensor(value))
-    if isinstance(value, numbers.Real):  # numpy scalars too: as Python numbers they keep float32 float32
-        return _CONSTANT, value.item() if isinstance(value, np.generic) else value
-    raise TypeError(f"cannot combine a Tensor with {type(value).__name__}; use a number, "
-                    "a numpy array or a Tensor")
-
-
-def _binary(fn_class, a, b):
-    """Apply a two-input primitive to tensors, numbers or arrays."""
-    # the common cases inline (Tensor op Tensor, Tensor op number): this is the per-op hot path
-    if type(a) is Tensor:
-        a_data = a.data
-    else:
-        a, a_data = _operand(a)
-    if type(b) is Tensor:
-        b_data = b.data
-    elif type(b) is float or type(b) is int:
-        b, b_data = _CONSTANT, b
-    else:
-        b, b_data = _operand(b)
-    ctx = fn_class()
-    try:
-        data = ctx.forward(a_data, b_data)
-    except ValueError:
-        shape_a, shape_b = np.shape(a_data), np.shape(b_data)
-        if _compatible(fn_class, shape_a, shape_b):
-            raise  # not a shape problem: let numpy's own message through
-        problem = _SHAPE_ERROR.get(ctx.name, "cannot be broadcast together")
-        raise ValueError(f"{ctx.name}: shapes {shape_a} and {shape_b} {problem}") from None
-    return _wrap(data, ctx, (a, b), a.requires_grad or b.requires_grad)
-
-
-def _compatible(fn_class, shape_a, shape_b):
-    if fn_class is ops.MatMul:
-        if not shape_a or not shape_b:
-            return False
-        inner_b = shape_b[0] if len(shape_b) == 1 else shape_b[-2]
-        return shape_a[-1] == inner_b
-    try:
-        np.broadcast_shapes(shape_a, shape_b)
-        return True
-    except ValueError:
-        return False
-
-
 class Tensor:
     """An ndarray with a gradient and a record of the op that made it."""
 
     __slots__ = ("data", "grad", "requires_grad", "_ctx", "_seq", "name", "__weakref__")
-    __array_ufunc__ = None  # numpy defers to Tensor's reflected operators: array * tensor works
 
     def __init__(self, data, requires_grad=False, name=None):
         if isinstance(data, Tensor):
@@ -219,6 +214,10 @@ class Tensor:
     def __len__(self):
         return len(self.data)
 
+    def __array__(self, dtype=None, copy=None):
+        """np.asarray(t) is t's data (no gradient flows through it)."""
+        return self.data if dtype is None else self.data.astype(dtype)
+
     def __repr__(self):
         extra = ", requires_grad=True" if self.requires_grad else ""
         if self._ctx is not None:
@@ -228,147 +227,118 @@ class Tensor:
         return f"Tensor({label}{body}, shape={self.shape}, dtype={self.dtype}{extra})"
 
     # ----- operators: one-liners onto the derivative table -------------------------------------
-    def __add__(self, other): return _binary(ops.Add, self, other)
-    def __radd__(self, other): return _binary(ops.Add, other, self)
-    def __sub__(self, other): return _binary(ops.Sub, self, other)
-    def __rsub__(self, other): return _binary(ops.Sub, other, self)
-    def __mul__(self, other): return _binary(ops.Mul, self, other)
-    def __rmul__(self, other): return _binary(ops.Mul, other, self)
-    def __truediv__(self, other): return _binary(ops.Div, self, other)
-    def __rtruediv__(self, other): return _binary(ops.Div, other, self)
-    def __matmul__(self, other): return _binary(ops.MatMul, self, other)
-    def __rmatmul__(self, other): return _binary(ops.MatMul, other, self)
-    def __neg__(self): return _unary(ops.Neg, self)
+    def __add__(self, other): return apply(ops.Add, self, other)
+    def __radd__(self, other): return apply(ops.Add, other, self)
+    def __sub__(self, other): return apply(ops.Sub, self, other)
+    def __rsub__(self, other): return apply(ops.Sub, other, self)
+    def __mul__(self, other): return apply(ops.Mul, self, other)
+    def __rmul__(self, other): return apply(ops.Mul, other, self)
+    def __truediv__(self, other): return apply(ops.Div, self, other)
+    def __rtruediv__(self, other): return apply(ops.Div, other, self)
+    def __matmul__(self, other): return apply(ops.MatMul, self, other)
+    def __rmatmul__(self, other): return apply(ops.MatMul, other, self)
+    def __neg__(self): return apply(ops.Neg, self)
+
+    # Comparisons give plain boolean arrays: masks, through which no gradient flows. (== stays
+    # identity, so Tensors can be dictionary keys.)
+    def __gt__(self, other): return self.data > _data(other)
+    def __ge__(self, other): return self.data >= _data(other)
+    def __lt__(self, other): return self.data < _data(other)
+    def __le__(self, other): return self.data <= _data(other)
 
     def __pow__(self, exponent):
         if not isinstance(exponent, numbers.Real):
             raise TypeError(f"pow: the exponent must be a Python number, got {type(exponent).__name__}")
-        return _unary(ops.Pow, self, exponent.item() if isinstance(exponent, np.generic) else exponent)
+        return apply(ops.Pow, self, exponent=exponent.item() if isinstance(exponent, np.generic) else exponent)
 
-    def exp(self): return _unary(ops.Exp, self)
-    def log(self): return _unary(ops.Log, self)
-    def sigmoid(self): return _unary(ops.Sigmoid, self)
-    def tanh(self): return _unary(ops.Tanh, self)
-    def relu(self): return _unary(ops.ReLU, self)
+    def exp(self): return apply(ops.Exp, self)
+    def log(self): return apply(ops.Log, self)
+    def sqrt(self): return apply(ops.Sqrt, self)
+    def sigmoid(self): return apply(ops.Sigmoid, self)
+    def tanh(self): return apply(ops.Tanh, self)
+    def relu(self): return apply(ops.ReLU, self)
+    def softplus(self): return apply(ops.Softplus, self)
 
     def sum(self, axis=None, keepdims=False):
-        return _unary(ops.Sum, self, _normalize_axis(axis), keepdims)
+        return apply(ops.Sum, self, axis=_normalize_axis(axis), keepdims=bool(keepdims))
 
     def reshape(self, *shape):
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
         try:
-            return _unary(ops.Reshape, self, shape)
+            return apply(ops.Reshape, self, shape=shape)
         except ValueError:
             raise ValueError(f"reshape: cannot reshape a tensor of shape {self.shape} "
                              f"({self.size} elements) into shape {shape}") from None
 
     def transpose(self, *axes):
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = tuple(axes[0])
-        return _unary(ops.Transpose, self, axes or None)
+        if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
+            axes = axes[0]
+        return apply(ops.Transpose, self, axes=tuple(axes) if axes else None)
+
+    def swapaxes(self, axis1, axis2):
+        axes = list(range(self.ndim))
+        axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
+        return self.transpose(axes)
+
+    def broadcast_to(self, shape):
+        return apply(ops.BroadcastTo, self, shape=tuple(shape))
 
     @property
     def T(self):
-        return _unary(ops.Transpose, self, None)
+        return apply(ops.Transpose, self, axes=None)
 
-    # Composites live in functional.py; these methods are their PyTorch-style spellings.
-    def mean(self, axis=None, keepdims=False): return F.mean(self, axis, keepdims)
-    def softplus(self): return _unary(ops.Softplus, self)
-    def abs(self): return F.abs(self)
+    # Two composites every user reaches for as methods (functional.py has the rest)
+    def mean(self, axis=None, keepdims=False):
+        """Sum divided by the number of elements reduced over."""
+        axis = _normalize_axis(axis)
+        reduced = self.shape if axis is None else [self.shape[a] for a in ((axis,) if type(axis) is int else axis)]
+        count = int(np.prod(reduced))
+        return self.sum(axis, keepdims) * (1.0 / count if count else float("nan"))  # empty: nan, as numpy
+
+    def abs(self):
+        """|x| as x * sign(x) with sign(x) a constant: gradient sign(x), 0 at 0 as in PyTorch."""
+        return self * np.sign(self.data)
+
+    # ----- numpy's protocols: the table's formulas run on Tensors too ----------------------------
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if method == "__call__" and not kwargs:
+            op = _UFUNC_OPS.get(ufunc)
+            if op is not None:
+                return apply(op, *inputs)
+            if ufunc in _COMPARISONS:           # masks: plain arrays, no gradient
+                return ufunc(*map(_data, inputs))
+        if method == "reduce" and ufunc is np.add and set(kwargs) <= {"axis", "keepdims"}:
+            return inputs[0].sum(kwargs.get("axis", 0), kwargs.get("keepdims", False))
+        raise TypeError(f"numpy's {ufunc.__name__}{'' if method == '__call__' else '.' + method} is not "
+                        "defined on Tensors (or not with these arguments); use the Tensor's methods "
+                        "and operators, or call it on t.data to leave the graph")
+
+    def __array_function__(self, func, types, args, kwargs):
+        implementation = _ARRAY_FUNCTIONS.get(func)
+        if implementation is None:
+            raise TypeError(f"numpy's {func.__name__} is not defined on Tensors; use the Tensor's methods "
+                            "and operators, or call it on t.data to leave the graph")
+        return implementation(*args, **kwargs)
 
     # ----- the engine -------------------------------------------------------------------------
-    def backward(self, grad=None, retain_graph=False):
-        """Accumulate d(self)/d(leaf) into the .grad of every leaf that requires grad."""
+    def backward(self, grad=None, retain_graph=None, create_graph=False):
+        """Accumulate d(self)/d(leaf) into the .grad of every leaf that requires grad.
+
+        create_graph=True records the backward pass itself: each .grad is then a Tensor that can be
+        differentiated again. retain_graph (default: create_graph) keeps this graph for another pass."""
         if not self.requires_grad:
             raise RuntimeError(
                 "backward: this tensor does not require grad, so there is nothing to differentiate: "
                 "no input it was computed from has requires_grad=True (or it was made under no_grad())")
-        if grad is None:
-            if self.data.size != 1:
-                raise RuntimeError(
-                    f"backward: the output has shape {self.shape}, not a single value; pass grad= "
-                    "of that shape, or reduce it first (e.g. loss.sum().backward())")
-            grad = _seed(self.data)
-        else:
-            grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=self.dtype)
-            if grad.shape != self.shape:
-                raise ValueError(f"backward: grad has shape {grad.shape} but the output has shape {self.shape}")
-
-        grads = {self: grad}
-        retain_graph = bool(retain_graph)
-        if ops.Function.retaining is not retain_graph:  # (setting a class attribute is not free)
-            ops.Function.retaining = retain_graph
-        for node in self._reverse_topological_order():
-            grad = grads.pop(node, None)
-            if grad is None:  # no path from self reached this node with a gradient
-                continue
-            ctx = node._ctx
-            if ctx is None:  # a leaf reached only as the root itself
-                _accumulate(node, grad, True)
-                continue
-            if getattr(ctx, "saved", None) is _RELEASED:  # (ops with nothing to save never set it)
-                raise RuntimeError(
-                    "backward: this graph's saved arrays were already freed by an earlier backward(); "
-                    "call backward(retain_graph=True) the first time to back-propagate through it twice")
-            input_grads = ctx.backward(grad)
-            if _observers:
-                for observer in list(_observers):
-                    observer.on_backward(ctx, node, grad, input_grads)
-            borrowed = ctx.passes_grad_through
-            for parent, parent_grad in zip(ctx.parents, input_grads):
-                if parent_grad is None or not parent.requires_grad:
-                    continue
-                if parent_grad.shape != parent.data.shape:
-                    parent_grad = _unbroadcast(parent_grad, parent.data.shape)
-                if parent._ctx is None:
-                    _accumulate(parent, parent_grad, borrowed)
-                elif parent in grads:
-                    grads[parent] = grads[parent] + parent_grad  # never in place: it may be shared
-                else:
-                    grads[parent] = parent_grad
-            if not retain_graph:
-                ctx.saved = _RELEASED
+        _backprop((self,), (grad,), retain_graph, create_graph)
 
     def _reverse_topological_order(self):
-        """Every non-leaf tensor that leads to self, outputs before inputs: the tensors reachable
-        through recorded ops (an explicit stack, no recursion), newest first."""
-        if self._ctx is None:
-            return [self]
-        nodes, stack, seen = [self], [self], {self}
-        while stack:
-            for parent in stack.pop()._ctx.parents:
-                if parent._ctx is not None and parent.requires_grad and parent not in seen:
-                    seen.add(parent)
-                    nodes.append(parent)
-                    stack.append(parent)
-        nodes.sort(key=_sequence_number, reverse=True)
-        return nodes
+        return _reverse_topological_order((self,))
 
 
-_SEEDS = {}
-
-
-def _seed(data):
-    """d(out)/d(out) = 1 for a single-value output: a cached read-only array per shape and dtype
-    (backward never writes into the grad it is given, and a kept leaf gradient is copied)."""
-    key = data.dtype if data.ndim == 0 else (data.shape, data.dtype)  # a dtype hashes faster than a tuple
-    seed = _SEEDS.get(key)
-    if seed is None:
-        seed = _SEEDS[key] = np.ones(data.shape, data.dtype)
-        seed.flags.writeable = False
-    return seed
-
-
-def _accumulate(leaf, grad, borrowed):
-    """Add a gradient into a leaf's .grad. A borrowed array (one the graph may share elsewhere)
-    is copied before it is kept; later contributions are added in place into the leaf's own array."""
-    if leaf.grad is None:
-        if borrowed or grad.dtype != leaf.data.dtype or not grad.flags.writeable:
-            grad = np.array(grad, dtype=leaf.data.dtype)
-        leaf.grad = grad
-    else:
-        np.add(leaf.grad, grad, out=leaf.grad, casting="unsafe")
+def _data(value):
+    return value.data if type(value) is Tensor else value
 
 
 def _normalize_axis(axis):
@@ -379,6 +349,192 @@ def _normalize_axis(axis):
     return tuple(int(a) for a in axis)
 
 
-_CONSTANT = Tensor(0.0)  # the parent recorded for a Python-number operand; requires_grad is False
+def _expand_dims(x, axis):
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    ndim = x.ndim + len(axes)
+    axes = sorted(a % ndim for a in axes)
+    shape = list(x.shape)
+    for a in axes:
+        shape.insert(a, 1)
+    return x.reshape(tuple(shape))
 
-from . import functional as F  # noqa: E402  (functional builds on Tensor; imported last to avoid a cycle)
+
+_UFUNC_OPS = {np.add: ops.Add, np.subtract: ops.Sub, np.multiply: ops.Mul, np.true_divide: ops.Div,
+              np.negative: ops.Neg, np.exp: ops.Exp, np.log: ops.Log, np.sqrt: ops.Sqrt,
+              np.tanh: ops.Tanh, np.matmul: ops.MatMul, np.maximum: ops.Maximum, np.minimum: ops.Minimum}
+_COMPARISONS = {np.greater, np.greater_equal, np.less, np.less_equal, np.equal, np.not_equal}
+_ARRAY_FUNCTIONS = {
+    np.dot: lambda a, b: apply(ops.MatMul, a, b),
+    np.transpose: lambda x, axes=None: apply(ops.Transpose, x, axes=None if axes is None else tuple(axes)),
+    np.swapaxes: lambda x, axis1, axis2: x.swapaxes(axis1, axis2),
+    np.reshape: lambda x, shape: x.reshape(shape),
+    np.expand_dims: _expand_dims,
+    np.broadcast_to: lambda x, shape: x.broadcast_to(shape),
+    np.sum: lambda x, axis=None, keepdims=False: x.sum(axis, keepdims),
+    np.shape: lambda x: x.shape,
+    np.ndim: lambda x: x.ndim,
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# The backward walk, shared by Tensor.backward and grad()
+# ---------------------------------------------------------------------------------------------
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
+    """d(outputs)/d(inputs) as a tuple of Tensors, one per input, with PyTorch's semantics.
+
+    outputs and inputs are Tensors or sequences of them; grad_outputs (one per output; None for a
+    single-value output) weights the outputs. No .grad is touched. With create_graph=True the
+    results are graphs that can be differentiated again. An input the outputs do not depend on is an
+    error unless allow_unused=True, which returns None for it."""
+    outputs = (outputs,) if isinstance(outputs, Tensor) else tuple(outputs)
+    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, (Tensor, np.ndarray)):
+        grad_outputs = (grad_outputs,) * len(outputs) if grad_outputs is None else (grad_outputs,)
+    grad_outputs = tuple(grad_outputs)
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"grad: {len(grad_outputs)} grad_outputs for {len(outputs)} outputs; give one per output")
+    for i, t in enumerate(inputs):
+        if not isinstance(t, Tensor) or not t.requires_grad:
+            raise RuntimeError(f"grad: input {i} does not require grad; make it with requires_grad=True")
+    for i, out in enumerate(outputs):
+        if not out.requires_grad:
+            raise RuntimeError(f"grad: output {i} does not require grad: it does not depend on any input "
+                               "that requires grad (or it was made under no_grad())")
+    found = _backprop(outputs, grad_outputs, retain_graph, create_graph, inputs)
+    results = []
+    for i, t in enumerate(inputs):
+        g = found.get(t)
+        if g is None and not allow_unused:
+            raise RuntimeError(f"grad: input {i} (shape {t.shape}) was not used to compute the outputs; "
+                               "pass allow_unused=True to get None for it")
+        if g is not None and type(g) is not Tensor:
+            g = Tensor(np.array(g, dtype=t.dtype))   # a fresh array: never a view of a seed
+        results.append(g)
+    return tuple(results)
+
+
+def _seed(out, grad, create_graph):
+    """The gradient that starts a walk at `out`: grad as given (checked), or 1 for a single value."""
+    if grad is None:
+        if out.data.size != 1:
+            raise RuntimeError(
+                f"backward: the output has shape {out.shape}, not a single value; pass grad= "
+                "of that shape, or reduce it first (e.g. loss.sum().backward())")
+        seed = _ones(out.data)
+        return Tensor(seed) if create_graph else seed
+    if create_graph:
+        grad = grad if isinstance(grad, Tensor) else Tensor(np.asarray(grad, dtype=out.dtype))
+    else:
+        grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=out.dtype)
+    if grad.shape != out.shape:
+        raise ValueError(f"backward: grad has shape {grad.shape} but the output has shape {out.shape}")
+    return grad
+
+
+_ONES = {}
+
+
+def _ones(data):
+    """A cached read-only array of ones per shape and dtype (backward never writes into its grad)."""
+    key = data.dtype if data.ndim == 0 else (data.shape, data.dtype)  # a dtype hashes faster than a tuple
+    ones = _ONES.get(key)
+    if ones is None:
+        ones = _ONES[key] = np.ones(data.shape, data.dtype)
+        ones.flags.writeable = False
+    return ones
+
+
+def _reverse_topological_order(roots):
+    """Every non-leaf tensor that leads to the roots, outputs before inputs: the tensors reachable
+    through recorded ops (an explicit stack, no recursion), newest first."""
+    nodes, stack, seen = [], [], set()
+    for root in roots:
+        if root._ctx is not None and root not in seen:
+            seen.add(root)
+            nodes.append(root)
+            stack.append(root)
+    while stack:
+        ctx = stack.pop()._ctx
+        if ctx.spent:
+            raise RuntimeError(
+                "backward: this graph was already used by an earlier backward(); call "
+                "backward(retain_graph=True) the first time to back-propagate through it twice")
+        for parent in ctx.parents:
+            if type(parent) is Tensor and parent._ctx is not None and parent.requires_grad and parent not in seen:
+                seen.add(parent)
+                nodes.append(parent)
+                stack.append(parent)
+    nodes.sort(key=_sequence_number, reverse=True)
+    return nodes
+
+
+def _backprop(roots, root_grads, retain_graph, create_graph, inputs=None):
+    """The one backward walk. Without `inputs` it accumulates into the .grad of every leaf; with
+    `inputs` it returns {input: gradient} and touches no .grad."""
+    retain_graph = create_graph if retain_graph is None else bool(retain_graph)
+    create_graph = bool(create_graph)
+    wanted = None if inputs is None else set(inputs)
+    found = {}
+    grads = {}
+    leaves = []
+    for root, g in zip(roots, root_grads):
+        g = _seed(root, g, create_graph)
+        if root._ctx is None:
+            leaves.append((root, g, True))
+        else:
+            grads[root] = grads[root] + g if root in grads else g
+    order = _reverse_topological_order(roots)
+    previous_mode, _grad_mode.enabled = _grad_mode.enabled, create_graph
+    try:
+        for node in order:
+            grad = grads.pop(node, None)
+            if grad is None:                    # no path from the roots reached this node with a gradient
+                continue
+            if wanted is not None and node in wanted:
+                found[node] = grad
+            ctx = node._ctx
+            parents = ctx.parents
+            if create_graph:                    # the formulas run on Tensors and are recorded
+                input_grads = ctx.backward(grad, node, *parents, **ctx.constants)
+            else:
+                input_grads = ctx.backward(grad, node.data, *[_data(p) for p in parents], **ctx.constants)
+            if _observers:
+                for observer in list(_observers):
+                    observer.on_backward(ctx, node, grad, input_grads)
+            borrowed = ctx.passes_grad_through
+            for parent, parent_grad in zip(parents, input_grads):
+                if parent_grad is None or type(parent) is not Tensor or not parent.requires_grad:
+                    continue
+                if parent_grad.shape != parent.data.shape:
+                    parent_grad = _unbroadcast(parent_grad, parent.data.shape)
+                if parent._ctx is None:
+                    leaves.append((parent, parent_grad, borrowed))
+                elif parent in grads:
+                    grads[parent] = grads[parent] + parent_grad   # never in place: it may be shared
+                else:
+                    grads[parent] = parent_grad
+            if not retain_graph:
+                ctx.spent = True
+        for leaf, g, borrowed in leaves:
+            if wanted is None:
+                _accumulate(leaf, g, borrowed)
+            elif leaf in wanted:
+                found[leaf] = found[leaf] + g if leaf in found else g
+    finally:
+        _grad_mode.enabled = previous_mode
+    return found
+
+
+def _accumulate(leaf, grad, borrowed):
+    """Add a gradient into a leaf's .grad. A borrowed array (one the graph may share elsewhere)
+    is copied before it is kept; later contributions are added in place into the leaf's own array.
+    A Tensor gradient (create_graph=True) is kept as a Tensor, and summed out of place."""
+    if type(grad) is Tensor or type(leaf.grad) is Tensor:
+        leaf.grad = grad if leaf.grad is None else leaf.grad + grad
+    elif leaf.grad is None:
+        if borrowed or grad.dtype != leaf.data.dtype or not grad.flags.writeable:
+            grad = np.array(grad, dtype=leaf.data.dtype)
+        leaf.grad = grad
+    else:
+        np.add(leaf.grad, grad, out=leaf.grad, casting="unsafe")

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import tensor as _tensor
+from .tensor import Tensor
 from .debug import summarize
 
 __all__ = ["to_dot", "draw", "main"]
@@ -38,10 +38,15 @@ _STYLE = {
 
 
 def _roots(tensor):
-    roots = [tensor] if isinstance(tensor, _tensor.Tensor) else list(tensor)
-    if not roots or not all(isinstance(t, _tensor.Tensor) for t in roots):
+    roots = [tensor] if isinstance(tensor, Tensor) else list(tensor)
+    if not roots or not all(isinstance(t, Tensor) for t in roots):
         raise TypeError(f"to_dot: expected a Tensor or a list of Tensors, got {type(tensor).__name__}")
     return roots
+
+
+def _parents(t):
+    """The inputs of the op that made t (none for a leaf)."""
+    return iter(t._ctx.parents if t._ctx is not None else ())
 
 
 def _data_flow_order(roots):
@@ -51,13 +56,13 @@ def _data_flow_order(roots):
         if id(root) in visited:
             continue
         visited.add(id(root))
-        stack = [(root, iter(root._ctx.parents) if root._ctx else iter(()))]
+        stack = [(root, _parents(root))]
         while stack:
             node, parents = stack[-1]
             for parent in parents:
-                if id(parent) not in visited and parent is not _tensor._CONSTANT:
+                if id(parent) not in visited and isinstance(parent, Tensor):
                     visited.add(id(parent))
-                    stack.append((parent, iter(parent._ctx.parents) if parent._ctx else iter(())))
+                    stack.append((parent, _parents(parent)))
                     break
             else:
                 stack.pop()
@@ -115,11 +120,12 @@ def to_dot(tensor, show_values=False, show_grads=False):
             continue
         op = f"op{i}"
         lines.append(f"  {op} [label={_quote(ctx.name)}, {_STYLE['op']}];")
-        several = len(ctx.parents) > 1
-        for position, parent in enumerate(ctx.parents):
+        parents = ctx.parents
+        several = len(parents) > 1
+        for position, parent in enumerate(parents):
             # label operand positions where there are several: a - b is not b - a
             edge_label = f" [label={position}]" if several else ""
-            if parent is _tensor._CONSTANT:  # its value is not recorded in the graph, only its place
+            if not isinstance(parent, Tensor):  # its value is not recorded in the graph, only its place
                 n_numbers += 1
                 lines.append(f"  n{n_numbers} [label=\"number\", {_STYLE['number']}];")
                 lines.append(f"  n{n_numbers} -> {op}{edge_label};")
