@@ -22,7 +22,7 @@ except ImportError:  # run from a checkout without installing
 
 # The chain (x*1.5, x+0.1, tanh, sigmoid, repeated) lives in the package, where `python -m tinygrad_ae
 # bench` runs it against the peer frameworks too; this script times it alone against numpy.
-from tinygrad_ae.benchmark import chain_numpy, chain_tinygrad  # noqa: E402
+from tinygrad_ae.race.chain import chain_numpy, chain_tinygrad  # noqa: E402
 
 
 def measure(contenders, n_ops, rounds):
