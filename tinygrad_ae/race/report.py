@@ -15,7 +15,8 @@ import numpy as np
 from .problem import BASELINE, LOSSES
 from .timing import NOISE_LIMIT, RETRIES
 
-# Issue 5's targets: tinygrad_ae's float32 step time as a multiple of the numpy baseline's.
+# The project's goals: tinygrad_ae's float32 step time as a multiple of the numpy baseline's, per size,
+# and its peak memory during a step as a multiple of the baseline's.
 TARGETS = {"tiny": 2.0, "digits": 1.5, "mnist": 1.15, "wide": 1.10}
 MEMORY_TARGET = 1.5
 
@@ -65,7 +66,7 @@ def machine_info():
     return info
 
 
-# ----- the targets -----------------------------------------------------------------------------------
+# ----- the goals -------------------------------------------------------------------------------------
 
 def _ratio(entry, method, name):
     runs = entry[method]
@@ -75,7 +76,7 @@ def _ratio(entry, method, name):
 
 
 def check_targets(results):
-    """Issue 5's targets, each with its measured figure and met/missed."""
+    """The project's goals, each with its measured figure and met/missed."""
     checks = []
     for entry in results["configs"]:
         label = f"{entry['size']} {entry['dtype']} {entry['loss']}"
@@ -161,7 +162,7 @@ def markdown(results, command):
                          f"| {mem['peak_bytes'] / 1024:,.0f} | {mem['peak_bytes'] / base:.2f}x |")
         lines.append("")
     lines += chain_table(results["overhead_chain"])
-    lines += ["", "## Targets (issue 5)", "", "| target | measured | met |", "|---|---|---|"]
+    lines += ["", "## Targets: the project's goals", "", "| target | measured | met |", "|---|---|---|"]
     lines += [f"| {c['target']} | {c['measured']} | {'met' if c['met'] else '**missed**'} |" for c in results["targets"]]
     return "\n".join(lines) + "\n"
 
