@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from tinygrad_ae import benchmark as bench
+from tinygrad_ae import race as bench
 from tinygrad_ae import reference
 
 CASES = [(dtype, loss) for dtype in bench.DTYPES for loss in bench.LOSSES]
@@ -88,7 +88,7 @@ def test_problem_refuses_unknown_choices():
 
 def test_quick_run_writes_the_table_and_json(tmp_path):
     """The smoke run: both files, every contender present or skipped with a note, one run alone."""
-    done = subprocess.run([sys.executable, "-m", "tinygrad_ae.benchmark", "--quick", "--out", str(tmp_path)],
+    done = subprocess.run([sys.executable, "-m", "tinygrad_ae", "bench", "--quick", "--out", str(tmp_path)],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     results = json.loads((tmp_path / "benchmark.json").read_text())

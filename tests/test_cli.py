@@ -147,7 +147,7 @@ def test_resume_into_another_folder_continues_there(finished, tmp_path):
 
 # ---------------------------------------------------------------- bench and graph are other modules' main(argv)
 
-@pytest.mark.parametrize("command, module", [("bench", "tinygrad_ae.benchmark"), ("graph", "tinygrad_ae.viz")])
+@pytest.mark.parametrize("command, module", [("bench", "tinygrad_ae.race"), ("graph", "tinygrad_ae.viz")])
 def test_bench_and_graph_hand_the_rest_of_the_arguments_to_their_module(command, module, monkeypatch):
     calls = []
     fake = types.ModuleType(module)
@@ -157,7 +157,7 @@ def test_bench_and_graph_hand_the_rest_of_the_arguments_to_their_module(command,
     assert calls == [["--quick", "-n", "3", "--help"]]
 
 
-@pytest.mark.parametrize("command, module", [("bench", "tinygrad_ae.benchmark"), ("graph", "tinygrad_ae.viz")])
+@pytest.mark.parametrize("command, module", [("bench", "tinygrad_ae.race"), ("graph", "tinygrad_ae.viz")])
 def test_a_missing_command_module_is_a_clear_exit_2(command, module, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, module, None)     # as if the module did not exist
     assert cli.main([command]) == 2

@@ -1,7 +1,7 @@
 """The command line: `python -m tinygrad_ae train|bench|graph` (also installed as `tinygrad-ae`).
 
 A thin argparse front end: `train` is tinygrad_ae.training.run_job, `bench` and `graph` hand their
-arguments to tinygrad_ae.benchmark.main and tinygrad_ae.viz.main, imported only when asked for.
+arguments to tinygrad_ae.race.main and tinygrad_ae.viz.main, imported only when asked for.
 """
 import argparse
 import importlib
@@ -11,7 +11,7 @@ from .autoencoder import DECODERS, ENCODERS, LOSSES, OPTIMIZERS
 
 # subcommand -> (module whose main(argv) runs it, one line of help)
 TOOLS = {
-    "bench": ("tinygrad_ae.benchmark", "time the framework against hand-written numpy and other autograd libraries"),
+    "bench": ("tinygrad_ae.race", "time the framework against hand-written numpy and other autograd libraries"),
     "graph": ("tinygrad_ae.viz", "draw the computation graph of the autoencoder's loss"),
 }
 
