@@ -394,9 +394,32 @@ def test_callback_returning_false_stops_early(digits):
     assert len(history["train"]) == 2
 
 
+def test_fit_continues_a_history_with_its_optimizer_and_generator_exactly_as_one_long_fit(digits):
+    X, X_val = digits[:300], digits[300:400]
+    whole = tg.Autoencoder(64, 5, seed=3)
+    full = whole.fit(X, epochs=4, batch_size=50, lr=1e-2, seed=7, X_val=X_val)
+    split = tg.Autoencoder(64, 5, seed=3)
+    opt, rng, steps = split.make_optimizer("adam", 1e-2), np.random.default_rng(7), []
+    history = split.fit(X, epochs=2, batch_size=50, optimizer=opt, seed=rng, X_val=X_val)
+    again = split.fit(X, epochs=2, batch_size=50, optimizer=opt, seed=rng, X_val=X_val, history=history,
+                      on_step=lambda epoch, i, loss: steps.append((epoch, i)))
+    assert again is history and history["train"] == full["train"] and history["val"] == full["val"]
+    assert len(history["seconds"]) == 4 and all(s > 0 for s in history["seconds"])
+    assert steps == [(epoch, i) for epoch in (2, 3) for i in range(6)]       # epochs counted across the history
+    assert all(np.array_equal(v, whole.state_dict()[k]) for k, v in split.state_dict().items())
+
+
 def test_diverging_run_raises_and_suggests_a_lower_learning_rate(digits):
     ae = tg.Autoencoder(64, 8, encoder="sigmoid", decoder="linear", seed=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)   # numpy's overflow warnings on the way to inf
         with pytest.raises(FloatingPointError, match="lower learning rate"):
             ae.fit(digits[:200], epochs=5, optimizer="sgd", lr=1e6, seed=0)
+    steps, ae = [], tg.Autoencoder(64, 8, encoder="sigmoid", decoder="linear", seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)   # fit keeps numpy's overflow warnings to itself
+        with pytest.raises(tg.autoencoder.TrainingDiverged, match=r"in epoch 1 \(batch \d+\).*1e\+06") as info:
+            ae.fit(digits[:200], epochs=5, optimizer="sgd", lr=1e6, seed=0,
+                   on_step=lambda epoch, i, loss: steps.append(loss))
+    assert len(steps) > 1 and not np.isfinite(steps[-1]) and all(np.isfinite(steps[:-1]))   # the first bad step
+    assert info.value.epoch == 1 and info.value.batch == len(steps) and info.value.lr == 1e6
