@@ -104,12 +104,11 @@ class Linear(Module):
         self.bias = Tensor(np.zeros(self.out_features, dtype), requires_grad=True, name="bias") if bias else None
 
     def forward(self, x):
-        if not isinstance(x, Tensor):
-            x = Tensor(x)
-        if x.ndim == 0 or x.shape[-1] != self.in_features:
-            raise ValueError(f"{self!r}: expected input with {self.in_features} features in its last dimension, "
-                             f"got shape {x.shape}")
-        return F.linear(x, self.weight, self.bias)
+        try:
+            return F.linear(x if isinstance(x, Tensor) else Tensor(x), self.weight, self.bias)
+        except ValueError:
+            _check_width(self, x)   # checked only on failure: the hot path stays one call (F.linear checks too)
+            raise
 
     def __repr__(self):
         return (f"Linear(in_features={self.in_features}, out_features={self.out_features}, "
@@ -137,17 +136,24 @@ class TiedLinear(Module):
         return self.tied_to.weight.T
 
     def forward(self, x):
-        if not isinstance(x, Tensor):
-            x = Tensor(x)
-        if x.ndim == 0 or x.shape[-1] != self.in_features:
-            raise ValueError(f"{self!r}: expected input with {self.in_features} features in its last dimension, "
-                             f"got shape {x.shape}")
-        y = x @ self.tied_to.weight
+        try:
+            y = (x if isinstance(x, Tensor) else Tensor(x)) @ self.tied_to.weight
+        except ValueError:
+            _check_width(self, x)
+            raise
         return y if self.bias is None else y + self.bias
 
     def __repr__(self):
         return (f"TiedLinear(in_features={self.in_features}, out_features={self.out_features}, "
                 f"bias={self.bias is not None}, weight=transpose of {self.tied_to!r})")
+
+
+def _check_width(layer, x):
+    """ValueError naming the layer if x's last dimension is not the layer's in_features."""
+    shape = x.shape if isinstance(x, Tensor) else np.shape(x)
+    if len(shape) == 0 or shape[-1] != layer.in_features:
+        raise ValueError(f"{layer!r}: expected input with {layer.in_features} features in its last dimension, "
+                         f"got shape {tuple(shape)}") from None
 
 
 class Sigmoid(Module):
