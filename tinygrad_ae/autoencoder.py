@@ -1,4 +1,4 @@
-"""The lecture's autoencoder, built from the framework's own layers.
+"""The lecture's autoencoder, built from the framework's own layers, and the regularized ones that follow it.
 
     encoder   h     = g(W x + b)        W: (k, n)  = ae.encoder.weight,  b = ae.encoder.bias
     decoder   x_hat = f(W* h + c)       W*: (n, k) = ae.decoder.weight,  c = ae.decoder.bias
@@ -9,15 +9,36 @@ Rows of a batch X (m, n) are the examples x_i, so in code a1 = X @ W.T + b and a
 The loss is in the lecture's normalization: summed over the n features, averaged over the m examples.
 Squared error goes with a linear (or tanh) decoder for real inputs; cross-entropy goes with the
 logistic decoder for binary inputs and is computed from the logits a2, so it never takes log(0).
+
+Beyond the identity (the lecture's "road ahead"); every default leaves the model above unchanged:
+
+    weight_decay=lam          + lam * sum of ||W||^2 over the weight matrices (not the biases; once when tied)
+    noise="mask"|"gaussian"   denoising (Vincent et al. 2008): in training mode the encoder sees a corrupted
+      noise_level=q|sigma     copy of x (each input set to 0 with probability q, or x + N(0, sigma^2)), and the
+                              reconstruction is compared with the clean x. The noise draws from ae.generator.
+    sparsity=rho              + beta * sum_l KL(rho || rho_hat_l), rho_hat_l = the mean of h_l over the batch
+      sparsity_weight=beta    (Ng's sparse autoencoder; needs a sigmoid code, whose units lie in (0, 1))
+    contractive=lam           + lam * ||J_h(x)||_F^2 averaged over the batch, J_h = dh/dx (Rifai et al. 2011),
+                              in closed form: sum_j g'(a_j)^2 sum_i W_ji^2 (one hidden layer)
+    n_hidden=(1000, 500, ...) a deep autoencoder (Hinton & Salakhutdinov 2006): the encoder stacks Linear
+      code_activation         layers with g (the last one, the code, with code_activation), the decoder mirrors
+                              them, f on the output. State dict: encoder.0.weight ... encoder.{L-1}.bias (input
+                              to code), then decoder.0.weight ... (code to output).
+
+`ae.loss(x)` is the objective training minimizes (reconstruction plus penalties, on a corrupted x in training
+mode); `ae.reconstruction_loss(x)` is the lecture's term alone on clean x; `ae.train()` / `ae.eval()` switch
+modes as PyTorch modules do. encode, decode, forward and evaluate never corrupt their input.
 """
 import math
+import numbers
 import time
 
 import numpy as np
 
 from . import functional as F
 from . import nn, optim
-from .choices import DECODERS, ENCODERS, LOSSES, OPTIMIZERS, check, pair   # noqa: F401  (re-exported)
+from .choices import (DECODERS, ENCODERS, LOSSES, NOISES, OPTIMIZERS, PENALTIES, check,  # noqa: F401 (re-exported)
+                      pair)
 from .data import iterate_minibatches, validate_rows
 from .tensor import Tensor, no_grad
 
@@ -40,36 +61,152 @@ def _activate(name, a):
     return a if name == "linear" else getattr(a, name)()
 
 
+# g'(a)^2 written from the activation's output h, for the contractive penalty's closed form
+_SQUARED_SLOPE = {
+    "sigmoid": lambda h: (h * (1 - h)) ** 2,
+    "tanh": lambda h: (1 - h * h) ** 2,
+    "relu": lambda h: Tensor((h.data > 0).astype(h.dtype)),     # 0 or 1: a constant mask, as relu's own slope
+    "linear": None,                                             # 1 everywhere: the penalty is sum W^2
+}
+
+
+def _number(owner, name, value, low=0.0, high=math.inf, low_open=False, high_open=False, what=""):
+    """value as a float inside the interval, or a ValueError naming the argument and the interval."""
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+    if ok:
+        value = float(value)
+        ok = (value > low if low_open else value >= low) and (value < high if high_open else value <= high)
+    if not ok:
+        interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+        raise ValueError(f"{owner}: {name} must be a number in {interval}{what}, got {value!r}")
+    return value
+
+
+def _hidden_sizes(n_hidden):
+    """(sizes of the encoder's layers, deep?): an int is today's one-layer model, a sequence a deep one."""
+    if isinstance(n_hidden, (list, tuple)):
+        sizes = tuple(n_hidden)
+        deep = len(sizes) > 1                       # a one-element sequence is the one-layer model
+    else:
+        sizes, deep = (n_hidden,), False
+    for size in sizes:
+        if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
+            raise ValueError(f"Autoencoder: n_hidden must be a positive integer or a sequence of them "
+                             f"(a deep autoencoder, e.g. (1000, 500, 250, 30)), got {n_hidden!r}")
+    if not sizes:
+        raise ValueError("Autoencoder: n_hidden is an empty sequence; give at least one layer size")
+    return tuple(int(k) for k in sizes), deep
+
+
 class Autoencoder(nn.Module):
-    """h = g(W x + b), x_hat = f(W* h + c), trained to reconstruct its input."""
+    """h = g(W x + b), x_hat = f(W* h + c), trained to reconstruct its input (deep: layers of each)."""
 
     def __init__(self, n_inputs, n_hidden, encoder="sigmoid", decoder="linear", tied=False,
-                 loss=None, dtype=np.float32, seed=None):
+                 loss=None, dtype=np.float32, seed=None, *, code_activation=None, weight_decay=0.0,
+                 noise=None, noise_level=None, sparsity=None, sparsity_weight=None, contractive=0.0):
         self.encoder_activation = check("encoder", encoder, ENCODERS)
         self.decoder_activation = check("decoder", decoder, DECODERS)
         self.loss_name = pair(decoder, loss)   # the lecture's pairing: logistic decoder <-> cross-entropy
         self.tied = bool(tied)
-        rng = np.random.default_rng(seed)
-        self.encoder = nn.Linear(n_inputs, n_hidden, dtype=dtype, rng=rng)
-        if self.tied:   # W* = W^T: the decoder's only parameter is its bias c; it multiplies by the encoder's W
-            self.decoder = nn.TiedLinear(self.encoder)
+        sizes, self.deep = _hidden_sizes(n_hidden)
+        if code_activation is not None and not self.deep:
+            raise ValueError("Autoencoder: code_activation is for a deep autoencoder (n_hidden a sequence such as "
+                             "(1000, 500, 250, 30)); a one-layer model's code activation is its encoder, "
+                             f"so use encoder={code_activation!r}")
+        self.code_activation = check("code_activation", encoder if code_activation is None else code_activation,
+                                     ENCODERS)
+        self._check_regularization(weight_decay, noise, noise_level, sparsity, sparsity_weight, contractive)
+        # the model's generator: first the initial weights, then the noise of every training step. Its state
+        # goes into the training checkpoints, so a resumed run draws exactly the noise it would have drawn.
+        self.generator = rng = np.random.default_rng(seed)
+        widths = (int(n_inputs),) + sizes
+        encoders = [nn.Linear(a, b, dtype=dtype, rng=rng) for a, b in zip(widths, widths[1:])]
+        if self.tied:   # W* = W^T, layer by layer: each decoder layer's only parameter is its bias
+            decoders = [nn.TiedLinear(layer) for layer in reversed(encoders)]
         else:
-            self.decoder = nn.Linear(n_hidden, n_inputs, dtype=dtype, rng=rng)
-        params = (("W", self.encoder.weight), ("b", self.encoder.bias), ("c", self.decoder.bias))
-        for name, tensor in params + (() if self.tied else (("W*", self.decoder.weight),)):
-            tensor.name = name
-        self.n_inputs, self.n_hidden = int(n_inputs), int(n_hidden)
+            decoders = [nn.Linear(b, a, dtype=dtype, rng=rng) for a, b in reversed(list(zip(widths, widths[1:])))]
+        if self.deep:
+            self.encoder, self.decoder = nn.Sequential(*encoders), nn.Sequential(*decoders)
+        else:
+            (self.encoder,), (self.decoder,) = encoders, decoders
+            params = (("W", self.encoder.weight), ("b", self.encoder.bias), ("c", self.decoder.bias))
+            for name, tensor in params + (() if self.tied else (("W*", self.decoder.weight),)):
+                tensor.name = name
+        # each layer's activation, input to code and code to output: g ... g, code; g ... g, f
+        self._encoder_activations = (self.encoder_activation,) * (len(sizes) - 1) + (self.code_activation,)
+        self._decoder_activations = (self.encoder_activation,) * (len(sizes) - 1) + (self.decoder_activation,)
+        self.n_inputs = int(n_inputs)
+        self.n_hidden = sizes if self.deep else sizes[0]
         self.dtype = np.dtype(dtype)
+
+    def _check_regularization(self, weight_decay, noise, noise_level, sparsity, sparsity_weight, contractive):
+        owner = "Autoencoder"
+        self.weight_decay = _number(owner, "weight_decay", weight_decay)
+        self.contractive = _number(owner, "contractive", contractive)
+        if noise is None:
+            if noise_level is not None:
+                raise ValueError(f"{owner}: noise_level={noise_level!r} is given without noise; "
+                                 "add noise='mask' or noise='gaussian'")
+            self.noise, self.noise_level = None, None
+        else:
+            self.noise = check("noise", noise, NOISES)
+            if noise_level is None:
+                raise ValueError(f"{owner}: noise={noise!r} needs noise_level: " + (
+                    "q, the probability of setting each input to 0, e.g. 0.3" if noise == "mask" else
+                    "sigma, the standard deviation of the added noise, e.g. 0.5"))
+            self.noise_level = (_number(owner, "noise_level", noise_level, 0, 1, high_open=True,
+                                        what=" (q, the probability of setting an input to 0)") if noise == "mask" else
+                                _number(owner, "noise_level", noise_level, what=" (sigma of the gaussian noise)"))
+        if sparsity is None:
+            if sparsity_weight is not None:
+                raise ValueError(f"{owner}: sparsity_weight={sparsity_weight!r} is given without sparsity; "
+                                 "add sparsity=rho, the target mean activation, e.g. 0.05")
+            self.sparsity, self.sparsity_weight = None, 0.0
+        else:
+            self.sparsity = _number(owner, "sparsity", sparsity, 0, 1, low_open=True, high_open=True,
+                                    what=" (rho, the target mean activation of each hidden unit)")
+            self.sparsity_weight = _number(owner, "sparsity_weight", 1.0 if sparsity_weight is None else sparsity_weight)
+            if self.code_activation != "sigmoid":
+                raise ValueError(f"{owner}: sparsity compares each hidden unit's mean activation with rho as a "
+                                 "probability, so it needs a code whose units lie in (0, 1): encoder='sigmoid'"
+                                 f"{' (or code_activation=' + repr('sigmoid') + ')' if self.deep else ''}, "
+                                 f"got {self.code_activation!r}")
+        if self.contractive and self.deep:
+            raise ValueError(f"{owner}: contractive is supported for a one-hidden-layer encoder (its Jacobian's "
+                             f"norm has a closed form there), got a deep model; "
+                             "use an int n_hidden, or weight_decay / noise for a deep model")
+
+    @property
+    def code_size(self):
+        """The number of units in the code h (the last encoder layer)."""
+        return self.n_hidden[-1] if self.deep else self.n_hidden
 
     @property
     def is_undercomplete(self):
         """dim h < dim x: the network must compress (the lecture's under-complete case)."""
-        return self.n_hidden < self.n_inputs
+        return self.code_size < self.n_inputs
+
+    @property
+    def penalties(self):
+        """The names (from choices.PENALTIES) of the penalties this model adds to its reconstruction term."""
+        active = {"weight_decay": self.weight_decay > 0, "sparsity": self.sparsity is not None,
+                  "contractive": self.contractive > 0}
+        return tuple(name for name in PENALTIES if active[name])
 
     def __repr__(self):
+        extra = "".join(
+            f", {name}={value!r}" for name, value, default in (
+                ("code_activation", self.code_activation, self.encoder_activation),
+                ("weight_decay", self.weight_decay, 0.0), ("noise", self.noise, None),
+                ("noise_level", self.noise_level, None), ("sparsity", self.sparsity, None),
+                ("sparsity_weight", self.sparsity_weight, 0.0), ("contractive", self.contractive, 0.0))
+            if value != default)
         return (f"Autoencoder(n_inputs={self.n_inputs}, n_hidden={self.n_hidden}, "
                 f"encoder={self.encoder_activation!r}, decoder={self.decoder_activation!r}, "
-                f"tied={self.tied}, loss={self.loss_name!r}, dtype={self.dtype})")
+                f"tied={self.tied}, loss={self.loss_name!r}, dtype={self.dtype}{extra})")
+
+    def _layers(self, module):
+        return list(module) if self.deep else [module]
 
     # ----- the forward pass, in the lecture's names -------------------------------------------
     def _as_input(self, x):
@@ -78,16 +215,21 @@ class Autoencoder(nn.Module):
         return Tensor(validate_rows(x, self.n_inputs, "x").astype(self.dtype, copy=False))
 
     def encode(self, x):
-        """h = g(W x + b) for every row of x."""
-        a1 = self.encoder(self._as_input(x))
-        a1.name = "a1"
-        h = _activate(self.encoder_activation, a1)
+        """h = g(W x + b) for every row of x (deep: through every encoder layer, to the code)."""
+        h = self._as_input(x)
+        for i, (layer, activation) in enumerate(zip(self._layers(self.encoder), self._encoder_activations)):
+            a = layer(h)
+            a.name = "a1" if not self.deep else f"a{i + 1}"
+            h = _activate(activation, a)
         h.name = "h"
         return h
 
     def decode_logits(self, h):
-        """a2 = W* h + c, the decoder's pre-activation."""
-        a2 = self.decoder(h)          # nn.Linear, or nn.TiedLinear: h @ W + c
+        """a2 = W* h + c, the decoder's pre-activation (deep: that of its last layer)."""
+        layers = self._layers(self.decoder)
+        for layer, activation in zip(layers[:-1], self._decoder_activations):
+            h = _activate(activation, layer(h))
+        a2 = layers[-1](h)           # nn.Linear, or nn.TiedLinear: h @ W + c
         a2.name = "a2"
         return a2
 
@@ -98,36 +240,133 @@ class Autoencoder(nn.Module):
         return x_hat
 
     def forward(self, x):
-        """The reconstruction x_hat of x."""
+        """The reconstruction x_hat of x (of x as given: the noise belongs to the training objective only)."""
         return self.decode(self.encode(x))
 
+    def corrupt(self, x, generator=None):
+        """The corrupted copy of x that a denoising autoencoder's encoder sees in training mode.
+
+        mask: each input set to 0 with probability q; gaussian: x + N(0, sigma^2). Draws from `generator`,
+        by default the model's own (ae.generator), so training runs are reproducible. No noise: x itself."""
+        x = self._as_input(x)
+        if self.noise is None:
+            return x
+        rng = self.generator if generator is None else generator
+        shape, dtype = x.shape, x.dtype
+        if self.noise == "mask":
+            return x * (rng.random(shape, dtype=dtype) >= self.noise_level).astype(dtype)
+        return x + self.noise_level * rng.standard_normal(shape, dtype=dtype)
+
+    # ----- the objective ----------------------------------------------------------------------
     def loss(self, x):
-        """The lecture's objective on a batch: summed over features, averaged over examples."""
+        """The objective training minimizes on a batch: the lecture's reconstruction term (summed over
+        features, averaged over examples) plus the penalties. In training mode a denoising model encodes
+        a corrupted copy of x (drawn from ae.generator) and is compared with the clean x."""
+        x = self._check_input(x)
+        return self._loss(x)
+
+    def reconstruction_loss(self, x):
+        """The lecture's reconstruction term alone, on clean x, whatever the mode and the penalties."""
+        x = self._check_input(x)
+        return self._reconstruction(x, self.encode(x))
+
+    def loss_terms(self, x, corrupt=None):
+        """{"reconstruction": ..., one entry per penalty, "objective": their sum} as Tensors on a batch.
+        corrupt: whether the encoder sees a corrupted x (default: in training mode, if the model has noise)."""
+        return self._terms(self._check_input(x), corrupt)
+
+    def _check_input(self, x):
         x = self._as_input(x)
         if self.loss_name == "bce":
             _check_probabilities(x.data)
-        return self._loss(x)
+        return x
 
     def _loss(self, x):
         """loss() without the check of x, for data that check_data() has already passed."""
-        if self.loss_name == "bce":
-            value = F.binary_cross_entropy_with_logits(self.decode_logits(self.encode(x)), x,
-                                                       reduction="batchmean")
+        if self.noise is None and not self.penalties:      # the lecture's model: nothing added
+            value = self._reconstruction(x, self.encode(x))
         else:
-            value = F.mse_loss(self.forward(x), x, reduction="batchmean")
+            value = self._terms(x)["objective"]
         value.name = "L"
         return value
 
+    def _terms(self, x, corrupt=None):
+        if corrupt is None:
+            corrupt = self.training and self.noise is not None
+        h = self.encode(self.corrupt(x) if corrupt else x)
+        terms = {"reconstruction": self._reconstruction(x, h)}
+        for name in self.penalties:
+            terms[name] = getattr(self, f"_{name}_term")(h)
+        objective = terms["reconstruction"]
+        for name in self.penalties:
+            objective = objective + terms[name]
+        terms["objective"] = objective
+        return terms
+
+    def _reconstruction(self, x, h):
+        """The lecture's term: x_hat = decode(h) against the clean x."""
+        if self.loss_name == "bce":
+            return F.binary_cross_entropy_with_logits(self.decode_logits(h), x, reduction="batchmean")
+        return F.mse_loss(self.decode(h), x, reduction="batchmean")
+
+    def _weights(self):
+        """Every weight matrix once: the encoder's layers, and the decoder's unless tied (then they are W^T)."""
+        layers = self._layers(self.encoder) + ([] if self.tied else self._layers(self.decoder))
+        return [layer.weight for layer in layers]
+
+    def _weight_decay_term(self, h):
+        total = None
+        for W in self._weights():
+            squares = (W * W).sum()
+            total = squares if total is None else total + squares
+        return total * self.weight_decay
+
+    def _sparsity_term(self, h, rho_hat=None):
+        """beta * sum_l KL(rho || rho_hat_l), rho_hat the mean of each code unit over the batch."""
+        rho = self.sparsity
+        rho_hat = h.mean(axis=0) if rho_hat is None else rho_hat
+        kl = rho * math.log(rho) - rho * rho_hat.log() + (1 - rho) * math.log(1 - rho) - (1 - rho) * (1 - rho_hat).log()
+        return kl.sum() * self.sparsity_weight
+
+    def _contractive_term(self, h):
+        """lam * (1/m) sum_i ||J_h(x_i)||_F^2 with J = diag(g'(a)) W: sum_j g'(a_j)^2 sum_i W_ji^2."""
+        W = self.encoder.weight
+        row_norms = (W * W).sum(axis=1)                          # sum_i W_ji^2, one per hidden unit
+        slope = _SQUARED_SLOPE[self.encoder_activation]
+        if slope is None:                                        # linear: J = W for every x
+            return row_norms.sum() * self.contractive
+        return (slope(h) * row_norms).sum() * (self.contractive / h.shape[0])
+
     # ----- training ---------------------------------------------------------------------------
     def evaluate(self, X, batch_size=1024):
-        """The loss on all of X (lecture normalization), without building a graph."""
+        """The reconstruction term on all of X (lecture normalization, clean inputs), without building a graph."""
+        return self.evaluate_terms(X, batch_size)["reconstruction"]
+
+    def evaluate_terms(self, X, batch_size=1024):
+        """{"reconstruction", each penalty, "objective"} as floats on all of X, clean inputs, no graph.
+
+        The penalties are those of the whole set: sparsity compares the mean activation over all rows."""
         X = self.check_data(X)
-        total = 0.0
+        reconstruction = contractive = 0.0
+        code_sum = None
         with no_grad():
             for start in range(0, len(X), batch_size):
-                batch = X[start:start + batch_size]
-                total += self._loss(Tensor(batch)).item() * len(batch)
-        return total / len(X)
+                x = Tensor(X[start:start + batch_size])
+                h = self.encode(x)
+                reconstruction += self._reconstruction(x, h).item() * len(x)
+                if self.sparsity is not None:
+                    code_sum = h.data.sum(axis=0, dtype=np.float64) + (0 if code_sum is None else code_sum)
+                if self.contractive:
+                    contractive += self._contractive_term(h).item() * len(x)
+            terms = {"reconstruction": reconstruction / len(X)}
+            if self.weight_decay:
+                terms["weight_decay"] = self._weight_decay_term(None).item()
+            if self.sparsity is not None:
+                terms["sparsity"] = self._sparsity_term(None, Tensor(code_sum / len(X))).item()
+            if self.contractive:
+                terms["contractive"] = contractive / len(X)
+        terms["objective"] = sum(terms.values())
+        return terms
 
     def check_data(self, X, what="X"):
         """X as an array of this model's dtype, or a ValueError that says what is wrong with it."""
@@ -146,6 +385,7 @@ class Autoencoder(nn.Module):
     def train_epoch(self, X, optimizer, batch_size=64, shuffle=True, rng=None, on_batch=None):
         """One pass over X in minibatches; returns the mean of the batch losses (weighted by size).
         X must be what check_data() returned: batches are not checked again, step after step.
+        The loss is the objective, on corrupted inputs in training mode (see loss()).
 
         on_batch(batch_index, batch_loss) is called after each step (e.g. for a progress bar)."""
         total = 0.0
@@ -164,8 +404,11 @@ class Autoencoder(nn.Module):
             X_val=None, callback=None, *, on_step=None, history=None):
         """Minibatch training: the package's one training loop (the `train` job runs it too).
 
-        Returns the history {"train": [...], "val": [...], "seconds": [...]}: after each epoch, the loss on
-        the whole training set, on X_val (stays empty without X_val), and the epoch's wall time.
+        Returns the history {"train": [...], "val": [...], "seconds": [...]}: after each epoch, the
+        reconstruction term on the whole (clean) training set, on X_val (stays empty without X_val), and the
+        epoch's wall time; a model with penalties also gets one list per penalty (its value on the training
+        set, e.g. history["sparsity"]) and "objective" (the reconstruction term plus the penalties).
+        The model trains in training mode (noise on) and goes back to the mode it was in.
 
         optimizer: "adam", "sgd", or an Optimizer (then lr is not used). seed: None, an int, or a
         np.random.Generator, used as is, so its state goes on (how a resumed run keeps its shuffle order).
@@ -182,30 +425,43 @@ class Autoencoder(nn.Module):
         rng = np.random.default_rng(seed)
         if history is None:
             history = {"train": [], "val": [], "seconds": []}
-        for _ in range(epochs):
-            epoch, started = len(history["train"]), time.perf_counter()
-
-            def after_step(i, loss):
-                if on_step is not None:
-                    on_step(epoch, i, loss)
-                if not math.isfinite(loss):
-                    raise TrainingDiverged(loss, epoch + 1, i + 1, lr)
-
-            # a diverging run overflows on its way to inf/nan: that is reported once, in words,
-            # instead of as a stream of numpy RuntimeWarnings
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                self.train_epoch(X, opt, batch_size, shuffle, rng, on_batch=after_step)
-                train_loss = self.evaluate(X)
-                val_loss = None if X_val is None else self.evaluate(X_val)
-            if not math.isfinite(train_loss):
-                raise TrainingDiverged(train_loss, epoch + 1, None, lr)
-            history["train"].append(train_loss)
-            if val_loss is not None:
-                history["val"].append(val_loss)
-            history["seconds"].append(time.perf_counter() - started)
-            if callback is not None and callback(epoch, history) is False:
-                break
+        was_training = self.training
+        try:
+            for _ in range(epochs):
+                if self._fit_epoch(X, X_val, opt, lr, batch_size, shuffle, rng, history, on_step, callback) is False:
+                    break
+        finally:
+            self.train(was_training)
         return history
+
+    def _fit_epoch(self, X, X_val, opt, lr, batch_size, shuffle, rng, history, on_step, callback):
+        epoch, started = len(history["train"]), time.perf_counter()
+
+        def after_step(i, loss):
+            if on_step is not None:
+                on_step(epoch, i, loss)
+            if not math.isfinite(loss):
+                raise TrainingDiverged(loss, epoch + 1, i + 1, lr)
+
+        # a diverging run overflows on its way to inf/nan: that is reported once, in words,
+        # instead of as a stream of numpy RuntimeWarnings
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            self.train()
+            self.train_epoch(X, opt, batch_size, shuffle, rng, on_batch=after_step)
+            self.eval()
+            terms = self.evaluate_terms(X)
+            val_loss = None if X_val is None else self.evaluate(X_val)
+        train_loss = terms["reconstruction"]
+        if not math.isfinite(terms["objective"]):
+            raise TrainingDiverged(terms["objective"], epoch + 1, None, lr)
+        history["train"].append(train_loss)
+        if val_loss is not None:
+            history["val"].append(val_loss)
+        history["seconds"].append(time.perf_counter() - started)
+        if self.penalties:
+            for name in self.penalties + ("objective",):
+                history.setdefault(name, []).append(terms[name])
+        return None if callback is None else callback(epoch, history)
 
 
 def _check_probabilities(X, what="x"):

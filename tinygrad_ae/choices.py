@@ -3,6 +3,7 @@
 Autoencoder, reference.py and the command line all read them from here:
 
     encoder g   in ENCODERS       decoder f   in DECODERS       loss in LOSSES       optimizer in OPTIMIZERS
+    noise       in NOISES         the penalties a regularized autoencoder adds, named as in PENALTIES
 
 The pairing: cross-entropy compares probabilities, so it needs the logistic decoder (f = sigmoid);
 without a loss given, a logistic decoder trains with cross-entropy and any other with squared error.
@@ -11,6 +12,8 @@ ENCODERS = ("sigmoid", "tanh", "relu", "linear")
 DECODERS = ("linear", "sigmoid", "tanh")
 LOSSES = ("mse", "bce")
 OPTIMIZERS = ("adam", "sgd")
+NOISES = ("mask", "gaussian")                  # denoising: what corrupts the encoder's input while training
+PENALTIES = ("weight_decay", "sparsity", "contractive")   # the terms added to the reconstruction, in this order
 
 
 def check(what, value, allowed, owner="Autoencoder"):

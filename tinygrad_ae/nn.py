@@ -12,7 +12,26 @@ from .tensor import Tensor
 
 
 class Module:
-    """Base class: subclasses set parameters/submodules as attributes and define `forward`."""
+    """Base class: subclasses set parameters/submodules as attributes and define `forward`.
+
+    `training` (True until `eval()`) tells layers such as Dropout which mode they are in."""
+
+    training = True                             # the default; train()/eval() set it per instance
+
+    def train(self, mode=True):
+        """Set training mode (or, with mode=False, evaluation mode) here and in every submodule."""
+        stack, seen = [self], set()
+        while stack:
+            module = stack.pop()
+            if id(module) not in seen:
+                seen.add(id(module))
+                module.training = bool(mode)
+                stack.extend(v for v in vars(module).values() if isinstance(v, Module))
+        return self
+
+    def eval(self):
+        """Evaluation mode: train(False)."""
+        return self.train(False)
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
@@ -186,15 +205,15 @@ class Sequential(Module):
             setattr(self, str(i), module)
 
     def _layers(self):
-        return list(vars(self).values())
+        return [m for m in vars(self).values() if isinstance(m, Module)]   # not the training flag
 
     def forward(self, x):
-        for module in vars(self).values():
+        for module in self._layers():
             x = module(x)
         return x
 
     def __len__(self):
-        return len(vars(self))
+        return len(self._layers())
 
     def __iter__(self):
         return iter(self._layers())

@@ -11,7 +11,8 @@ Notation of the slides ("Introduction to Autoencoders"). Each row of X is one of
     cross-entropy:  L = -(1/m) sum_i sum_j (x_ij log x_hat_ij + (1 - x_ij) log(1 - x_hat_ij))
 
 `gradients` is the slides' chain rule written out by hand; the tests hold the framework's autograd
-to it and the benchmarks race against it. `pca_bound` is the Eckart-Young bound: no rank-k affine
+to it and the benchmarks race against it. The penalties of the regularized autoencoders (weight decay,
+sparsity) have their closed forms and gradients here too (`regularized_gradients` adds them up). `pca_bound` is the Eckart-Young bound: no rank-k affine
 reconstruction (so no autoencoder with k hidden units and a linear decoder) has a lower squared error.
 """
 import numpy as np
@@ -54,15 +55,16 @@ def _forward(X, W, b, W_star, c, encoder, decoder):
     return {"a1": a1, "h": h, "a2": a2, "x_hat": x_hat}
 
 
-def loss(X, W, b, W_star, c, encoder="sigmoid", decoder="linear", tied=False, loss=None):
+def loss(X, W, b, W_star, c, encoder="sigmoid", decoder="linear", tied=False, loss=None, inputs=None):
     """The lecture's loss: summed over the n features, averaged over the m examples.
 
     loss=None picks what the lecture picks: "bce" for a sigmoid decoder, "mse" otherwise.
+    inputs: what the encoder sees when it is not X (a denoising autoencoder's corrupted X).
     """
     kind = pair(decoder, loss, "reference")
     check("encoder", encoder, ENCODERS, "reference")
     X, W, b, W_star, c = _check_arrays(X, W, b, W_star, c, tied)
-    out = _forward(X, W, b, W_star, c, encoder, decoder)
+    out = _forward(X if inputs is None else _check_inputs(inputs, X), W, b, W_star, c, encoder, decoder)
     m = X.shape[0]
     if kind == "mse":
         return float(np.sum((out["x_hat"] - X) ** 2) / m)
@@ -73,12 +75,16 @@ def loss(X, W, b, W_star, c, encoder="sigmoid", decoder="linear", tied=False, lo
     return float(np.sum(softplus(a2) - X * a2) / m)
 
 
-def gradients(X, W, b, W_star, c, encoder="sigmoid", decoder="linear", tied=False, loss=None):
-    """dL/dW, dL/db, dL/dW*, dL/dc by the slides' chain rule (dL/dW* is None when tied)."""
+def gradients(X, W, b, W_star, c, encoder="sigmoid", decoder="linear", tied=False, loss=None, inputs=None):
+    """dL/dW, dL/db, dL/dW*, dL/dc by the slides' chain rule (dL/dW* is None when tied).
+
+    inputs: what the encoder sees when it is not X, e.g. a denoising autoencoder's corrupted copy of X
+    (the reconstruction is still compared with X)."""
     kind = pair(decoder, loss, "reference")
     check("encoder", encoder, ENCODERS, "reference")
     X, W, b, W_star, c = _check_arrays(X, W, b, W_star, c, tied)
-    out = _forward(X, W, b, W_star, c, encoder, decoder)
+    inputs = X if inputs is None else _check_inputs(inputs, X)
+    out = _forward(inputs, W, b, W_star, c, encoder, decoder)
     m = X.shape[0]
     h, x_hat = out["h"], out["x_hat"]
 
@@ -96,7 +102,7 @@ def gradients(X, W, b, W_star, c, encoder="sigmoid", decoder="linear", tied=Fals
     dc = dA2.sum(axis=0)
     dH = dA2 @ W_star                        # back through the decoder weight
     dA1 = dH * _ACTIVATIONS[encoder][1](h)
-    dW = dA1.T @ X                           # (k, n)
+    dW = dA1.T @ inputs                      # (k, n)
     db = dA1.sum(axis=0)
     if tied:
         # W is used twice (encoder W, decoder W* = W^T): its gradient is the sum of both paths.
@@ -121,6 +127,68 @@ def literal_bce_grad_a2(X, x_hat):
     with np.errstate(divide="ignore", invalid="ignore"):
         dX_hat = (-X / x_hat + (1 - X) / (1 - x_hat)) / m
         return dX_hat * (x_hat * (1 - x_hat))
+
+
+# ---------------------------------------------------------------- penalties: weight decay and sparsity
+#
+# Both are added to the lecture's loss L; their gradients add to the chain rule's (gradients() above).
+#
+#     weight decay   R = lam (||W||^2 + ||W*||^2)   (once when tied: W* = W^T is not a second matrix)
+#                    dR/dW = 2 lam W,  dR/dW* = 2 lam W*;  the biases are not penalized
+#     sparsity       S = beta sum_l KL(rho || rho_hat_l),  rho_hat_l = (1/m) sum_i h_il  (sigmoid h)
+#                    KL(rho || p) = rho log(rho / p) + (1 - rho) log((1 - rho) / (1 - p))
+#                    dS/dh_il = beta (-rho / rho_hat_l + (1 - rho) / (1 - rho_hat_l)) / m
+#                    (Ng's notes: this term is added to dL/dh, then the chain goes on through g' = h (1 - h))
+
+def weight_decay_penalty(W, W_star, lam):
+    """lam (||W||^2 + ||W*||^2); W_star=None for tied weights (W counts once)."""
+    total = np.sum(_as_float(W) ** 2) + (0.0 if W_star is None else np.sum(_as_float(W_star) ** 2))
+    return float(lam * total)
+
+
+def weight_decay_grads(W, W_star, lam):
+    """{"W": 2 lam W, "W_star": 2 lam W* (None when tied)}."""
+    return {"W": 2 * lam * _as_float(W), "W_star": None if W_star is None else 2 * lam * _as_float(W_star)}
+
+
+def kl_divergence(rho, rho_hat):
+    """KL(rho || rho_hat) between Bernoulli distributions, one per hidden unit."""
+    return rho * np.log(rho / rho_hat) + (1 - rho) * np.log((1 - rho) / (1 - rho_hat))
+
+
+def sparsity_penalty(X, W, b, rho, beta):
+    """beta sum_l KL(rho || rho_hat_l) for the sigmoid encoder h = sigmoid(X W^T + b)."""
+    h = sigmoid(_as_float(X) @ _as_float(W).T + _as_float(b))
+    return float(beta * np.sum(kl_divergence(rho, h.mean(axis=0))))
+
+
+def sparsity_grads(X, W, b, rho, beta):
+    """{"W", "b"}: dS/dh (the same for every row) through the sigmoid, then to W and b."""
+    X, W, b = (_as_float(a) for a in (X, W, b))
+    m = X.shape[0]
+    h = sigmoid(X @ W.T + b)
+    rho_hat = h.mean(axis=0)
+    dH = np.broadcast_to(beta * (-rho / rho_hat + (1 - rho) / (1 - rho_hat)) / m, h.shape)
+    dA1 = dH * h * (1 - h)
+    return {"W": dA1.T @ X, "b": dA1.sum(axis=0)}
+
+
+def regularized_gradients(X, W, b, W_star, c, encoder="sigmoid", decoder="linear", tied=False, loss=None,
+                          weight_decay=0.0, sparsity=None, sparsity_weight=1.0):
+    """gradients() of the lecture's loss plus those of the weight-decay and sparsity penalties (each term's
+    closed form above, added: the gradient of a sum)."""
+    grads = dict(gradients(X, W, b, W_star, c, encoder, decoder, tied, loss))
+    if weight_decay:
+        decay = weight_decay_grads(W, None if tied else W_star, weight_decay)
+        grads["W"] = grads["W"] + decay["W"]
+        if not tied:
+            grads["W_star"] = grads["W_star"] + decay["W_star"]
+    if sparsity is not None:
+        if encoder != "sigmoid":
+            raise ValueError(f"sparsity needs the sigmoid encoder (h in (0, 1)), got encoder={encoder!r}")
+        sparse = sparsity_grads(X, W, b, sparsity, sparsity_weight)
+        grads["W"], grads["b"] = grads["W"] + sparse["W"], grads["b"] + sparse["b"]
+    return grads
 
 
 def pca_components(X, k):
@@ -149,6 +217,15 @@ def pca_bound(X, k):
     eigenvalues = np.linalg.eigvalsh(centered.T @ centered / X.shape[0])[::-1]
     # clip: a zero eigenvalue can come out of eigh as -1e-17, and a loss is never negative
     return float(np.clip(eigenvalues[k:], 0, None).sum())
+
+
+def pca_error(X_fit, X_eval, k):
+    """Squared error (summed over features, mean over rows) of X_eval's projection on the top-k principal
+    components of X_fit, X_fit's mean added back: PCA fitted on training rows, judged on test rows."""
+    X_eval = _check_pca_input(X_eval, k)
+    mean, components = pca_components(X_fit, k)
+    residual = (X_eval - mean) - (X_eval - mean) @ components.T @ components
+    return float(np.mean(np.sum(residual ** 2, axis=1)))
 
 
 # ---------------------------------------------------------------- private helpers
@@ -188,6 +265,13 @@ def _check_arrays(X, W, b, W_star, c, tied):
             raise ValueError(f"{name} has shape {array.shape}, expected {shape} "
                              f"for X of shape {X.shape} and k = {k} hidden units")
     return X, W, b, W_star, c
+
+
+def _check_inputs(inputs, X):
+    inputs = _as_float(inputs)
+    if inputs.shape != X.shape:
+        raise ValueError(f"inputs has shape {inputs.shape}, expected the shape of X {X.shape}")
+    return inputs
 
 
 def _check_targets(X):
