@@ -346,6 +346,9 @@ def test_a_short_run_on_fashion_mnist(tmp_path, capsys):
     assert run(["--data", "fashion-mnist", "--hidden", "8", "--epochs", "1", "--batch-size", "500",
                 "--lr", "0.01", "--out", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "48000 training rows, 12000 validation rows, 784 features, 28x28 images" in text
+    assert ("60000 training rows, 10000 test rows (the data set's test split), 784 features, 28x28 images"
+            in text)                                       # the official split, not 80/20 of the training files
     assert 1 <= number("ratio", text) < 3
+    assert re.search(r"^test squared error \S+ against PCA's \S+ \(rank 8, fitted on the training rows\) on the "
+                     r"same 10000 rows", text, re.M)
     assert weights(out)["encoder.weight"].shape == (8, 784)

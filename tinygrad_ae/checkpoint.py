@@ -1,8 +1,9 @@
 """The training checkpoint's format: what an exact resume needs, as arrays for one .npz (no pickle).
 
     model.<name>       the model's state dict          optimizer.<name>   the optimizer's state dict
-    history.<key>      the history (train, val, seconds: one float per epoch, Autoencoder.fit's format)
+    history.<key>      the history (train, val, seconds, and one list per penalty: Autoencoder.fit's format)
     epoch              epochs completed                rng_state          the shuffle RNG's state, as JSON text
+    model_rng_state    the model's generator (the denoising noise), as JSON text
     options            the run's options, as JSON      data_sha256        digest of the training rows
     pca_bound, pca_k   the PCA bound and its k (optional: saves recomputing it)
 
@@ -23,9 +24,10 @@ def to_arrays(model, optimizer, epoch, rng, options, history, data_digest, bound
     """The arrays of a checkpoint. bound: (PCA bound, k) or None."""
     state = {f"model.{k}": v for k, v in model.state_dict().items()}
     state.update({f"optimizer.{k}": v for k, v in optimizer.state_dict().items()})
-    state.update({f"history.{k}": np.asarray(history[k], np.float64) for k in HISTORY_KEYS})
+    state.update({f"history.{k}": np.asarray(v, np.float64) for k, v in history.items()})
     state["epoch"] = np.int64(epoch)
     state["rng_state"] = np.array(json.dumps(rng.bit_generator.state))     # 0-d unicode array
+    state["model_rng_state"] = np.array(json.dumps(model.generator.bit_generator.state))
     state["options"] = np.array(json.dumps(options))
     state["data_sha256"] = np.array(data_digest)
     if bound is not None:
@@ -33,11 +35,13 @@ def to_arrays(model, optimizer, epoch, rng, options, history, data_digest, bound
     return state
 
 
-def from_arrays(state, path, option_names):
+def from_arrays(state, path, option_names, later_options=None):
     """The parts of a checkpoint read back from its arrays; ValueError if they are not a checkpoint's.
 
-    Returns a dict: epoch, rng_state, options, data_sha256, bound ((value, k) or None), and model,
-    optimizer (state dicts) and history (lists of floats). option_names: the options a run must have."""
+    Returns a dict: epoch, rng_state, model_rng_state (None in older checkpoints), options, data_sha256,
+    bound ((value, k) or None), and model, optimizer (state dicts) and history (lists of floats).
+    option_names: the options a run must have; later_options: {name: value} for options added after
+    older checkpoints were written, filled in where a checkpoint lacks them."""
     missing = [k for k in ("epoch", "rng_state", "options", "data_sha256") if k not in state]
     if missing:
         raise ValueError(f"{path} is not a training checkpoint (it has no {', '.join(missing)}); pass the "
@@ -47,12 +51,16 @@ def from_arrays(state, path, option_names):
         return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
 
     options = json.loads(str(state["options"]))
+    if isinstance(options, dict):
+        options = {**(later_options or {}), **options}
     if not isinstance(options, dict) or not set(option_names) <= set(options):
         raise ValueError(f"{path}: the checkpoint's options are incomplete; it was not written by this version")
     saved = {_OLD_HISTORY_KEYS.get(k, k): [float(x) for x in v] for k, v in part("history.").items()}
-    history = {k: saved.get(k, []) for k in HISTORY_KEYS}
+    history = {**{k: saved.get(k, []) for k in HISTORY_KEYS}, **saved}
     bound = (float(state["pca_bound"]), int(state["pca_k"])) if "pca_bound" in state and "pca_k" in state else None
+    model_rng = json.loads(str(state["model_rng_state"])) if "model_rng_state" in state else None
     return {"bound": bound, "epoch": int(state["epoch"]), "rng_state": json.loads(str(state["rng_state"])),
+            "model_rng_state": model_rng,
             "options": options, "data_sha256": str(state["data_sha256"]),
             "model": part("model."), "optimizer": part("optimizer."), "history": history}
 

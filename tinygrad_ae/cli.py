@@ -32,13 +32,28 @@ def build_parser(prog="tinygrad-ae"):
     add = train.add_argument
     add("--data", metavar="NAME|PATH", help="digits (embedded 8x8, the default), fashion-mnist, mnist, or a path: "
                                             "a folder of IDX files or a .npy/.npz/.csv of rows")
-    add("--hidden", type=int, metavar="K", help=f"number of hidden units k (default {d['hidden']})")
+    add("--hidden", type=_hidden, metavar="K[,K2,...]",
+        help=f"number of hidden units k (default {d['hidden']}); sizes separated by commas make a deep "
+             "autoencoder, e.g. 1000,500,250,30 (the decoder mirrors them)")
     add("--encoder", choices=ENCODERS, help=f"encoder activation g (default {d['encoder']})")
+    add("--code-activation", choices=ENCODERS,
+        help="a deep autoencoder's code layer activation (default: the encoder's; Hinton & Salakhutdinov: linear)")
     add("--decoder", choices=DECODERS, help="decoder activation f (default linear; sigmoid with --binarize)")
     add("--loss", choices=LOSSES, help="mse (squared error) or bce (cross-entropy); default: the decoder's pair")
     add("--tied", action="store_true", default=None, help="tie the decoder weight to the encoder's: W* = W^T")
     add("--binarize", action="store_true", default=None,
         help="threshold the inputs at 0.5 (binary inputs: sigmoid decoder and cross-entropy by default)")
+    reg = train.add_argument_group("regularization (the lecture's road ahead; none by default)")
+    reg.add_argument("--weight-decay", type=float, metavar="LAMBDA",
+                     help="add LAMBDA * (||W||^2 + ||W*||^2) over the weight matrices (not the biases)")
+    reg.add_argument("--noise", metavar="KIND:LEVEL",
+                     help="denoising: mask:Q sets each input to 0 with probability Q (e.g. mask:0.3); gaussian:SIGMA "
+                          "adds N(0, SIGMA^2) (e.g. gaussian:0.5). The loss compares with the clean input")
+    reg.add_argument("--sparsity", type=float, metavar="RHO",
+                     help="sparse autoencoder: add beta * sum KL(RHO || mean activation) per hidden unit (sigmoid code)")
+    reg.add_argument("--sparsity-weight", type=float, metavar="BETA", help="beta for --sparsity (default 1)")
+    reg.add_argument("--contractive", type=float, metavar="LAMBDA",
+                     help="contractive autoencoder: add LAMBDA * ||dh/dx||_F^2, mean over examples (one hidden layer)")
     add("--epochs", type=int, help=f"total number of passes over the training rows (default {d['epochs']})")
     add("--batch-size", type=int, metavar="N", help=f"rows per optimizer step (default {d['batch_size']})")
     add("--lr", type=float, help=f"learning rate (default {d['lr']:g})")
@@ -51,6 +66,16 @@ def build_parser(prog="tinygrad-ae"):
     for name, (_, help_text) in TOOLS.items():
         commands.add_parser(name, help=help_text, add_help=False)
     return parser
+
+
+def _hidden(text):
+    """--hidden: "16" (one hidden layer) or "1000,500,250,30" (a deep autoencoder's layer sizes)."""
+    try:
+        sizes = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number or sizes separated by commas "
+                                         f"(e.g. 16 or 1000,500,250,30), got {text!r}") from None
+    return sizes[0] if len(sizes) == 1 else sizes
 
 
 def parse_train_args(argv, prog="tinygrad-ae"):

@@ -15,7 +15,7 @@ import numpy as np
 __all__ = [
     "Dataset", "load_dataset", "load_digits", "read_idx", "load_mnist", "load_fashion_mnist",
     "load_array", "scale_to_unit", "validate_rows", "train_val_split", "iterate_minibatches",
-    "FASHION_MNIST_DIR", "DATASET_NAMES",
+    "FASHION_MNIST_DIR", "DATASET_NAMES", "has_test_split",
 ]
 
 DIGITS_FILE = Path(__file__).resolve().parent / "_datasets" / "digits.npz"
@@ -289,6 +289,23 @@ def load_array(path, scale=True):
 def _guess_image_shape(n_features):
     side = math.isqrt(n_features)
     return (side, side) if side * side == n_features else None
+
+
+def has_test_split(name_or_path, folder=None):
+    """True if the data set comes with its own test files: Fashion-MNIST and MNIST (t10k-* in their folder),
+    or a folder of IDX files that holds t10k-images and t10k-labels next to the training files."""
+    key = str(name_or_path).strip().lower().replace("_", "-")
+    if key == "fashion-mnist":
+        folder = FASHION_MNIST_DIR if folder is None else folder
+    elif key == "mnist":
+        if folder is None:
+            return False
+    elif key == "digits" or not Path(name_or_path).is_dir():
+        return False
+    else:
+        folder = name_or_path
+    folder = Path(folder)
+    return _find_idx(folder, "t10k", "images") is not None and _find_idx(folder, "t10k", "labels") is not None
 
 
 def load_dataset(name_or_path, split="train", folder=None):

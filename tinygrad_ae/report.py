@@ -8,6 +8,8 @@ import os
 
 import numpy as np
 
+from .choices import PENALTIES
+from .reference import pca_error
 from .tensor import no_grad
 
 PLOT_INSTALL = 'pip install "tinygrad_ae[plot]"   (from a source checkout: pip install ".[plot]")'
@@ -21,17 +23,27 @@ def announce(run):
     else:
         shape = run.dataset.image_shape
         images = f", {shape[0]}x{shape[1]} images" if shape else ""
+        held_out = "test rows (the data set's test split)" if run.held_out == "test" else "validation rows"
         print(f"{'continuing' if run.epoch else 'training'} {run.model!r}\n"
-              f"  on {run.opts['data']}: {len(run.X_train)} training rows, {len(run.X_val)} validation rows, "
+              f"  on {run.opts['data']}: {len(run.X_train)} training rows, {len(run.X_val)} {held_out}, "
               f"{run.X_train.shape[1]} features{images}; epoch {run.epoch + 1} of {run.opts['epochs']}")
     print(f"  the PCA bound to approach: {run.bound:.6g} (k = {run.k}); writing to {run.out}{os.sep}")
 
 
+# history.csv's columns after the first four, in this order, for the keys a history has: each penalty's value
+# on the training rows and the objective (the reconstruction term plus the penalties)
+PENALTY_COLUMNS = PENALTIES + ("objective",)
+
+
 def history_csv(history):
-    """history.csv's text: one row per epoch (epoch, train_loss, val_loss, seconds) under a header."""
-    rows = ["epoch,train_loss,val_loss,seconds"]
-    rows += [f"{i + 1},{t:.9g},{v:.9g},{s:.4f}"
-             for i, (t, v, s) in enumerate(zip(history["train"], history["val"], history["seconds"]))]
+    """history.csv's text: one row per epoch (epoch, train_loss, val_loss, seconds) under a header.
+
+    train_loss and val_loss are the lecture's reconstruction term on clean rows. A model with penalties
+    adds a column per penalty (its value on the training rows) and objective (train_loss + the penalties)."""
+    extra = [name for name in PENALTY_COLUMNS if history.get(name)]
+    rows = [",".join(["epoch", "train_loss", "val_loss", "seconds"] + extra)]
+    for i, (t, v, s) in enumerate(zip(history["train"], history["val"], history["seconds"])):
+        rows.append(",".join([f"{i + 1},{t:.9g},{v:.9g},{s:.4f}"] + [f"{history[name][i]:.9g}" for name in extra]))
     return "\n".join(rows) + "\n"
 
 
@@ -40,14 +52,16 @@ def closing_report(run, files, drew):
     train_loss, val_loss = run.history["train"][-1], run.history["val"][-1]
     m, n = run.X_train.shape
     mse = run.opts["loss"] == "mse"
-    if mse:
-        squared = train_loss
-    else:
-        with no_grad():
-            squared = float(np.mean(np.sum((run.model(run.X_train).numpy() - run.X_train) ** 2, axis=1)))
+    run.model.eval()                        # clean inputs from here on
+    squared = train_loss if mse else squared_error(run.model, run.X_train)
     loss_name = "squared error" if mse else "cross-entropy"
+    held_out = f"the {len(run.X_val)} test rows" if run.held_out == "test" else f"{len(run.X_val)} held-out rows"
+    label = "test loss       " if run.held_out == "test" else "validation loss "
     lines = [f"train loss       {train_loss:<10.6g} ({loss_name} summed over {n} features, mean over {m} rows)",
-             f"validation loss  {val_loss:<10.6g} (the same on {len(run.X_val)} held-out rows)"]
+             f"{label} {val_loss:<10.6g} (the same on {held_out})"]
+    for name in PENALTY_COLUMNS:
+        if run.history.get(name):
+            lines.append(f"{name:<16} {run.history[name][-1]:<10.6g} (on the training rows)")
     if not mse:
         lines.append(f"squared error    {squared:<10.6g} (of the training reconstructions, to compare with PCA)")
     lines.append(f"PCA bound        {run.bound:<10.6g} (least squared error of any rank-{run.k} linear "
@@ -58,12 +72,27 @@ def closing_report(run, files, drew):
     else:
         lines.append(f"ratio            n/a        (the PCA bound is 0: {run.k} components reconstruct "
                      "these rows exactly)")
+    test_squared = val_loss if mse else squared_error(run.model, run.X_val)
+    test_pca = pca_error(run.X_train, run.X_val, run.k)
+    lines.append(f"{run.held_out} squared error {test_squared:.6g} against PCA's {test_pca:.6g} (rank {run.k}, fitted "
+                 f"on the training rows) on the same {len(run.X_val)} rows: ratio "
+                 f"{test_squared / test_pca if test_pca > 0 else float('nan'):.4f}")
     lines.append(f"wrote {', '.join(files)} to {run.out}{os.sep}")
     if not drew:
         from .pictures import PICTURES
         lines.append(f"skipped {', '.join(PICTURES)}: matplotlib is not installed. Add the pictures with:\n"
                      f"  {PLOT_INSTALL}")
     return "\n".join(lines)
+
+
+def squared_error(model, X, batch_size=1024):
+    """Squared error of the model's reconstructions, summed over features, mean over rows (clean inputs)."""
+    total = 0.0
+    with no_grad():
+        for start in range(0, len(X), batch_size):
+            batch = X[start:start + batch_size]
+            total += float(np.sum((model(batch).numpy().astype(np.float64) - batch) ** 2))
+    return total / len(X)
 
 
 # ---------------------------------------------------------------- progress

@@ -18,7 +18,7 @@ import numpy as np
 
 from . import checkpoint, choices, report
 from .autoencoder import Autoencoder, TrainingDiverged
-from .data import DATASET_NAMES, load_dataset, train_val_split
+from .data import DATASET_NAMES, has_test_split, load_dataset, train_val_split
 from .fileio import atomic_write
 from .pictures import PICTURES, draw_pictures
 from .reference import pca_bound
@@ -26,8 +26,14 @@ from .serialization import load, save
 
 # What a run uses when the user does not say; decoder and loss follow the lecture's pairing (resolve_options).
 # On the embedded digits these defaults take about ten seconds on two cores and end within ~3% of the PCA bound.
+# hidden is an int (the lecture's one-layer model) or a list of layer sizes (a deep autoencoder); noise is
+# "mask:q" or "gaussian:sigma" (text, so the options stay JSON).
 DEFAULTS = {"data": "digits", "hidden": 16, "encoder": "sigmoid", "decoder": None, "loss": None, "tied": False,
-            "binarize": False, "epochs": 150, "batch_size": 32, "lr": 3e-3, "optimizer": "adam", "seed": 0}
+            "binarize": False, "epochs": 150, "batch_size": 32, "lr": 3e-3, "optimizer": "adam", "seed": 0,
+            "code_activation": None, "weight_decay": 0.0, "noise": None, "sparsity": None, "sparsity_weight": None,
+            "contractive": 0.0}
+# the options added after the first checkpoints were written: an older checkpoint resumes with these values
+LATER_OPTIONS = ("code_activation", "weight_decay", "noise", "sparsity", "sparsity_weight", "contractive")
 VAL_FRACTION, SPLIT_SEED = 0.2, 0     # fixed, so runs with different seeds are judged on the same rows
 CHECKPOINT, MODEL, HISTORY = "checkpoint.npz", "model.npz", "history.csv"
 EXIT_OK, EXIT_USAGE, EXIT_DIVERGED, EXIT_INTERRUPTED = 0, 2, 3, 130
@@ -51,8 +57,38 @@ def resolve_options(given):
     opts = {name: default if given.get(name) is None else given[name] for name, default in DEFAULTS.items()}
     opts["decoder"], opts["loss"] = choices.resolve(given.get("decoder"), given.get("loss"), opts["binarize"])
     opts["data"] = _data_key(opts["data"])
+    opts["hidden"] = _hidden_option(opts["hidden"])
+    opts["noise"] = _noise_option(opts["noise"])
     check_options(opts)
     return opts
+
+
+def _hidden_option(hidden):
+    """--hidden as the options keep it: an int, or a list of ints for a deep autoencoder (one size: an int)."""
+    if isinstance(hidden, (list, tuple)):
+        return int(hidden[0]) if len(hidden) == 1 and isinstance(hidden[0], (int, np.integer)) else list(hidden)
+    return hidden
+
+
+def parse_noise(text):
+    """(kind, level) from "mask:0.3" or "gaussian:0.5"; UsageError otherwise."""
+    kind, _, level = str(text).partition(":")
+    kind = kind.strip().lower()
+    try:
+        value = float(level)
+    except ValueError:
+        value = None
+    if kind not in choices.NOISES or value is None or not math.isfinite(value):
+        raise UsageError(f"--noise must be mask:Q (each input set to 0 with probability Q, e.g. mask:0.3) or "
+                         f"gaussian:SIGMA (e.g. gaussian:0.5), got {text!r}")
+    return kind, value
+
+
+def _noise_option(noise):
+    if noise is None:
+        return None
+    kind, level = parse_noise(noise)
+    return f"{kind}:{level:g}"
 
 
 def _data_key(data):
@@ -65,8 +101,13 @@ def _data_key(data):
 
 
 def check_options(opts):
-    """UsageError for numbers no run can use (choices.py checks the names and their pairing)."""
-    for name in ("hidden", "epochs", "batch_size"):
+    """UsageError for numbers no run can use (choices.py and Autoencoder check the names and their pairing)."""
+    hidden = opts["hidden"]
+    for value in hidden if isinstance(hidden, list) else [hidden]:
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise UsageError(f"--hidden must be a positive whole number, or sizes separated by commas for a deep "
+                             f"autoencoder (e.g. 1000,500,250,30), got {hidden!r}")
+    for name in ("epochs", "batch_size"):
         value = opts[name]
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise UsageError(f"--{name.replace('_', '-')} must be a positive whole number, got {value!r}")
@@ -78,8 +119,10 @@ def check_options(opts):
 
 
 def _flag(name, value):
-    """How an option is written on the command line, e.g. --batch-size 32, --tied."""
+    """How an option is written on the command line, e.g. --batch-size 32, --tied, --hidden 100,30."""
     flag = "--" + name.replace("_", "-")
+    if isinstance(value, list):
+        value = ",".join(map(str, value))
     return flag if isinstance(value, bool) else f"{flag} {value}"
 
 
@@ -93,7 +136,7 @@ def save_checkpoint(path, model, optimizer, epoch, rng, opts, history, data_dige
 def load_checkpoint(path):
     """The parts of a checkpoint written by save_checkpoint (see checkpoint.from_arrays); ValueError if the
     file is not one."""
-    return checkpoint.from_arrays(load(path), path, DEFAULTS)
+    return checkpoint.from_arrays(load(path), path, DEFAULTS, {k: DEFAULTS[k] for k in LATER_OPTIONS})
 
 
 # ---------------------------------------------------------------- a run, set up
@@ -104,7 +147,7 @@ class Run:
     opts: dict
     dataset: object                 # data.Dataset (image_shape, name)
     X_train: np.ndarray
-    X_val: np.ndarray
+    X_val: np.ndarray               # the held-out rows: the official test split where the data has one
     model: Autoencoder
     optimizer: object
     rng: np.random.Generator        # the shuffle order; saved in every checkpoint
@@ -112,8 +155,10 @@ class Run:
     epoch: int                      # epochs completed
     out: Path
     digest: str                     # of X_train: a resume must see the same rows
-    bound: float                    # PCA bound at k = min(hidden, features) on X_train
+    bound: float                    # PCA bound at k = min(code size, features) on X_train
     k: int
+    y_val: object = None            # labels of X_val, or None
+    held_out: str = "validation"    # what X_val is: "test" (the data set's own test split) or "validation"
 
     @property
     def checkpoint(self):
@@ -121,22 +166,42 @@ class Run:
 
 
 def load_training_data(opts):
-    """(Dataset, X_train, X_val): the rows --data names, binarized if asked, split 80/20 with seed 0."""
+    """(Dataset, X_train, X_val, y_val, held_out): the rows --data names, binarized if asked.
+
+    A data set with an official test split (Fashion-MNIST, MNIST, a folder of IDX files with t10k-* files)
+    trains on its training files and holds out its test files (held_out "test"); any other is split 80/20
+    with seed 0 (held_out "validation"). y_val: the held-out rows' labels, or None."""
     dataset = load_dataset(opts["data"])
-    X = dataset.X
-    if opts["binarize"]:
-        X = (X >= 0.5).astype(np.float32)          # the lecture's binary inputs: pixels at or above half are on
+    test = _test_split(opts["data"])
+    binarize = (lambda X: (X >= 0.5).astype(np.float32)) if opts["binarize"] else (lambda X: X)
+    X = binarize(dataset.X)                        # the lecture's binary inputs: pixels at or above half are on
+    if test is not None:
+        return dataset, X, binarize(test.X), test.y, "test"
     if len(X) < 3:
         raise UsageError(f"{opts['data']} has {len(X)} rows: at least 3 are needed to hold out "
                          f"{VAL_FRACTION:.0%} for validation")
     X_train, X_val = train_val_split(X, VAL_FRACTION, SPLIT_SEED)
-    return dataset, X_train, X_val
+    y_val = None if dataset.y is None else train_val_split(dataset.y, VAL_FRACTION, SPLIT_SEED)[1]
+    return dataset, X_train, X_val, y_val, "validation"
+
+
+def _test_split(data):
+    """The data set's own test rows (a Dataset), or None if it has none."""
+    if data == "digits" or not has_test_split(data):
+        return None
+    return load_dataset(data, split="test")
 
 
 def build_model(opts, n_inputs):
-    """The Autoencoder the options describe, initialized from --seed (as Autoencoder(seed=...) in a script)."""
-    return Autoencoder(n_inputs, opts["hidden"], encoder=opts["encoder"], decoder=opts["decoder"],
-                       tied=opts["tied"], loss=opts["loss"], seed=opts["seed"])
+    """The Autoencoder the options describe, initialized from --seed (as Autoencoder(seed=...) in a script).
+    ValueError (naming the argument) for a combination that does not make sense, e.g. --sparsity with tanh."""
+    noise, level = parse_noise(opts["noise"]) if opts.get("noise") else (None, None)
+    hidden = opts["hidden"]
+    return Autoencoder(n_inputs, tuple(hidden) if isinstance(hidden, list) else hidden, encoder=opts["encoder"],
+                       decoder=opts["decoder"], tied=opts["tied"], loss=opts["loss"], seed=opts["seed"],
+                       code_activation=opts.get("code_activation"), weight_decay=opts.get("weight_decay") or 0.0,
+                       noise=noise, noise_level=level, sparsity=opts.get("sparsity"),
+                       sparsity_weight=opts.get("sparsity_weight"), contractive=opts.get("contractive") or 0.0)
 
 
 def default_out(data):
@@ -158,16 +223,16 @@ def prepare(given):
     if (out / CHECKPOINT).exists():
         raise UsageError(f"{out} already holds a {CHECKPOINT} from another run; continue it with "
                          f"--resume {out / CHECKPOINT}, or choose another --out")
-    dataset, X_train, X_val = load_training_data(opts)
+    dataset, X_train, X_val, y_val, held_out = load_training_data(opts)
     digest = checkpoint.digest(X_train)
     model = build_model(opts, X_train.shape[1])
-    X_train, X_val = model.check_data(X_train, "the training rows"), model.check_data(X_val, "the validation rows")
+    X_train, X_val = model.check_data(X_train, "the training rows"), model.check_data(X_val, f"the {held_out} rows")
     optimizer = model.make_optimizer(opts["optimizer"], opts["lr"])
     rng = np.random.default_rng(opts["seed"])          # the shuffle order, seeded as Autoencoder.fit does
     history = {key: [] for key in checkpoint.HISTORY_KEYS}
     out.mkdir(parents=True, exist_ok=True)
     run = Run(opts, dataset, X_train, X_val, model, optimizer, rng, history, 0, out, digest,
-              *_bound(X_train, opts["hidden"]))
+              *_bound(X_train, model), y_val, held_out)
     # epoch 0: a Ctrl-C or a divergence in the first epoch still leaves a checkpoint to resume from
     _save(run)
     return run
@@ -177,7 +242,8 @@ def _prepare_resume(given):
     path = Path(given["resume"])
     ckpt = load_checkpoint(path)
     opts = ckpt["options"]
-    resolved_given = {k: (_data_key(v) if k == "data" else v) for k, v in given.items() if v is not None}
+    normalize = {"data": _data_key, "hidden": _hidden_option, "noise": _noise_option}
+    resolved_given = {k: normalize.get(k, lambda v: v)(v) for k, v in given.items() if v is not None}
     differ = [k for k in DEFAULTS if k != "epochs" and k in resolved_given and resolved_given[k] != opts.get(k)]
     if differ:
         theirs = " ".join(_flag(k, opts.get(k)) for k in differ)
@@ -187,30 +253,32 @@ def _prepare_resume(given):
     if given.get("epochs") is not None:
         opts["epochs"] = given["epochs"]
     check_options(opts)
-    dataset, X_train, X_val = load_training_data(opts)
+    dataset, X_train, X_val, y_val, held_out = load_training_data(opts)
     digest = checkpoint.digest(X_train)
     if digest != ckpt["data_sha256"]:
         raise UsageError(f"the training rows of {opts['data']} differ from those the checkpoint {path} was "
                          "trained on: the data changed, so the run cannot continue exactly; start a new run")
     model = build_model(opts, X_train.shape[1])
     model.load_state_dict(ckpt["model"])
-    X_train, X_val = model.check_data(X_train, "the training rows"), model.check_data(X_val, "the validation rows")
+    if ckpt["model_rng_state"] is not None:            # the noise goes on exactly where it stopped
+        model.generator = checkpoint.restore_rng(ckpt["model_rng_state"])
+    X_train, X_val = model.check_data(X_train, "the training rows"), model.check_data(X_val, f"the {held_out} rows")
     optimizer = model.make_optimizer(opts["optimizer"], opts["lr"])
     optimizer.load_state_dict(ckpt["optimizer"])
     history = ckpt["history"]
     out = Path(given["out"]) if given.get("out") else path.parent
     out.mkdir(parents=True, exist_ok=True)
-    k = min(opts["hidden"], X_train.shape[1])
-    bound = ckpt["bound"] if ckpt["bound"] and ckpt["bound"][1] == k else _bound(X_train, opts["hidden"])
+    k = min(model.code_size, X_train.shape[1])
+    bound = ckpt["bound"] if ckpt["bound"] and ckpt["bound"][1] == k else _bound(X_train, model)
     run = Run(opts, dataset, X_train, X_val, model, optimizer, checkpoint.restore_rng(ckpt["rng_state"]), history,
-              ckpt["epoch"], out, digest, *bound)
+              ckpt["epoch"], out, digest, *bound, y_val, held_out)
     if out.resolve() != path.parent.resolve():
         _save(run)                                      # the new folder starts with the run as it was
     return run
 
 
-def _bound(X_train, hidden):
-    k = min(hidden, X_train.shape[1])      # more hidden units than features: PCA keeps everything
+def _bound(X_train, model):
+    k = min(model.code_size, X_train.shape[1])      # more code units than features: PCA keeps everything
     return pca_bound(X_train, k), k
 
 
