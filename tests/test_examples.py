@@ -43,7 +43,7 @@ def check_pictures(stdout, out, names):
 def test_every_example_has_a_smoke_test():
     scripts = {p.stem for p in EXAMPLES.glob("*.py") if not p.stem.startswith("_")}
     tested = {"autograd_basics", "binary_vs_real_inputs", "pca_vs_autoencoder", "undercomplete_vs_overcomplete",
-              "to_pytorch"}
+              "to_pytorch", "regularized_autoencoders"}
     assert scripts == tested
 
 
@@ -115,3 +115,27 @@ def test_to_pytorch(tmp_path):
     assert number_after(stdout, "largest difference") <= 1e-6
     saved = np.load(out / "model.npz", allow_pickle=False)
     assert sorted(saved.files) == ["decoder.bias", "decoder.weight", "encoder.bias", "encoder.weight"]
+
+
+def test_regularized_autoencoders(tmp_path):
+    stdout, out = run("regularized_autoencoders", tmp_path)
+    rows = re.findall(rf"^\| ([a-z][^|]*?) \| {NUMBER} \| {NUMBER} \| {NUMBER} \| {NUMBER} \| {NUMBER} \| "
+                      rf"{NUMBER}% \| \d+ \|$", stdout, flags=re.MULTILINE)
+    names = [r[0] for r in rows]
+    assert names[:6] == ["plain", "weight decay 1e-3", "denoising mask 0.3", "denoising mask 0.5",
+                         "sparse 0.05, beta 3", "contractive 0.1"]
+    values = {r[0]: [float(v) for v in r[1:]] for r in rows}
+    for name, (clean, masked, noise, passes, activation, saturated) in values.items():
+        assert 0 < clean < masked and 0 <= activation <= 1 and 0 <= saturated <= 100, name
+    assert values["sparse 0.05, beta 3"][4] < values["plain"][4]          # sparsity lowers the mean activation
+    check_pictures(stdout, out, ["regularized_filters.png"])
+    if data.FASHION_MNIST_DIR.is_dir():
+        table = stdout.split("| model | test error | x PCA-30 |")[1]
+        pca = float(re.search(rf"\| PCA, 30 components \| {NUMBER} \| 1.00 \|", table)[1])
+        X_train, _ = data.load_fashion_mnist(split="train")
+        X_test, _ = data.load_fashion_mnist(split="test")
+        assert pca == pytest.approx(reference.pca_error(X_train[:2000], X_test[:500], 30), abs=0.01)
+        assert table.count("| deep 784-1000-500-250-30") == 2
+        check_pictures(stdout, out, ["fashion_deep-logistic.png", "fashion_deep-relu.png"])
+    else:
+        assert "part 2 skipped" in stdout and "apt-get install dataset-fashion-mnist" in stdout

@@ -352,3 +352,118 @@ def test_a_short_run_on_fashion_mnist(tmp_path, capsys):
     assert re.search(r"^test squared error \S+ against PCA's \S+ \(rank 8, fitted on the training rows\) on the "
                      r"same 10000 rows", text, re.M)
     assert weights(out)["encoder.weight"].shape == (8, 784)
+
+
+# ---------------------------------------------------------------- regularized and deep runs
+
+REGULARIZED = ["--noise", "mask:0.3", "--weight-decay", "1e-3", "--sparsity", "0.1", "--sparsity-weight", "2"]
+
+
+def test_a_denoising_run_interrupted_and_resumed_draws_exactly_the_noise_of_a_straight_run(tmp_path, capsys):
+    straight_out, split_out = tmp_path / "straight", tmp_path / "split"
+    assert run([*TINY, *REGULARIZED, "--epochs", "3", "--out", str(straight_out)]) == 0
+
+    def interrupt_in_epoch_2(epoch, batch, loss):
+        if epoch == 2 and batch == 4:
+            raise KeyboardInterrupt
+
+    assert run([*TINY, *REGULARIZED, "--epochs", "3", "--out", str(split_out)], on_batch=interrupt_in_epoch_2) == 130
+    assert run(["--resume", str(split_out / "checkpoint.npz")]) == 0
+    a, b = weights(straight_out), weights(split_out)
+    assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+    ckpt = training.load_checkpoint(split_out / "checkpoint.npz")
+    # the model's generator: default_rng(seed) after the initial weights and three epochs of masks
+    assert ckpt["model_rng_state"] == training.load_checkpoint(straight_out / "checkpoint.npz")["model_rng_state"]
+    assert ckpt["model_rng_state"] != np.random.default_rng(0).bit_generator.state
+    assert ckpt["options"]["noise"] == "mask:0.3" and ckpt["options"]["sparsity_weight"] == 2
+
+
+def test_history_csv_logs_the_reconstruction_term_and_each_penalty(tmp_path, capsys):
+    out = tmp_path / "o"
+    assert run([*TINY, *REGULARIZED, "--epochs", "2", "--out", str(out)]) == 0
+    rows = (out / "history.csv").read_text().splitlines()
+    assert rows[0] == "epoch,train_loss,val_loss,seconds,weight_decay,sparsity,objective"
+    model = training.build_model(training.load_checkpoint(out / "checkpoint.npz")["options"], 64)
+    model.load_state_dict(weights(out))
+    X_train, X_val = train_val_split(load_digits()[0], 0.2, 0)
+    terms = model.evaluate_terms(X_train)
+    last = dict(zip(rows[0].split(","), map(float, rows[-1].split(","))))
+    for column, term in (("train_loss", "reconstruction"), ("weight_decay", "weight_decay"),
+                         ("sparsity", "sparsity"), ("objective", "objective")):
+        assert last[column] == pytest.approx(terms[term], rel=1e-5), column
+    assert last["val_loss"] == pytest.approx(model.evaluate(X_val), rel=1e-5)
+    text = capsys.readouterr().out
+    assert re.search(r"^weight_decay\s+\S+\s+\(on the training rows\)", text, re.M)
+    assert "noise='mask', noise_level=0.3" in text
+
+
+def test_a_deep_run_names_its_layers_and_resumes(tmp_path, capsys):
+    out = tmp_path / "deep"
+    args = ["--hidden", "20,10,3", "--code-activation", "linear", "--batch-size", "128", "--epochs", "2"]
+    assert run([*args, "--out", str(out)]) == 0
+    saved = weights(out)
+    assert list(saved) == [f"{part}.{i}.{p}" for part in ("encoder", "decoder") for i in range(3)
+                           for p in ("weight", "bias")]
+    assert saved["encoder.2.weight"].shape == (3, 10) and saved["decoder.0.weight"].shape == (10, 3)
+    ckpt = training.load_checkpoint(out / "checkpoint.npz")
+    assert ckpt["options"]["hidden"] == [20, 10, 3] and ckpt["bound"][1] == 3      # PCA at the code's size
+    assert run(["--resume", str(out / "checkpoint.npz"), "--hidden", "20,10,3", "--epochs", "3"]) == 0
+    assert training.load_checkpoint(out / "checkpoint.npz")["epoch"] == 3
+    assert run(["--resume", str(out / "checkpoint.npz"), "--hidden", "20,10", "--epochs", "4"]) == 2
+    assert "--hidden 20,10,3" in capsys.readouterr().err
+
+
+def test_a_checkpoint_written_before_the_regularizers_resumes_as_the_plain_model(straight, tmp_path):
+    state = dict(np.load(straight / "checkpoint.npz", allow_pickle=False))
+    options = json.loads(str(state["options"]))
+    for name in training.LATER_OPTIONS:
+        del options[name]
+    state["options"] = np.array(json.dumps(options))
+    del state["model_rng_state"]
+    old = tmp_path / "old"
+    old.mkdir()
+    tg.save(state, old / "checkpoint.npz")
+    ckpt = training.load_checkpoint(old / "checkpoint.npz")
+    assert ckpt["model_rng_state"] is None and ckpt["options"]["noise"] is None
+    assert run(["--resume", str(old / "checkpoint.npz"), "--epochs", "5"]) == 0
+
+
+def test_a_folder_with_test_files_is_judged_on_them_and_pca_on_the_same_rows(tmp_path, capsys):
+    rng = np.random.default_rng(5)
+    train_images, test_images = rng.integers(0, 256, size=(40, 4, 4)), rng.integers(0, 256, size=(12, 4, 4))
+    folder = tmp_path / "idx"
+    folder.mkdir()
+    write_idx(folder / "train-images-idx3-ubyte.gz", train_images)
+    write_idx(folder / "train-labels-idx1-ubyte.gz", np.arange(40) % 3)
+    write_idx(folder / "t10k-images-idx3-ubyte.gz", test_images)
+    write_idx(folder / "t10k-labels-idx1-ubyte.gz", np.arange(12) % 3)
+    assert run(["--data", str(folder), "--hidden", "3", "--epochs", "2", "--out", str(tmp_path / "o")]) == 0
+    out = capsys.readouterr().out
+    assert "40 training rows, 12 test rows (the data set's test split)" in out
+    X_train, X_test = train_images.reshape(40, 16) / 255.0, test_images.reshape(12, 16) / 255.0
+    assert number("PCA bound", out) == pytest.approx(pca_bound(X_train, 3), rel=1e-5)
+    pca_test = float(re.search(r"against PCA's (\S+) \(rank 3", out).group(1))
+    assert pca_test == pytest.approx(tg.reference.pca_error(X_train, X_test, 3), rel=1e-5)
+    model = tg.Autoencoder(16, 3)
+    model.load_state_dict(weights(tmp_path / "o"))
+    assert number("test loss", out) == pytest.approx(model.evaluate(X_test.astype(np.float32)), rel=1e-5)
+
+
+def test_reconstructions_show_one_example_of_each_class():
+    from tinygrad_ae.pictures import examples
+    X = np.arange(12.0).reshape(6, 2)
+    assert np.array_equal(examples(X, np.array([2, 0, 2, 1, 0, 1])), X[[1, 3, 0]])
+    assert np.array_equal(examples(X, None, count=2), X[:2])
+
+
+@needs_matplotlib
+def test_pictures_of_a_denoising_and_a_deep_run(tmp_path, capsys):
+    from matplotlib.image import imread
+    plain, noisy, deep = tmp_path / "plain", tmp_path / "noisy", tmp_path / "deep"
+    assert run([*TINY, "--epochs", "1", "--out", str(plain)]) == 0
+    assert run([*TINY, "--epochs", "1", "--noise", "gaussian:0.2", "--out", str(noisy)]) == 0
+    assert run(["--hidden", "12,6", "--batch-size", "128", "--epochs", "1", "--out", str(deep)]) == 0
+    # three rows of images (original, corrupted, reconstruction) instead of two: a taller picture
+    assert imread(noisy / "reconstructions.png").shape[0] > imread(plain / "reconstructions.png").shape[0] * 1.3
+    # filters.png of the deep model: its first layer's 12 units (a 4 x 4 grid, like 16 units of one layer)
+    assert imread(deep / "filters.png").shape[0] > 100
