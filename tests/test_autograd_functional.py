@@ -529,3 +529,12 @@ def test_grad_with_an_input_behind_another_runs_the_ops_between_them():
     gy, gx = tg.grad(z, (y, x))
     np.testing.assert_array_equal(gy.data, [3.0, 3.0])
     np.testing.assert_array_equal(gx.data, [6.0, 12.0])
+
+
+def test_float32_stays_float32_through_every_transform():
+    x = Tensor(np.array([0.5, -1.0], dtype=np.float32))
+    v = np.array([1.0, 2.0])                              # a float64 v is cast to the input's dtype
+    f = lambda x: (x.tanh() ** 3).sum()
+    results = [*vjp(f, x), *jvp(lambda x: x.tanh(), x, v), jacobian(lambda x: x.tanh(), x),
+               hessian(f, x), *hvp(f, x, v), *vhp(f, x, v)]
+    assert [r.dtype for r in results] == [np.float32] * len(results)
