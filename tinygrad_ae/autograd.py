@@ -19,9 +19,10 @@ create_graph=True they are graphs that can be differentiated again.
 Everything here is built on one engine call, `tg.grad`, so every derivative still comes from the one
 table in ops.py:
   * vjp is tg.grad with v as grad_outputs;
-  * jvp uses the double-vjp trick: g(u) = u^T J is linear in u, so d(g(u)^T ... )/du weighted by v
-    is J v. The first tg.grad runs with a dummy u (zeros that require grad) as grad_outputs and
-    create_graph=True; the second differentiates its result with respect to u, weighted by v;
+  * jvp uses the double-vjp trick: g(u) = J^T u is linear in u, with Jacobian J^T, so the vjp of g
+    with v as its grad_outputs is (J^T)^T v = J v, whatever u is. The first tg.grad runs with a dummy
+    u (zeros that require grad) as grad_outputs and create_graph=True; the second differentiates its
+    result with respect to u, weighted by v;
   * jacobian runs one vjp per output element, with a one-hot grad_outputs, and stacks the rows;
   * hessian is the jacobian of the gradient (computed with create_graph=True);
   * hvp differentiates the gradient once more, weighted by v: d/dx (grad f(x) . v) = v^T H, which is
