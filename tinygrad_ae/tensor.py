@@ -469,10 +469,6 @@ def _reverse_topological_order(roots):
             stack.append(root)
     while stack:
         ctx = stack.pop()._ctx
-        if ctx.spent:
-            raise RuntimeError(
-                "backward: this graph was already used by an earlier backward(); call "
-                "backward(retain_graph=True) the first time to back-propagate through it twice")
         for parent in ctx.parents:
             if type(parent) is Tensor and parent._ctx is not None and parent.requires_grad and parent not in seen:
                 seen.add(parent)
@@ -480,6 +476,20 @@ def _reverse_topological_order(roots):
                 stack.append(parent)
     nodes.sort(key=_sequence_number, reverse=True)
     return nodes
+
+
+def _leading_to(order, wanted):
+    """The part of `order` (newest first) that grad() walks: the nodes from which a wanted tensor is
+    reached through recorded ops, and the set of those whose op must run (the wanted ones run only
+    if another wanted tensor lies behind them). As in PyTorch, grad() runs no op beyond its inputs:
+    no work is spent there, and a part of the graph an earlier backward() spent is no obstacle."""
+    runs = set()
+    for node in reversed(order):                # oldest first: parents are decided before children
+        for parent in node._ctx.parents:
+            if type(parent) is Tensor and (parent in wanted or parent in runs):
+                runs.add(node)
+                break
+    return [node for node in order if node in runs or node in wanted], runs
 
 
 def _backprop(roots, root_grads, retain_graph, create_graph, inputs=None):
@@ -498,6 +508,8 @@ def _backprop(roots, root_grads, retain_graph, create_graph, inputs=None):
         else:
             grads[root] = grads[root] + g if root in grads else g
     order = _reverse_topological_order(roots)
+    if wanted is not None:
+        order, runs = _leading_to(order, wanted)
     previous_mode, _grad_mode.enabled = _grad_mode.enabled, create_graph
     try:
         for node in order:
@@ -506,7 +518,13 @@ def _backprop(roots, root_grads, retain_graph, create_graph, inputs=None):
                 continue
             if wanted is not None and node in wanted:
                 found[node] = grad
+                if node not in runs:            # nothing wanted lies behind it: stop here
+                    continue
             ctx = node._ctx
+            if ctx.spent:
+                raise RuntimeError(
+                    "backward: this graph was already used by an earlier backward(); call "
+                    "backward(retain_graph=True) the first time to back-propagate through it twice")
             parents = ctx.parents
             if create_graph:                    # the formulas run on Tensors and are recorded
                 input_grads = ctx.backward(grad, node, *parents, **ctx.constants)
