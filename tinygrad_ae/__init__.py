@@ -4,9 +4,9 @@ from .autoencoder import Autoencoder
 from .debug import AnomalyError, detect_anomaly, trace
 from .gradcheck import gradcheck, numerical_grad
 from .serialization import load, save
-from .tensor import Tensor, apply, enable_grad, grad, is_grad_enabled, no_grad
+from .tensor import Tensor, apply, cat, enable_grad, grad, is_grad_enabled, maximum, minimum, no_grad, stack, where
 
-__all__ = ["Tensor", "apply", "grad", "no_grad", "enable_grad", "is_grad_enabled", "gradcheck", "numerical_grad", "functional", "nn",
+__all__ = ["Tensor", "apply", "grad", "no_grad", "enable_grad", "is_grad_enabled", "cat", "stack", "where", "maximum", "minimum", "gradcheck", "numerical_grad", "functional", "nn",
            "optim", "save", "load", "Autoencoder", "data", "reference",
            "viz", "trace", "detect_anomaly", "AnomalyError"]
 __version__ = "0.1.0"
