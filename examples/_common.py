@@ -6,7 +6,6 @@ save, and on a busy two-core machine their spinning made runs several times slow
 """
 import argparse
 import os
-import tempfile
 from pathlib import Path
 
 for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -44,17 +43,13 @@ def skip_plots(what):
 
 def save_figure(fig, path):
     """Save a figure atomically (temporary file in the same folder, then rename) and close it."""
+    from tinygrad_ae.fileio import atomic_write
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    os.close(fd)
     try:
-        fig.savefig(tmp, format=path.suffix[1:], dpi=110, bbox_inches="tight")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
+        atomic_write(path, lambda f: fig.savefig(f, format=path.suffix[1:], dpi=110, bbox_inches="tight"))
     finally:
-        if os.path.exists(tmp):  # only when savefig failed
-            os.unlink(tmp)
         pyplot().close(fig)
     print(f"wrote {path}")
 

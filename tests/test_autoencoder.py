@@ -94,8 +94,8 @@ def test_loss_and_gradients_equal_the_closed_forms(encoder, decoder, tied, loss,
         assert got[name] is not None, f"no gradient reached {name}"
         assert got[name].dtype == np.float64
         assert close(got[name], expected[name]), (name, got[name], expected[name])
-    if tied:
-        assert ae.decoder.weight is None and expected["W_star"] is None
+    if tied:   # the tied decoder has no weight of its own: decoder.weight reads W.T
+        assert "decoder.weight" not in dict(ae.named_parameters()) and expected["W_star"] is None
 
 
 def test_default_loss_is_the_lectures_pairing():
@@ -173,6 +173,49 @@ def test_tied_decoder_follows_the_encoder_weight():
     sd = ae.state_dict()
     h = 1 / (1 + np.exp(-(X[:7] @ sd["encoder.weight"].T + sd["encoder.bias"])))
     assert np.allclose(ae.forward(X[:7]).numpy(), h @ sd["encoder.weight"] + sd["decoder.bias"], rtol=1e-12)
+
+
+def test_the_tied_decoder_is_a_layer_that_works_when_called_and_reads_right():
+    ae = tg.Autoencoder(5, 3, encoder="tanh", decoder="linear", tied=True, dtype=np.float64, seed=2)
+    assert isinstance(ae.decoder, tg.nn.TiedLinear) and ae.decoder.tied_to is ae.encoder
+    assert [name for name, _ in ae.decoder.named_parameters()][-1] == "bias"
+    assert [name for name, _ in ae.named_parameters()] == ["encoder.weight", "encoder.bias", "decoder.bias"]
+    text = repr(ae.decoder)
+    assert text.startswith("TiedLinear(in_features=3, out_features=5, bias=True")
+    assert "transpose of Linear(in_features=5, out_features=3" in text
+    W, c = ae.encoder.weight.data, np.linspace(-1, 1, 5)
+    ae.decoder.bias.data[:] = c
+    h = np.random.default_rng(0).standard_normal((4, 3))
+    assert np.allclose(ae.decoder(h).numpy(), h @ W + c, rtol=1e-13)          # calling it: W* h + c, W* = W^T
+    assert np.array_equal(ae.decoder.weight.numpy(), W.T)                      # W* as PyTorch lays it out
+    assert ae.decoder.weight.shape == (ae.decoder.out_features, ae.decoder.in_features)
+    with pytest.raises(ValueError, match=r"TiedLinear\(in_features=3.*\(4, 5\)"):
+        ae.decoder(np.zeros((4, 5)))
+    with pytest.raises(TypeError, match="Linear"):
+        tg.nn.TiedLinear(ae.decoder)
+
+
+def test_the_tied_decoder_gets_the_gradient_of_both_uses_in_the_encoders_weight():
+    enc = tg.nn.Linear(4, 2, dtype=np.float64, rng=0)
+    dec = tg.nn.TiedLinear(enc, bias=False)
+    assert dec.bias is None and dec.named_parameters()[0][1] is enc.weight    # standalone: listed as tied_to.weight
+    x = np.random.default_rng(1).standard_normal((3, 4))
+    dec(enc(x)).sum().backward()
+    W = enc.weight.data
+    # d/dW sum((x W^T + b) W): from the encoder x^T (1 W^T) and from the decoder h^T 1
+    ones = np.ones((3, 4))
+    h = x @ W.T + enc.bias.data
+    assert np.allclose(enc.weight.grad, (ones @ W.T).T @ x + h.T @ ones, rtol=1e-12)
+
+
+def test_encode_and_decode_call_the_models_layers(monkeypatch):
+    ae = tg.Autoencoder(4, 2, seed=0)
+    calls = []
+    for layer in (ae.encoder, ae.decoder):
+        forward = layer.forward
+        monkeypatch.setattr(layer, "forward", lambda x, forward=forward: calls.append(1) or forward(x))
+    ae.forward(np.zeros((1, 4), np.float32))
+    assert len(calls) == 2
 
 
 # ---------------------------------------------------------------- state dict, shapes, dtypes
@@ -351,9 +394,32 @@ def test_callback_returning_false_stops_early(digits):
     assert len(history["train"]) == 2
 
 
+def test_fit_continues_a_history_with_its_optimizer_and_generator_exactly_as_one_long_fit(digits):
+    X, X_val = digits[:300], digits[300:400]
+    whole = tg.Autoencoder(64, 5, seed=3)
+    full = whole.fit(X, epochs=4, batch_size=50, lr=1e-2, seed=7, X_val=X_val)
+    split = tg.Autoencoder(64, 5, seed=3)
+    opt, rng, steps = split.make_optimizer("adam", 1e-2), np.random.default_rng(7), []
+    history = split.fit(X, epochs=2, batch_size=50, optimizer=opt, seed=rng, X_val=X_val)
+    again = split.fit(X, epochs=2, batch_size=50, optimizer=opt, seed=rng, X_val=X_val, history=history,
+                      on_step=lambda epoch, i, loss: steps.append((epoch, i)))
+    assert again is history and history["train"] == full["train"] and history["val"] == full["val"]
+    assert len(history["seconds"]) == 4 and all(s > 0 for s in history["seconds"])
+    assert steps == [(epoch, i) for epoch in (2, 3) for i in range(6)]       # epochs counted across the history
+    assert all(np.array_equal(v, whole.state_dict()[k]) for k, v in split.state_dict().items())
+
+
 def test_diverging_run_raises_and_suggests_a_lower_learning_rate(digits):
     ae = tg.Autoencoder(64, 8, encoder="sigmoid", decoder="linear", seed=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)   # numpy's overflow warnings on the way to inf
         with pytest.raises(FloatingPointError, match="lower learning rate"):
             ae.fit(digits[:200], epochs=5, optimizer="sgd", lr=1e6, seed=0)
+    steps, ae = [], tg.Autoencoder(64, 8, encoder="sigmoid", decoder="linear", seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)   # fit keeps numpy's overflow warnings to itself
+        with pytest.raises(tg.autoencoder.TrainingDiverged, match=r"in epoch 1 \(batch \d+\).*1e\+06") as info:
+            ae.fit(digits[:200], epochs=5, optimizer="sgd", lr=1e6, seed=0,
+                   on_step=lambda epoch, i, loss: steps.append(loss))
+    assert len(steps) > 1 and not np.isfinite(steps[-1]) and all(np.isfinite(steps[:-1]))   # the first bad step
+    assert info.value.epoch == 1 and info.value.batch == len(steps) and info.value.lr == 1e6

@@ -42,7 +42,8 @@ def check_pictures(stdout, out, names):
 
 def test_every_example_has_a_smoke_test():
     scripts = {p.stem for p in EXAMPLES.glob("*.py") if not p.stem.startswith("_")}
-    tested = {"autograd_basics", "binary_vs_real_inputs", "pca_vs_autoencoder", "undercomplete_vs_overcomplete"}
+    tested = {"autograd_basics", "binary_vs_real_inputs", "pca_vs_autoencoder", "undercomplete_vs_overcomplete",
+              "to_pytorch"}
     assert scripts == tested
 
 
@@ -105,3 +106,12 @@ def test_undercomplete_vs_overcomplete(tmp_path):
     assert np.all(np.diff(noise) < 0)            # ... of noise too: less of what is learned is about digits
     assert np.all(np.diff(passes) > 0)           # ... and closer to passing each pixel through
     check_pictures(stdout, out, ["undercomplete_vs_overcomplete.png", "filters.png"])
+
+
+def test_to_pytorch(tmp_path):
+    pytest.importorskip("torch", reason="PyTorch is not installed (pip install torch): the example loads the "
+                                        "model into torch.nn.Linear layers")
+    stdout, out = run("to_pytorch", tmp_path)
+    assert number_after(stdout, "largest difference") <= 1e-6
+    saved = np.load(out / "model.npz", allow_pickle=False)
+    assert sorted(saved.files) == ["decoder.bias", "decoder.weight", "encoder.bias", "encoder.weight"]

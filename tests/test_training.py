@@ -71,7 +71,7 @@ def test_resume_gives_exactly_the_weights_of_an_uninterrupted_run(straight, tmp_
     assert resumed["optimizer"].keys() == whole["optimizer"].keys()
     for key, value in whole["optimizer"].items():
         assert np.array_equal(resumed["optimizer"][key], value), key
-    assert resumed["history"]["train_loss"] == whole["history"]["train_loss"]
+    assert resumed["history"]["train"] == whole["history"]["train"]
     assert "continuing" in capsys.readouterr().out
 
 
@@ -83,8 +83,9 @@ def test_the_job_trains_exactly_as_autoencoder_fit(straight):
     for key, value in model.state_dict().items():
         assert np.array_equal(weights(straight)[key], value), key
     saved = training.load_checkpoint(straight / "checkpoint.npz")["history"]
-    assert saved["train_loss"] == history["train"]
-    assert saved["val_loss"] == history["val"]
+    assert saved["train"] == history["train"]          # one history format: fit's
+    assert saved["val"] == history["val"]
+    assert saved.keys() == history.keys() == {"train", "val", "seconds"}
 
 
 def test_ctrl_c_keeps_the_last_complete_epoch_and_prints_a_resume_command_that_finishes_the_run(
@@ -101,7 +102,7 @@ def test_ctrl_c_keeps_the_last_complete_epoch_and_prints_a_resume_command_that_f
     assert max(seen) == 3
     ckpt = training.load_checkpoint(out / "checkpoint.npz")
     assert ckpt["epoch"] == 2
-    assert len(ckpt["history"]["train_loss"]) == 2
+    assert len(ckpt["history"]["train"]) == 2
     assert (out / "history.csv").read_text().splitlines()[-1].startswith("2,")
     assert not (out / "model.npz").exists()           # written only when the run completes
     assert not list(out.glob("*.tmp"))
@@ -143,7 +144,32 @@ def test_divergence_stops_with_advice_and_keeps_the_last_good_checkpoint(tmp_pat
     ckpt = training.load_checkpoint(out / "checkpoint.npz")
     assert ckpt["epoch"] < 3
     assert all(np.isfinite(value).all() for value in ckpt["model"].values())
-    assert all(np.isfinite(value) for value in ckpt["history"]["train_loss"])
+    assert all(np.isfinite(value) for value in ckpt["history"]["train"])
+
+
+def test_the_job_and_the_library_stop_a_diverging_run_with_the_same_error_message(tmp_path, capsys):
+    X_train, X_val = train_val_split(load_digits()[0], 0.2, 0)
+    with pytest.raises(tg.autoencoder.TrainingDiverged) as info:
+        tg.Autoencoder(64, 4, seed=0).fit(X_train, epochs=3, batch_size=32, lr=1e6, optimizer="sgd", seed=0,
+                                          X_val=X_val)
+    assert isinstance(info.value, FloatingPointError) and training.Diverged is tg.autoencoder.TrainingDiverged
+    code = run(["--hidden", "4", "--epochs", "3", "--optimizer", "sgd", "--lr", "1e6", "--out", str(tmp_path)])
+    assert code == 3
+    assert f"tinygrad-ae train: {info.value}, e.g. --lr 100000." in capsys.readouterr().err
+
+
+def test_a_checkpoint_with_the_earlier_history_names_still_resumes(straight, tmp_path):
+    """Checkpoints written before fit and the job shared one history format (history.train_loss, ...)."""
+    out = tmp_path / "old"
+    assert run([*TINY, "--epochs", "2", "--out", str(out)]) == 0
+    state = tg.load(out / "checkpoint.npz")
+    renamed = {{"history.train": "history.train_loss", "history.val": "history.val_loss"}.get(k, k): v
+               for k, v in state.items()}
+    tg.save(renamed, out / "checkpoint.npz")
+    assert training.load_checkpoint(out / "checkpoint.npz")["history"]["train"] == list(state["history.train"])
+    assert run(["--resume", str(out / "checkpoint.npz"), "--epochs", "4"]) == 0
+    assert_same_weights(out, straight)
+    assert (out / "history.csv").read_text() .count("\n") == 5
 
 
 # ---------------------------------------------------------------- the checkpoint file
@@ -172,7 +198,7 @@ def test_checkpoint_holds_state_rng_options_and_history_without_pickle(tmp_path)
     assert np.array_equal(raw["model.encoder.weight"], weights(out)["encoder.weight"])
     rows = (out / "history.csv").read_text().splitlines()
     assert rows[0] == "epoch,train_loss,val_loss,seconds"
-    assert [float(r.split(",")[1]) for r in rows[1:]] == pytest.approx(list(raw["history.train_loss"]), rel=1e-8)
+    assert [float(r.split(",")[1]) for r in rows[1:]] == pytest.approx(list(raw["history.train"]), rel=1e-8)
 
 
 # ---------------------------------------------------------------- data sources and the PCA comparison
@@ -269,7 +295,7 @@ def test_without_tqdm_one_plain_line_per_epoch(tmp_path, no_tqdm, capsys):
     lines = [l for l in capsys.readouterr().out.splitlines() if l.startswith("epoch ")]
     assert [l.split()[1] for l in lines] == ["1/3", "2/3", "3/3"]
     losses = [float(l.split()[3]) for l in lines]
-    history = training.load_checkpoint(tmp_path / "o" / "checkpoint.npz")["history"]["train_loss"]
+    history = training.load_checkpoint(tmp_path / "o" / "checkpoint.npz")["history"]["train"]
     assert losses == pytest.approx(history, abs=1e-4)
     assert losses[-1] < losses[0]
 

@@ -2,34 +2,42 @@
 
     encoder   h     = g(W x + b)        W: (k, n)  = ae.encoder.weight,  b = ae.encoder.bias
     decoder   x_hat = f(W* h + c)       W*: (n, k) = ae.decoder.weight,  c = ae.decoder.bias
-                                        tied=True: W* = W^T, and there is no decoder.weight
+                                        tied=True: W* = W^T, ae.decoder is an nn.TiedLinear whose
+                                        only parameter is c (ae.decoder.weight reads W.T)
 
 Rows of a batch X (m, n) are the examples x_i, so in code a1 = X @ W.T + b and a2 = h @ W*.T + c.
 The loss is in the lecture's normalization: summed over the n features, averaged over the m examples.
 Squared error goes with a linear (or tanh) decoder for real inputs; cross-entropy goes with the
 logistic decoder for binary inputs and is computed from the logits a2, so it never takes log(0).
 """
+import math
+import time
+
 import numpy as np
 
 from . import functional as F
 from . import nn, optim
+from .choices import DECODERS, ENCODERS, LOSSES, OPTIMIZERS, check, pair   # noqa: F401  (re-exported)
 from .data import iterate_minibatches, validate_rows
 from .tensor import Tensor, no_grad
 
-ENCODERS = ("sigmoid", "tanh", "relu", "linear")
-DECODERS = ("linear", "sigmoid", "tanh")
-LOSSES = ("mse", "bce")
-OPTIMIZERS = ("adam", "sgd")
+
+class TrainingDiverged(FloatingPointError):
+    """The loss became NaN or inf while training: the learning rate is too high for the model.
+
+    A FloatingPointError, so `except FloatingPointError` catches it. epoch and batch count from 1
+    (batch None: the loss on the whole training set after that epoch); lr is the learning rate used."""
+
+    def __init__(self, loss, epoch, batch=None, lr=None):
+        where = f"in epoch {epoch} (batch {batch})" if batch is not None else f"after epoch {epoch}"
+        rate = "" if lr is None else f" {lr:g}"
+        super().__init__(f"training diverged: the loss became {loss} {where}; the learning rate{rate} is too "
+                         "high for this model: try a lower learning rate")
+        self.loss, self.epoch, self.batch, self.lr = loss, epoch, batch, lr
 
 
 def _activate(name, a):
     return a if name == "linear" else getattr(a, name)()
-
-
-def _choice(what, value, allowed):
-    if value not in allowed:
-        raise ValueError(f"Autoencoder: {what} must be one of {', '.join(allowed)}; got {value!r}")
-    return value
 
 
 class Autoencoder(nn.Module):
@@ -37,26 +45,19 @@ class Autoencoder(nn.Module):
 
     def __init__(self, n_inputs, n_hidden, encoder="sigmoid", decoder="linear", tied=False,
                  loss=None, dtype=np.float32, seed=None):
-        self.encoder_activation = _choice("encoder", encoder, ENCODERS)
-        self.decoder_activation = _choice("decoder", decoder, DECODERS)
-        if loss is None:  # the lecture's pairing: logistic decoder <-> cross-entropy, otherwise squared error
-            loss = "bce" if decoder == "sigmoid" else "mse"
-        self.loss_name = _choice("loss", loss, LOSSES)
-        if loss == "bce" and decoder != "sigmoid":
-            raise ValueError(f"Autoencoder: cross-entropy needs the logistic decoder (decoder='sigmoid'), "
-                             f"got decoder={decoder!r}: its outputs are not probabilities. Use loss='mse', "
-                             "or decoder='sigmoid' for binary inputs")
+        self.encoder_activation = check("encoder", encoder, ENCODERS)
+        self.decoder_activation = check("decoder", decoder, DECODERS)
+        self.loss_name = pair(decoder, loss)   # the lecture's pairing: logistic decoder <-> cross-entropy
         self.tied = bool(tied)
         rng = np.random.default_rng(seed)
         self.encoder = nn.Linear(n_inputs, n_hidden, dtype=dtype, rng=rng)
-        self.decoder = nn.Linear(n_hidden, n_inputs, dtype=dtype, rng=rng)
-        if self.tied:
-            # W* = W^T: the decoder keeps only its bias c; decode() multiplies by the encoder's W
-            self.decoder.weight = None
-        for tensor, name in ((self.encoder.weight, "W"), (self.encoder.bias, "b"),
-                             (self.decoder.weight, "W*"), (self.decoder.bias, "c")):
-            if tensor is not None:
-                tensor.name = name
+        if self.tied:   # W* = W^T: the decoder's only parameter is its bias c; it multiplies by the encoder's W
+            self.decoder = nn.TiedLinear(self.encoder)
+        else:
+            self.decoder = nn.Linear(n_hidden, n_inputs, dtype=dtype, rng=rng)
+        params = (("W", self.encoder.weight), ("b", self.encoder.bias), ("c", self.decoder.bias))
+        for name, tensor in params + (() if self.tied else (("W*", self.decoder.weight),)):
+            tensor.name = name
         self.n_inputs, self.n_hidden = int(n_inputs), int(n_hidden)
         self.dtype = np.dtype(dtype)
 
@@ -78,9 +79,7 @@ class Autoencoder(nn.Module):
 
     def encode(self, x):
         """h = g(W x + b) for every row of x."""
-        # F.linear directly: nn.Linear's call adds a layer of checks to the hot path (a wrong width
-        # still gets F.linear's message naming both shapes)
-        a1 = F.linear(self._as_input(x), self.encoder.weight, self.encoder.bias)
+        a1 = self.encoder(self._as_input(x))
         a1.name = "a1"
         h = _activate(self.encoder_activation, a1)
         h.name = "h"
@@ -88,10 +87,7 @@ class Autoencoder(nn.Module):
 
     def decode_logits(self, h):
         """a2 = W* h + c, the decoder's pre-activation."""
-        if self.tied:
-            a2 = h @ self.encoder.weight + self.decoder.bias
-        else:
-            a2 = F.linear(h, self.decoder.weight, self.decoder.bias)
+        a2 = self.decoder(h)          # nn.Linear, or nn.TiedLinear: h @ W + c
         a2.name = "a2"
         return a2
 
@@ -144,7 +140,7 @@ class Autoencoder(nn.Module):
         """An optimizer over this model's parameters: "adam", "sgd", or an Optimizer passed through."""
         if isinstance(optimizer, optim.Optimizer):
             return optimizer
-        kind = _choice("optimizer", optimizer, OPTIMIZERS)
+        kind = check("optimizer", optimizer, OPTIMIZERS)
         return optim.Adam(self.parameters(), lr=lr) if kind == "adam" else optim.SGD(self.parameters(), lr=lr)
 
     def train_epoch(self, X, optimizer, batch_size=64, shuffle=True, rng=None, on_batch=None):
@@ -165,27 +161,48 @@ class Autoencoder(nn.Module):
         return total / len(X)
 
     def fit(self, X, epochs=10, batch_size=64, lr=1e-3, optimizer="adam", shuffle=True, seed=None,
-            X_val=None, callback=None):
-        """Minibatch training. Returns {"train": [...], "val": [...]} with one loss per epoch, each the
-        loss on the whole set after that epoch. callback(epoch, history) runs after every epoch and
-        may return False to stop early. A loss that becomes NaN or inf raises FloatingPointError."""
+            X_val=None, callback=None, *, on_step=None, history=None):
+        """Minibatch training: the package's one training loop (the `train` job runs it too).
+
+        Returns the history {"train": [...], "val": [...], "seconds": [...]}: after each epoch, the loss on
+        the whole training set, on X_val (stays empty without X_val), and the epoch's wall time.
+
+        optimizer: "adam", "sgd", or an Optimizer (then lr is not used). seed: None, an int, or a
+        np.random.Generator, used as is, so its state goes on (how a resumed run keeps its shuffle order).
+        history: a history to continue; its lists grow in place, and `epochs` more epochs are run.
+        Hooks, each with the 0-based epoch index (counting the epochs of `history` given):
+          on_step(epoch, batch_index, batch_loss) after every optimizer step (e.g. a progress bar);
+          callback(epoch, history) after every epoch; returning False stops early.
+        A loss that becomes NaN or inf raises TrainingDiverged (a FloatingPointError) at once;
+        KeyboardInterrupt goes through, leaving the model as it is after the last step."""
         X = self.check_data(X)
         X_val = None if X_val is None else self.check_data(X_val, "X_val")
         opt = self.make_optimizer(optimizer, lr)
+        lr = getattr(opt, "lr", lr)
         rng = np.random.default_rng(seed)
-        history = {"train": [], "val": []}
-        for epoch in range(epochs):
-            # a diverging run overflows on its way to inf/nan: that is reported below, once, in
-            # words, instead of as a stream of numpy RuntimeWarnings
-            with np.errstate(over="ignore", invalid="ignore"):
-                self.train_epoch(X, opt, batch_size, shuffle, rng)
-                history["train"].append(self.evaluate(X))
-                if X_val is not None:
-                    history["val"].append(self.evaluate(X_val))
-            if not np.isfinite(history["train"][-1]):
-                raise FloatingPointError(
-                    f"the training loss became {history['train'][-1]} in epoch {epoch + 1}: training diverged; "
-                    f"try a lower learning rate than lr={lr}")
+        if history is None:
+            history = {"train": [], "val": [], "seconds": []}
+        for _ in range(epochs):
+            epoch, started = len(history["train"]), time.perf_counter()
+
+            def after_step(i, loss):
+                if on_step is not None:
+                    on_step(epoch, i, loss)
+                if not math.isfinite(loss):
+                    raise TrainingDiverged(loss, epoch + 1, i + 1, lr)
+
+            # a diverging run overflows on its way to inf/nan: that is reported once, in words,
+            # instead of as a stream of numpy RuntimeWarnings
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                self.train_epoch(X, opt, batch_size, shuffle, rng, on_batch=after_step)
+                train_loss = self.evaluate(X)
+                val_loss = None if X_val is None else self.evaluate(X_val)
+            if not math.isfinite(train_loss):
+                raise TrainingDiverged(train_loss, epoch + 1, None, lr)
+            history["train"].append(train_loss)
+            if val_loss is not None:
+                history["val"].append(val_loss)
+            history["seconds"].append(time.perf_counter() - started)
             if callback is not None and callback(epoch, history) is False:
                 break
         return history

@@ -7,7 +7,7 @@ import argparse
 import importlib
 import sys
 
-from .autoencoder import DECODERS, ENCODERS, LOSSES, OPTIMIZERS
+from .choices import DECODERS, ENCODERS, LOSSES, OPTIMIZERS
 
 # subcommand -> (module whose main(argv) runs it, one line of help)
 TOOLS = {

@@ -1,11 +1,12 @@
-"""Numerical gradients by central differences, and `gradcheck`, which compares them with backward().
+"""Numerical gradients by central differences; `gradcheck`, which compares them with backward(), and
+`gradgradcheck`, which does the same for the second derivative (the backward of the backward).
 
 Shipped with the library (not hidden in the tests) so that anyone adding an op can check it.
 Everything runs in float64: float32's rounding would drown the differences.
 """
 import numpy as np
 
-from .tensor import Tensor, no_grad
+from .tensor import Tensor, enable_grad, grad, no_grad
 
 
 def _scalar_output(fn, tensors, weights):
@@ -57,7 +58,9 @@ def gradcheck(fn, *arrays, eps=1e-6, atol=1e-5, rtol=1e-3):
     arrays = [np.array(a, dtype=np.float64) for a in arrays]
     weights = _output_weights(fn, arrays)
     tensors = [Tensor(a.copy(), requires_grad=True) for a in arrays]
-    _scalar_output(fn, tensors, weights).backward()
+    out = _scalar_output(fn, tensors, weights)
+    if out.requires_grad:      # otherwise fn does not depend on its inputs: every gradient is 0
+        out.backward()
     expected = numerical_grad(fn, *arrays, eps=eps)
     for index, (tensor, numeric) in enumerate(zip(tensors, expected)):
         analytic = np.zeros_like(numeric) if tensor.grad is None else tensor.grad
@@ -73,3 +76,31 @@ def gradcheck(fn, *arrays, eps=1e-6, atol=1e-5, rtol=1e-3):
                 f"backward gives {analytic[worst]!r} but central differences give {numeric[worst]!r} "
                 f"(error {abs(analytic[worst] - numeric[worst]):.3g}, allowed atol={atol} + rtol={rtol}*|numeric|)")
     return True
+
+
+def gradgradcheck(fn, *arrays, eps=1e-6, atol=1e-5, rtol=1e-3):
+    """Check the second derivative of fn against central differences of its first, in float64.
+
+    The first derivative is taken with create_graph=True and weighted by fixed random vectors into
+    one number, g(x) = sum_i <w_i, d(fn)/d(x_i)>; gradcheck then compares backward() through g, which
+    runs every backward formula on Tensors, with central differences of g. Returns True or raises
+    AssertionError as gradcheck does."""
+    arrays = [np.array(a, dtype=np.float64) for a in arrays]
+    weights = _output_weights(fn, arrays)
+    rng = np.random.default_rng(1)
+    grad_weights = [rng.uniform(0.5, 1.5, size=a.shape) for a in arrays]
+
+    def first_derivative(*tensors):
+        with enable_grad():    # numerical_grad evaluates under no_grad(); g itself needs a graph
+            leaves = [t if t.requires_grad else Tensor(t.data, requires_grad=True) for t in tensors]
+            out = _scalar_output(fn, leaves, weights)
+            if not out.requires_grad:
+                return Tensor(np.zeros(()))
+            grads = grad(out, leaves, create_graph=True, allow_unused=True)
+            total = Tensor(np.zeros(()))
+            for g, w in zip(grads, grad_weights):
+                if g is not None:
+                    total = total + (g * w).sum()
+            return total
+
+    return gradcheck(first_derivative, *arrays, eps=eps, atol=atol, rtol=rtol)

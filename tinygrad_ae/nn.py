@@ -1,4 +1,4 @@
-"""Layers: `Module` (parameter registry and state dicts), `Linear`, activations, `Sequential`.
+"""Layers: `Module` (parameter registry and state dicts), `Linear`, `TiedLinear`, activations, `Sequential`.
 
 A module's parameters are simply its attributes that are Tensors with requires_grad=True; its
 submodules are its attributes that are Modules. Both are found by scanning `vars(self)`, which
@@ -123,16 +123,56 @@ class Linear(Module):
         self.bias = Tensor(np.zeros(self.out_features, dtype), requires_grad=True, name="bias") if bias else None
 
     def forward(self, x):
-        if not isinstance(x, Tensor):
-            x = Tensor(x)
-        if x.ndim == 0 or x.shape[-1] != self.in_features:
-            raise ValueError(f"{self!r}: expected input with {self.in_features} features in its last dimension, "
-                             f"got shape {x.shape}")
-        return F.linear(x, self.weight, self.bias)
+        try:
+            return F.linear(x if isinstance(x, Tensor) else Tensor(x), self.weight, self.bias)
+        except ValueError:
+            _check_width(self, x)   # checked only on failure: the hot path stays one call (F.linear checks too)
+            raise
 
     def __repr__(self):
         return (f"Linear(in_features={self.in_features}, out_features={self.out_features}, "
                 f"bias={self.bias is not None})")
+
+
+class TiedLinear(Module):
+    """y = x @ W + c, where W is the weight of another Linear (so this layer's weight is W.T): tied weights.
+
+    Its only own parameter is `bias` (c, one per output); the weight stays the other layer's, so
+    gradients from both uses add up in that one Tensor. The lecture's tied decoder: x_hat = f(W^T h + c).
+    """
+
+    def __init__(self, tied_to, bias=True):
+        if not isinstance(tied_to, Linear):
+            raise TypeError(f"TiedLinear: tied_to must be a Linear, got {type(tied_to).__name__}")
+        self.tied_to = tied_to       # a module seen first elsewhere (e.g. the encoder) is listed there, once
+        self.in_features, self.out_features = tied_to.out_features, tied_to.in_features
+        dtype = tied_to.weight.dtype
+        self.bias = Tensor(np.zeros(self.out_features, dtype), requires_grad=True, name="bias") if bias else None
+
+    @property
+    def weight(self):
+        """W.T, the effective (out_features, in_features) weight: a view for reading, not a parameter."""
+        return self.tied_to.weight.T
+
+    def forward(self, x):
+        try:
+            y = (x if isinstance(x, Tensor) else Tensor(x)) @ self.tied_to.weight
+        except ValueError:
+            _check_width(self, x)
+            raise
+        return y if self.bias is None else y + self.bias
+
+    def __repr__(self):
+        return (f"TiedLinear(in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}, weight=transpose of {self.tied_to!r})")
+
+
+def _check_width(layer, x):
+    """ValueError naming the layer if x's last dimension is not the layer's in_features."""
+    shape = x.shape if isinstance(x, Tensor) else np.shape(x)
+    if len(shape) == 0 or shape[-1] != layer.in_features:
+        raise ValueError(f"{layer!r}: expected input with {layer.in_features} features in its last dimension, "
+                         f"got shape {tuple(shape)}") from None
 
 
 class Sigmoid(Module):

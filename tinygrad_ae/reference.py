@@ -16,9 +16,7 @@ reconstruction (so no autoencoder with k hidden units and a linear decoder) has 
 """
 import numpy as np
 
-ENCODERS = ("sigmoid", "tanh", "relu", "linear")
-DECODERS = ("linear", "sigmoid", "tanh")
-LOSSES = ("mse", "bce")
+from .choices import DECODERS, ENCODERS, LOSSES, check, pair   # noqa: F401  (the names tests and users read here)
 
 
 def sigmoid(a):
@@ -43,8 +41,8 @@ _ACTIVATIONS = {
 
 def forward(X, W, b, W_star, c, encoder="sigmoid", decoder="linear", tied=False):
     """The forward pass. Returns {"a1", "h", "a2", "x_hat"}: the backward pass reuses all of them."""
-    _check_choice("encoder", encoder, ENCODERS)
-    _check_choice("decoder", decoder, DECODERS)
+    check("encoder", encoder, ENCODERS, "reference")
+    check("decoder", decoder, DECODERS, "reference")
     return _forward(*_check_arrays(X, W, b, W_star, c, tied), encoder, decoder)
 
 
@@ -61,8 +59,8 @@ def loss(X, W, b, W_star, c, encoder="sigmoid", decoder="linear", tied=False, lo
 
     loss=None picks what the lecture picks: "bce" for a sigmoid decoder, "mse" otherwise.
     """
-    kind = _pick_loss(decoder, loss)
-    _check_choice("encoder", encoder, ENCODERS)
+    kind = pair(decoder, loss, "reference")
+    check("encoder", encoder, ENCODERS, "reference")
     X, W, b, W_star, c = _check_arrays(X, W, b, W_star, c, tied)
     out = _forward(X, W, b, W_star, c, encoder, decoder)
     m = X.shape[0]
@@ -77,8 +75,8 @@ def loss(X, W, b, W_star, c, encoder="sigmoid", decoder="linear", tied=False, lo
 
 def gradients(X, W, b, W_star, c, encoder="sigmoid", decoder="linear", tied=False, loss=None):
     """dL/dW, dL/db, dL/dW*, dL/dc by the slides' chain rule (dL/dW* is None when tied)."""
-    kind = _pick_loss(decoder, loss)
-    _check_choice("encoder", encoder, ENCODERS)
+    kind = pair(decoder, loss, "reference")
+    check("encoder", encoder, ENCODERS, "reference")
     X, W, b, W_star, c = _check_arrays(X, W, b, W_star, c, tied)
     out = _forward(X, W, b, W_star, c, encoder, decoder)
     m = X.shape[0]
@@ -167,22 +165,6 @@ def _covariance_eigh(X):
 def _as_float(a):
     a = np.asarray(a)
     return a if np.issubdtype(a.dtype, np.floating) else a.astype(np.float64)
-
-
-def _check_choice(what, value, allowed):
-    if value not in allowed:
-        raise ValueError(f"{what} must be one of {allowed}, got {value!r}")
-
-
-def _pick_loss(decoder, loss):
-    _check_choice("decoder", decoder, DECODERS)
-    if loss is None:
-        return "bce" if decoder == "sigmoid" else "mse"
-    _check_choice("loss", loss, LOSSES)
-    if loss == "bce" and decoder != "sigmoid":
-        raise ValueError(f"loss='bce' needs decoder='sigmoid' (cross-entropy compares probabilities), "
-                         f"got decoder={decoder!r}: use decoder='sigmoid' or loss='mse'")
-    return loss
 
 
 def _check_arrays(X, W, b, W_star, c, tied):

@@ -3,17 +3,13 @@
 The file is a plain numpy `.npz` (a zip of `.npy` members, one per key), readable by `np.load`.
 """
 import os
-import tempfile
 import zipfile
 import zlib
 
 import numpy as np
 
+from .fileio import atomic_write
 from .tensor import Tensor
-
-# Files are created 0600 by mkstemp; give the saved file the mode a plain open() would (0666 minus umask).
-_UMASK = os.umask(0)
-os.umask(_UMASK)
 
 _HEADER_READERS = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
 
@@ -25,8 +21,8 @@ class _PickleRefused(ValueError):
 def save(state_dict, path):
     """Write a dict name -> array (or number, or Tensor) to `path` as an uncompressed .npz, atomically.
 
-    The data goes to a temporary file in the same folder, is flushed to disk, then renamed onto
-    `path`: an interrupted save leaves any previous file at `path` intact.
+    Written with fileio.atomic_write (a temporary file in the same folder, flushed to disk, then renamed
+    onto `path`): an interrupted save leaves any previous file at `path` intact.
     """
     arrays = {}
     for key, value in state_dict.items():
@@ -41,25 +37,16 @@ def save(state_dict, path):
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"save: the folder {folder!r} does not exist")
-    fd, tmp_path = tempfile.mkstemp(dir=folder, prefix=os.path.basename(path) + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            # what np.savez does, written out so a key such as "file" or "allow_pickle" cannot
-            # collide with np.savez's own keyword arguments
-            with zipfile.ZipFile(f, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
-                for key, array in arrays.items():
-                    with zf.open(key + ".npy", mode="w", force_zip64=True) as member:
-                        np.lib.format.write_array(member, array, allow_pickle=False)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp_path, 0o666 & ~_UMASK)
-        os.replace(tmp_path, path)
-    except BaseException:
-        try:
-            os.unlink(tmp_path)
-        except FileNotFoundError:
-            pass
-        raise
+
+    def write(f):
+        # what np.savez does, written out so a key such as "file" or "allow_pickle" cannot
+        # collide with np.savez's own keyword arguments
+        with zipfile.ZipFile(f, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+            for key, array in arrays.items():
+                with zf.open(key + ".npy", mode="w", force_zip64=True) as member:
+                    np.lib.format.write_array(member, array, allow_pickle=False)
+
+    atomic_write(path, write)
 
 
 def load(path):

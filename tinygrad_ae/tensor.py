@@ -121,8 +121,12 @@ def _operand(value):
         return value
     if isinstance(value, np.ndarray):
         return Tensor(value)
+    if isinstance(value, np.generic):           # numpy scalars (np.bool_ included) as Python numbers
+        value = value.item()
+    if isinstance(value, bool):
+        return float(value)
     if isinstance(value, numbers.Real):
-        return value.item() if isinstance(value, np.generic) else float(value) if isinstance(value, bool) else value
+        return value
     raise TypeError(f"cannot combine a Tensor with {type(value).__name__}; use a number, "
                     "a numpy array or a Tensor")
 

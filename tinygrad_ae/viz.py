@@ -12,17 +12,16 @@ number used as an operand (as in 1 - x) is drawn as a small "number" label at th
 graph for one small batch.
 """
 import argparse
-import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from .tensor import Tensor
 from .debug import summarize
+from .fileio import atomic_write
 
 __all__ = ["to_dot", "draw", "main"]
 
@@ -136,26 +135,6 @@ def to_dot(tensor, show_values=False, show_grads=False):
     return "\n".join(lines) + "\n"
 
 
-def _write_atomic(path, data):
-    """Write bytes to path through a temporary file in the same folder, so no half file is ever left."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the mode a plain open() would
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def _umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def draw(tensor, path, show_values=False, show_grads=False):
     """Draw the graph of `tensor` into `path` (.svg, .png or .pdf; .dot writes the DOT text).
 
@@ -172,7 +151,7 @@ def draw(tensor, path, show_values=False, show_grads=False):
     dot = shutil.which("dot")
     if suffix == ".dot" or dot is None:
         dot_path = path.with_suffix(".dot")
-        _write_atomic(dot_path, text.encode())
+        atomic_write(dot_path, text.encode())
         if suffix != ".dot":
             print(f"Graphviz's `dot` program was not found, so the graph was written as DOT text to {dot_path}.\n"
                   f"To render it, install Graphviz (Debian/Ubuntu: apt-get install graphviz) and run:\n"
@@ -182,7 +161,7 @@ def draw(tensor, path, show_values=False, show_grads=False):
     if result.returncode != 0:
         raise RuntimeError(f"draw: Graphviz's dot failed (exit code {result.returncode}): "
                            f"{result.stderr.decode(errors='replace').strip()}")
-    _write_atomic(path, result.stdout)
+    atomic_write(path, result.stdout)
     return path
 
 

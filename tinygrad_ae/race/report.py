@@ -12,6 +12,7 @@ import sys
 
 import numpy as np
 
+from ..fileio import atomic_write
 from .problem import BASELINE, LOSSES
 from .timing import NOISE_LIMIT, RETRIES
 
@@ -184,19 +185,6 @@ def write_report(results, folder):
     returns the markdown."""
     os.makedirs(folder, exist_ok=True)
     report = markdown(results, results["command"])
-    _write_atomically(os.path.join(folder, "benchmark.json"), json.dumps(results, indent=1) + "\n")
-    _write_atomically(os.path.join(folder, "benchmark.md"), report)
+    atomic_write(os.path.join(folder, "benchmark.json"), json.dumps(results, indent=1) + "\n")
+    atomic_write(os.path.join(folder, "benchmark.md"), report)
     return report
-
-
-# TODO(lead): use fileio.atomic_write
-def _write_atomically(path, text):
-    """Readers see the old file or the new one, never half of one."""
-    temporary = f"{path}.tmp{os.getpid()}"
-    try:
-        with open(temporary, "w") as f:
-            f.write(text)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
