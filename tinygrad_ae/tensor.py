@@ -145,7 +145,7 @@ def apply(op, *inputs, **constants):
             requires_grad = requires_grad or x.requires_grad
         elif type(x) is float or type(x) is int or x is None:
             arrays.append(x)
-        else:                                   # arrays and numpy scalars: converted once, then again
+        else:                                   # arrays, numpy scalars: convert them and start again
             return apply(op, *map(_operand, inputs), **constants)
     ctx = op()
     try:
@@ -204,6 +204,15 @@ class Tensor:
     dtype = property(lambda self: self.data.dtype)
     ndim = property(lambda self: self.data.ndim)
     size = property(lambda self: self.data.size)
+
+    @property
+    def grad_fn(self):
+        """The node (an ops.Function) that made this tensor; None for a leaf or outside the graph."""
+        return self._ctx
+
+    @property
+    def is_leaf(self):
+        return self._ctx is None
 
     def numpy(self):
         return self.data
