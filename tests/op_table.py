@@ -139,7 +139,7 @@ def indexings(draw):
 def index_adds(draw):
     shape = draw(shapes(min_dims=1))
     # the index as Index normalizes it (masks become integer arrays), read off the node it records
-    index = tg.Tensor(np.zeros(shape), requires_grad=True)[draw(numpy_indices(shape))]._ctx.constants["index"]
+    index = tg.Tensor(np.zeros(shape), requires_grad=True)[draw(numpy_indices(shape))].grad_fn.constants["index"]
     values = draw(arrays(np.zeros(shape)[index].shape))
     return (lambda v: tg.apply(ops.IndexAdd, v, index=index, shape=shape) ** 2), [values]
 
