@@ -61,7 +61,11 @@ def slope(encoder, h):
 
 
 def contractive_closed_form(X, W, b, encoder, lam):
-    """lam (1/m) sum_i sum_j g'(a_ij)^2 sum_l W_jl^2 and its gradient {"W", "b"} (Rifai et al. 2011)."""
+    """lam (1/m) sum_i sum_j g'(a_ij)^2 sum_l W_jl^2 and its gradient {"W", "b"} (Rifai et al. 2011):
+    reference.py's closed form for the sigmoid and tanh encoders, written out here for relu and linear."""
+    if encoder in ref.CONTRACTIVE_ENCODERS:
+        grads = ref.contractive_penalty_grads(X, W, b, encoder)
+        return lam * ref.contractive_penalty(X, W, b, encoder), {k: lam * v for k, v in grads.items()}
     m = len(X)
     a = X @ W.T + b
     h = {"sigmoid": ref.sigmoid, "tanh": np.tanh, "relu": lambda z: np.maximum(z, 0), "linear": lambda z: z}[encoder](a)
@@ -157,6 +161,29 @@ def test_the_contractive_term_equals_the_mean_squared_jacobian_norm(encoder, tie
         norms.append(np.sum(np.square(columns)))
     terms = ae.loss_terms(X)
     assert terms["contractive"].item() == pytest.approx(np.mean(norms), rel=1e-6, abs=1e-8)
+
+
+@pytest.mark.parametrize("encoder", ["sigmoid", "tanh", "relu", "linear"])
+@pytest.mark.parametrize("tied", [False, True])
+def test_the_contractive_term_and_its_gradient_equal_the_generic_jacobian(encoder, tied):
+    """The closed form in the model against ||J||_F^2 from tg.autograd.jacobian (create_graph=True), and its
+    gradient with respect to W and b against the one obtained by differentiating through that Jacobian."""
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((5, 4))
+    ae = tg.Autoencoder(4, 3, encoder=encoder, tied=tied, dtype=np.float64, seed=1, contractive=0.7)
+    if encoder == "relu":
+        assert np.all(np.abs(X @ ae.encoder.weight.data.T + ae.encoder.bias.data) > 1e-3)
+    J = tg.autograd.jacobian(lambda x: ae.encode(x), tg.Tensor(X), create_graph=True)     # (m, k, m, n)
+    generic = (J * J).sum() * (0.7 / len(X))
+    closed = ae.loss_terms(X)["contractive"]
+    assert closed.item() == pytest.approx(generic.item(), rel=1e-12, abs=1e-14)
+    W, b = ae.encoder.weight, ae.encoder.bias
+    want = tg.grad(generic, (W, b), allow_unused=True)
+    got = tg.grad(closed, (W, b), allow_unused=True)
+    for g, w in zip(got, want):
+        g = np.zeros_like(b.data) if g is None else g.data      # a linear encoder's penalty does not depend on b
+        w = np.zeros_like(g) if w is None else w.data
+        assert close(g, w)
 
 
 # ---------------------------------------------------------------- denoising

@@ -190,6 +190,23 @@ class ReLU(Module):
         return x.relu()
 
 
+class Dropout(Module):
+    """Zero each element with probability p and scale the rest by 1/(1 - p) in training mode (PyTorch's
+    rule); the identity after eval(). The masks come from a numpy Generator seeded by `rng`."""
+
+    def __init__(self, p=0.5, rng=None):
+        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
+            raise ValueError(f"Dropout: p must be a probability in [0, 1], got {p!r}")
+        self.p = float(p)
+        self.rng = np.random.default_rng(rng)
+
+    def forward(self, x):
+        return F.dropout(x, self.p, self.training, self.rng)
+
+    def __repr__(self):
+        return f"Dropout(p={self.p})"
+
+
 class Identity(Module):
     def forward(self, x):
         return x
