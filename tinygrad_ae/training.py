@@ -1,13 +1,13 @@
 """The training job behind `python -m tinygrad_ae train`: options, setup, a checkpoint after every epoch,
 exact resume, and the end of a run (model.npz, pictures, report).
 
+The run's options (their defaults, checks and the model they describe) are in options.py.
 The loop itself is the library's one loop, `Autoencoder.fit`: this job hands it the run's optimizer, shuffle
 RNG and history (restored from the checkpoint on --resume) and hooks for progress (per step) and for the
 checkpoint (per epoch). The parts around it: choices.py (names and pairing), checkpoint.py (the file's
 format), report.py (progress, the opening and closing lines), pictures.py, fileio.py (the atomic write).
 Exit codes: 0 done, 2 a user error (bad option, bad data), 3 the loss diverged, 130 interrupted.
 """
-import math
 import shlex
 import sys
 import time
@@ -16,114 +16,21 @@ from pathlib import Path
 
 import numpy as np
 
-from . import checkpoint, choices, report
+from . import checkpoint, report
 from .autoencoder import Autoencoder, TrainingDiverged
+from .options import (DEFAULTS, LATER_OPTIONS, UsageError, build_model, check_options, data_key,  # noqa: F401
+                      flag, hidden_option, noise_option, parse_noise, resolve_options)
 from .data import DATASET_NAMES, has_test_split, load_dataset, train_val_split
 from .fileio import atomic_write
 from .pictures import PICTURES, draw_pictures
 from .reference import pca_bound
 from .serialization import load, save
 
-# What a run uses when the user does not say; decoder and loss follow the lecture's pairing (resolve_options).
-# On the embedded digits these defaults take about ten seconds on two cores and end within ~3% of the PCA bound.
-# hidden is an int (the lecture's one-layer model) or a list of layer sizes (a deep autoencoder); noise is
-# "mask:q" or "gaussian:sigma" (text, so the options stay JSON).
-DEFAULTS = {"data": "digits", "hidden": 16, "encoder": "sigmoid", "decoder": None, "loss": None, "tied": False,
-            "binarize": False, "epochs": 150, "batch_size": 32, "lr": 3e-3, "optimizer": "adam", "seed": 0,
-            "code_activation": None, "weight_decay": 0.0, "noise": None, "sparsity": None, "sparsity_weight": None,
-            "contractive": 0.0}
-# the options added after the first checkpoints were written: an older checkpoint resumes with these values
-LATER_OPTIONS = ("code_activation", "weight_decay", "noise", "sparsity", "sparsity_weight", "contractive")
 VAL_FRACTION, SPLIT_SEED = 0.2, 0     # fixed, so runs with different seeds are judged on the same rows
 CHECKPOINT, MODEL, HISTORY = "checkpoint.npz", "model.npz", "history.csv"
 EXIT_OK, EXIT_USAGE, EXIT_DIVERGED, EXIT_INTERRUPTED = 0, 2, 3, 130
 Diverged = TrainingDiverged           # the name this module used before the library and the job shared one error
 PLOT_INSTALL = report.PLOT_INSTALL
-
-
-class UsageError(Exception):
-    """A mistake in the options or the data: reported in one line, exit code 2."""
-
-
-# ---------------------------------------------------------------- options
-
-def resolve_options(given):
-    """All options of a new run. `given` maps option names to what the user chose (None = not given).
-
-    The decoder and loss follow the lecture's pairing (choices.resolve): a logistic decoder pairs with
-    cross-entropy, anything else with squared error; --binarize (binary inputs) picks the logistic pair
-    unless --decoder or --loss was given. ValueError if the two given do not fit together.
-    """
-    opts = {name: default if given.get(name) is None else given[name] for name, default in DEFAULTS.items()}
-    opts["decoder"], opts["loss"] = choices.resolve(given.get("decoder"), given.get("loss"), opts["binarize"])
-    opts["data"] = _data_key(opts["data"])
-    opts["hidden"] = _hidden_option(opts["hidden"])
-    opts["noise"] = _noise_option(opts["noise"])
-    check_options(opts)
-    return opts
-
-
-def _hidden_option(hidden):
-    """--hidden as the options keep it: an int, or a list of ints for a deep autoencoder (one size: an int)."""
-    if isinstance(hidden, (list, tuple)):
-        return int(hidden[0]) if len(hidden) == 1 and isinstance(hidden[0], (int, np.integer)) else list(hidden)
-    return hidden
-
-
-def parse_noise(text):
-    """(kind, level) from "mask:0.3" or "gaussian:0.5"; UsageError otherwise."""
-    kind, _, level = str(text).partition(":")
-    kind = kind.strip().lower()
-    try:
-        value = float(level)
-    except ValueError:
-        value = None
-    if kind not in choices.NOISES or value is None or not math.isfinite(value):
-        raise UsageError(f"--noise must be mask:Q (each input set to 0 with probability Q, e.g. mask:0.3) or "
-                         f"gaussian:SIGMA (e.g. gaussian:0.5), got {text!r}")
-    return kind, value
-
-
-def _noise_option(noise):
-    if noise is None:
-        return None
-    kind, level = parse_noise(noise)
-    return f"{kind}:{level:g}"
-
-
-def _data_key(data):
-    """A data set's name as given, a path made absolute (so a checkpoint resumes from any folder)."""
-    data = str(data)
-    name = data.strip().lower().replace("_", "-")
-    if name in DATASET_NAMES:
-        return name
-    return str(Path(data).resolve()) if Path(data).exists() else data
-
-
-def check_options(opts):
-    """UsageError for numbers no run can use (choices.py and Autoencoder check the names and their pairing)."""
-    hidden = opts["hidden"]
-    for value in hidden if isinstance(hidden, list) else [hidden]:
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise UsageError(f"--hidden must be a positive whole number, or sizes separated by commas for a deep "
-                             f"autoencoder (e.g. 1000,500,250,30), got {hidden!r}")
-    for name in ("epochs", "batch_size"):
-        value = opts[name]
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise UsageError(f"--{name.replace('_', '-')} must be a positive whole number, got {value!r}")
-    lr = opts["lr"]
-    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0:
-        raise UsageError(f"--lr must be a positive number such as 0.003, got {lr!r}")
-    if isinstance(opts["seed"], bool) or not isinstance(opts["seed"], (int, np.integer)) or opts["seed"] < 0:
-        raise UsageError(f"--seed must be a whole number >= 0, got {opts['seed']!r}")
-
-
-def _flag(name, value):
-    """How an option is written on the command line, e.g. --batch-size 32, --tied, --hidden 100,30."""
-    flag = "--" + name.replace("_", "-")
-    if isinstance(value, list):
-        value = ",".join(map(str, value))
-    return flag if isinstance(value, bool) else f"{flag} {value}"
 
 
 # ---------------------------------------------------------------- checkpoints (format: checkpoint.py)
@@ -192,18 +99,6 @@ def _test_split(data):
     return load_dataset(data, split="test")
 
 
-def build_model(opts, n_inputs):
-    """The Autoencoder the options describe, initialized from --seed (as Autoencoder(seed=...) in a script).
-    ValueError (naming the argument) for a combination that does not make sense, e.g. --sparsity with tanh."""
-    noise, level = parse_noise(opts["noise"]) if opts.get("noise") else (None, None)
-    hidden = opts["hidden"]
-    return Autoencoder(n_inputs, tuple(hidden) if isinstance(hidden, list) else hidden, encoder=opts["encoder"],
-                       decoder=opts["decoder"], tied=opts["tied"], loss=opts["loss"], seed=opts["seed"],
-                       code_activation=opts.get("code_activation"), weight_decay=opts.get("weight_decay") or 0.0,
-                       noise=noise, noise_level=level, sparsity=opts.get("sparsity"),
-                       sparsity_weight=opts.get("sparsity_weight"), contractive=opts.get("contractive") or 0.0)
-
-
 def default_out(data):
     """runs/<data>-<date>-<time>/, with a suffix if two runs start in the same second."""
     name = data if data in DATASET_NAMES else Path(data).stem or "data"
@@ -242,11 +137,11 @@ def _prepare_resume(given):
     path = Path(given["resume"])
     ckpt = load_checkpoint(path)
     opts = ckpt["options"]
-    normalize = {"data": _data_key, "hidden": _hidden_option, "noise": _noise_option}
+    normalize = {"data": data_key, "hidden": hidden_option, "noise": noise_option}
     resolved_given = {k: normalize.get(k, lambda v: v)(v) for k, v in given.items() if v is not None}
     differ = [k for k in DEFAULTS if k != "epochs" and k in resolved_given and resolved_given[k] != opts.get(k)]
     if differ:
-        theirs = " ".join(_flag(k, opts.get(k)) for k in differ)
+        theirs = " ".join(flag(k, opts.get(k)) for k in differ)
         raise UsageError(f"--resume continues the run saved in {path} as it was set up ({theirs}); only "
                          f"--epochs and --out may be given with it. Leave out "
                          f"{', '.join('--' + k.replace('_', '-') for k in differ)}, or start a new run")
