@@ -73,10 +73,13 @@ def closing_report(run, files, drew):
         lines.append(f"ratio            n/a        (the PCA bound is 0: {run.k} components reconstruct "
                      "these rows exactly)")
     test_squared = val_loss if mse else squared_error(run.model, run.X_val)
-    test_pca = pca_error(run.X_train, run.X_val, run.k)
-    lines.append(f"{run.held_out} squared error {test_squared:.6g} against PCA's {test_pca:.6g} (rank {run.k}, fitted "
-                 f"on the training rows) on the same {len(run.X_val)} rows: ratio "
-                 f"{test_squared / test_pca if test_pca > 0 else float('nan'):.4f}")
+    if run.bound > 0:       # else PCA keeps every dimension: its error is 0 up to rounding, on any rows
+        test_pca = pca_error(run.X_train, run.X_val, run.k)
+        lines.append(f"{run.held_out} squared error {test_squared:.6g} against PCA's {test_pca:.6g} (rank {run.k}, "
+                     f"fitted on the training rows) on the same {len(run.X_val)} rows: ratio "
+                     f"{test_squared / test_pca:.4f}")
+    else:
+        lines.append(f"{run.held_out} squared error {test_squared:.6g} (PCA with {run.k} components: 0)")
     lines.append(f"wrote {', '.join(files)} to {run.out}{os.sep}")
     if not drew:
         from .pictures import PICTURES
