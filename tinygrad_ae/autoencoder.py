@@ -263,7 +263,7 @@ class Autoencoder(nn.Module):
         features, averaged over examples) plus the penalties. In training mode a denoising model encodes
         a corrupted copy of x (drawn from ae.generator) and is compared with the clean x."""
         x = self._check_input(x)
-        return self._loss(x)
+        return self._loss(x, self.encoder_input(x))
 
     def reconstruction_loss(self, x):
         """The lecture's reconstruction term alone, on clean x, whatever the mode and the penalties."""
@@ -273,7 +273,15 @@ class Autoencoder(nn.Module):
     def loss_terms(self, x, corrupt=None):
         """{"reconstruction": ..., one entry per penalty, "objective": their sum} as Tensors on a batch.
         corrupt: whether the encoder sees a corrupted x (default: in training mode, if the model has noise)."""
-        return self._terms(self._check_input(x), corrupt)
+        x = self._check_input(x)
+        corrupt = self.training if corrupt is None else corrupt
+        return self._terms(x, self.corrupt(x) if corrupt else x)
+
+    def encoder_input(self, x):
+        """What the encoder sees in the objective: in training mode a denoising model's corrupted copy of x
+        (one draw from ae.generator), else x itself. Drawn outside the objective, so a step that takes it as
+        an argument replays with new noise every time."""
+        return self.corrupt(x) if self.training and self.noise is not None else x
 
     def _check_input(self, x):
         x = self._as_input(x)
@@ -281,19 +289,18 @@ class Autoencoder(nn.Module):
             _check_probabilities(x.data)
         return x
 
-    def _loss(self, x):
-        """loss() without the check of x, for data that check_data() has already passed."""
-        if self.noise is None and not self.penalties:      # the lecture's model: nothing added
-            value = self._reconstruction(x, self.encode(x))
+    def _loss(self, x, x_in=None):
+        """loss() without the check of x, for data that check_data() has already passed; the encoder sees
+        x_in (encoder_input(x), drawn by the caller), by default x."""
+        if not self.penalties:      # the lecture's model (denoising or not): nothing added
+            value = self._reconstruction(x, self.encode(x if x_in is None else x_in))
         else:
-            value = self._terms(x)["objective"]
+            value = self._terms(x, x_in)["objective"]
         value.name = "L"
         return value
 
-    def _terms(self, x, corrupt=None):
-        if corrupt is None:
-            corrupt = self.training and self.noise is not None
-        h = self.encode(self.corrupt(x) if corrupt else x)
+    def _terms(self, x, x_in=None):
+        h = self.encode(x if x_in is None else x_in)
         terms = {"reconstruction": self._reconstruction(x, h)}
         for name in self.penalties:
             terms[name] = getattr(self, f"_{name}_term")(h)
@@ -390,8 +397,10 @@ class Autoencoder(nn.Module):
         on_batch(batch_index, batch_loss) is called after each step (e.g. for a progress bar)."""
         total = 0.0
         for i, batch in enumerate(iterate_minibatches(X, batch_size, shuffle, rng)):
+            x = Tensor(batch)                    # X was checked once, not every batch
+            x_in = self.encoder_input(x)         # the noise is drawn here, outside the objective
             optimizer.zero_grad()
-            loss = self._loss(Tensor(batch))     # X was checked once, not every batch
+            loss = self._loss(x, x_in)
             loss.backward()
             optimizer.step()
             value = loss.item()
