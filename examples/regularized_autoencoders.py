@@ -105,21 +105,21 @@ def digits_part(args):
     print(f"(PCA with all {n} components reconstructs exactly: error {pca:.2g}; the mean image alone: "
           f"{reference.pca_error(X_train, X_test, 0):.3f})")
     print("\n" + "\n".join(table))
-    draw_filters(models, args.out / "regularized_filters.png")
+    draw_filters(models, used, args.out / "regularized_filters.png")
 
 
-def draw_filters(models, path):
+def draw_filters(models, used, path):
     plt = _common.pyplot()
     if plt is None:
         _common.skip_plots(path.name)
         return
     rows = []
     for ae in models.values():
-        W = ae.encoder.weight.numpy()
+        W = ae.encoder.weight.numpy() * used        # pixels no digit uses keep their random initial weights: hidden
         order = np.argsort(-np.linalg.norm(W, axis=1))[:16]         # the 16 units with the largest weights
         rows.append(W[order])
-    fig = _common.image_grid(plt, rows, (8, 8), list(models), "the 16 strongest filters of each model (k = 128): "
-                             "red +, blue -", signed=True)
+    fig = _common.image_grid(plt, rows, (8, 8), list(models), "the 16 strongest filters of each model (k = 128; "
+                             "pixels no digit uses left blank): red +, blue -", signed=True)
     _common.save_figure(fig, path)
 
 
