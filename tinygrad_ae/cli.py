@@ -58,8 +58,9 @@ def build_parser(prog="tinygrad-ae"):
     add("--batch-size", type=int, metavar="N", help=f"rows per optimizer step (default {d['batch_size']})")
     add("--lr", type=float, help=f"learning rate (default {d['lr']:g})")
     add("--optimizer", choices=OPTIMIZERS, help=f"the optimizer (default {d['optimizer']})")
-    add("--seed", type=int, help=f"seed for the initial weights and the shuffle order (default {d['seed']}); "
-                                 "the 80/20 train/validation split always uses seed 0")
+    add("--seed", type=int, help=f"seed for the initial weights, the shuffle order and the noise (default "
+                                 f"{d['seed']}); the 80/20 train/validation split always uses seed 0 (data with a "
+                                 "test split, such as fashion-mnist, hold out their test files instead)")
     add("--out", metavar="FOLDER", help="where to write the results (default runs/<data>-<date>-<time>/)")
     add("--resume", metavar="CHECKPOINT", help="continue the run saved in this checkpoint.npz exactly "
                                                "(--epochs may raise its total)")
