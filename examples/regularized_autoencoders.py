@@ -132,13 +132,13 @@ def deep_model(encoder, seed):
 
 FASHION_MODELS = {   # name -> (label, builder(seed), batch size, lr, epochs, time-limited?)
     "linear-30": ("linear autoencoder, 30 units (linear decoder, squared error)",
-                  lambda seed: Autoencoder(784, 30, encoder="linear", decoder="linear", seed=seed), 256, 1e-3, 20, False),
+                  lambda seed: Autoencoder(784, 30, encoder="linear", decoder="linear", seed=seed), 256, 1e-3, 100, False),
     "lecture-30": ("lecture autoencoder, k = 30 (sigmoid encoder, linear decoder, squared error)",
-                   lambda seed: Autoencoder(784, 30, encoder="sigmoid", decoder="linear", seed=seed), 256, 1e-3, 20,
+                   lambda seed: Autoencoder(784, 30, encoder="sigmoid", decoder="linear", seed=seed), 256, 1e-3, 100,
                    False),
     "lecture-30-logistic": ("lecture autoencoder, k = 30 (sigmoid encoder, logistic decoder, cross-entropy)",
                             lambda seed: Autoencoder(784, 30, encoder="sigmoid", decoder="sigmoid", seed=seed), 256,
-                            1e-3, 20, False),
+                            1e-3, 100, False),
     "deep-logistic": ("deep 784-1000-500-250-30, logistic hidden layers (the paper's)",
                       lambda seed: deep_model("sigmoid", seed), 128, 1e-3, 1000, True),
     "deep-relu": ("deep 784-1000-500-250-30, ReLU hidden layers",
