@@ -132,7 +132,8 @@ def deep_model(encoder, seed):
 
 FASHION_MODELS = {   # name -> (label, builder(seed), batch size, lr, epochs, time-limited?)
     "linear-30": ("linear autoencoder, 30 units (linear decoder, squared error)",
-                  lambda seed: Autoencoder(784, 30, encoder="linear", decoder="linear", seed=seed), 256, 1e-3, 100, False),
+                  lambda seed: Autoencoder(784, 30, encoder="linear", decoder="linear", seed=seed), 256, 1e-3, 100,
+                  False),
     "lecture-30": ("lecture autoencoder, k = 30 (sigmoid encoder, linear decoder, squared error)",
                    lambda seed: Autoencoder(784, 30, encoder="sigmoid", decoder="linear", seed=seed), 256, 1e-3, 100,
                    False),

@@ -165,7 +165,8 @@ class Autoencoder(nn.Module):
         else:
             self.sparsity = _number(owner, "sparsity", sparsity, 0, 1, low_open=True, high_open=True,
                                     what=" (rho, the target mean activation of each hidden unit)")
-            self.sparsity_weight = _number(owner, "sparsity_weight", 1.0 if sparsity_weight is None else sparsity_weight)
+            beta = 1.0 if sparsity_weight is None else sparsity_weight
+            self.sparsity_weight = _number(owner, "sparsity_weight", beta)
             if self.code_activation != "sigmoid":
                 raise ValueError(f"{owner}: sparsity compares each hidden unit's mean activation with rho as a "
                                  "probability, so it needs a code whose units lie in (0, 1): encoder='sigmoid'"

@@ -50,7 +50,8 @@ def build_parser(prog="tinygrad-ae"):
                      help="denoising: mask:Q sets each input to 0 with probability Q (e.g. mask:0.3); gaussian:SIGMA "
                           "adds N(0, SIGMA^2) (e.g. gaussian:0.5). The loss compares with the clean input")
     reg.add_argument("--sparsity", type=float, metavar="RHO",
-                     help="sparse autoencoder: add beta * sum KL(RHO || mean activation) per hidden unit (sigmoid code)")
+                     help="sparse autoencoder: add beta * sum KL(RHO || mean activation) over the hidden units "
+                          "(sigmoid code)")
     reg.add_argument("--sparsity-weight", type=float, metavar="BETA", help="beta for --sparsity (default 1)")
     reg.add_argument("--contractive", type=float, metavar="LAMBDA",
                      help="contractive autoencoder: add LAMBDA * ||dh/dx||_F^2, mean over examples (one hidden layer)")

@@ -12,8 +12,9 @@ Notation of the slides ("Introduction to Autoencoders"). Each row of X is one of
 
 `gradients` is the slides' chain rule written out by hand; the tests hold the framework's autograd
 to it and the benchmarks race against it. The penalties of the regularized autoencoders (weight decay,
-sparsity) have their closed forms and gradients here too (`regularized_gradients` adds them up). `pca_bound` is the Eckart-Young bound: no rank-k affine
-reconstruction (so no autoencoder with k hidden units and a linear decoder) has a lower squared error.
+sparsity, contractive) have their closed forms and gradients here too (`regularized_gradients` adds up
+the first two). `pca_bound` is the Eckart-Young bound: no rank-k affine reconstruction (so no autoencoder
+with k hidden units and a linear decoder) has a lower squared error; `pca_error` is PCA judged on other rows.
 """
 import numpy as np
 
