@@ -152,7 +152,7 @@ def apply(op, *inputs, **constants):
         data = ctx.forward(*arrays, **constants)
     except ValueError as error:
         raise _shape_error(ctx.name, arrays, constants, error) from None
-    if type(data) is not np.ndarray:            # numpy reductions and ufuncs on 0-d input return scalars
+    if not isinstance(data, np.ndarray):        # numpy reductions and ufuncs on 0-d input return scalars
         data = np.asarray(data)
     out = Tensor.__new__(Tensor)
     out.data, out.grad, out.name = data, None, None
@@ -538,7 +538,7 @@ def _accumulate(leaf, grad, borrowed):
         leaf.grad = grad if leaf.grad is None else leaf.grad + grad
     elif leaf.grad is None:
         if borrowed or grad.dtype != leaf.data.dtype or not grad.flags.writeable:
-            grad = np.array(grad, dtype=leaf.data.dtype)
+            grad = grad.astype(leaf.data.dtype)   # a copy (a method, so a captured step sees it)
         leaf.grad = grad
     else:
         np.add(leaf.grad, grad, out=leaf.grad, casting="unsafe")
