@@ -324,7 +324,7 @@ class SquaredErrorSum(Function):
 
     def forward(self, pred, target, scale):
         diff = pred - target
-        return np.asarray(scale * np.vdot(diff, diff), dtype=diff.dtype)
+        return (scale * np.vdot(diff, diff)).astype(diff.dtype, copy=False)   # a method: tg.compile sees it
 
     def backward(self, grad, out, pred, target, scale):
         g = (pred - target) * (2.0 * scale * grad)
@@ -345,7 +345,7 @@ class BCEWithLogitsSum(Function):
         np.exp(t, out=t)
         np.log1p(t, out=t)
         total = t.sum() + 0.5 * twice_relu.sum() - np.vdot(target, logits)
-        return np.asarray(scale * total, dtype=logits.dtype)
+        return (scale * total).astype(logits.dtype, copy=False)
 
     def backward(self, grad, out, logits, target, scale):
         g = (sigmoid(logits) - target) * (scale * grad)

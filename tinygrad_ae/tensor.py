@@ -538,7 +538,8 @@ def _accumulate(leaf, grad, borrowed):
         leaf.grad = grad if leaf.grad is None else leaf.grad + grad
     elif leaf.grad is None:
         if borrowed or grad.dtype != leaf.data.dtype or not grad.flags.writeable:
-            grad = grad.astype(leaf.data.dtype)   # a copy (a method, so a captured step sees it)
+            # a copy; for an array through its method, which a captured step (tg.compile) sees
+            grad = grad.astype(leaf.data.dtype) if isinstance(grad, np.ndarray) else np.array(grad, leaf.data.dtype)
         leaf.grad = grad
     else:
         np.add(leaf.grad, grad, out=leaf.grad, casting="unsafe")

@@ -132,11 +132,11 @@ class Program:
                     base = self.arrays[root] if root.kind == "temp" else root.array
                     ns[b.name] = _view(base, b.offset, b.shape, b.strides, b.dtype)
         checks = []
-        for owner, key, how, buf in self.locations:
-            buf_name = names[buf]
-            o = constant(owner)
-            expr = f"{o}.{key}" if how == "attr" else f"{o}[{ref(key) if not isinstance(key, str) else repr(key)}]"
-            checks.append(f"{expr} is not {buf_name}")
+        for root, path, buf in self.locations:     # the arrays bound are still where the step finds them
+            expr = constant(root)
+            for how, key in path:
+                expr += f".{key}" if how == "attr" else f"[{ref(key)}]"
+            checks.append(f"{expr} is not {names[buf]}")
         seen_guards = set()
         for update, hook_args, guard, expected in self.hooks:
             if guard is not None:

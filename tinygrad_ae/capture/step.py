@@ -100,11 +100,11 @@ def capture(fn, args, kwargs):
     rec = Recorder()
     tensors, locations = discover(fn, list(args) + list(kwargs.values()))
     swapped = []
-    for owner, key, how in locations:
+    for owner, key, how, root, path in locations:
         array = _get(owner, key, how)
         traced, buf = rec.bind("state", array, label=f"{type(owner).__name__}.{key}")
         _set(owner, key, how, traced)
-        swapped.append((owner, key, how, array, traced, buf))
+        swapped.append((owner, key, how, array, traced, buf, root, path))
     arg_buffers = {}
     saved_args = []
 
@@ -154,22 +154,22 @@ def capture(fn, args, kwargs):
     plain_result = _rebuild(template, [b.array for b in outputs])
     if changed:
         return plain_result, None
-    kept = [(owner, key, how, buf) for owner, key, how, array, traced, buf in swapped
+    kept = [(root, path, buf) for owner, key, how, array, traced, buf, root, path in swapped
             if buf in used and not (key == "grad" and any(t is owner for t, _ in grads))]
     if any(key == "grad" and buf in used and any(t is owner for t, _ in grads)
-           for owner, key, how, array, traced, buf in swapped):
+           for owner, key, how, array, traced, buf, root, path in swapped):
         return plain_result, None               # read a .grad and then replaced it: not supported
     return plain_result, (rec, outputs, grads, kept, template)
 
 
 def _is_bound(g, swapped, tensor):
-    return any(owner is tensor and key == "grad" and traced is g for owner, key, how, array, traced, buf in swapped)
+    return any(owner is tensor and key == "grad" and traced is g for owner, key, how, array, traced, buf, *_ in swapped)
 
 
 def _restore(swapped):
     """Put the original arrays back; returns the buffers whose array the step replaced by another."""
     replaced = []
-    for owner, key, how, array, traced, buf in swapped:
+    for owner, key, how, array, traced, buf, *_ in swapped:
         current = _get(owner, key, how)
         if current is traced:
             _set(owner, key, how, array)
@@ -234,8 +234,9 @@ _SKIP = (type, types.ModuleType, types.FunctionType, types.BuiltinFunctionType, 
 
 
 def discover(fn, args):
-    """The Tensors and array locations (owner, key, "attr" | "item") reachable from fn and its arguments."""
-    roots = list(args)
+    """The Tensors reachable from fn and its (non-array) arguments, and the array locations among them:
+    (owner, key, "attr" | "item", root, path), path being the attribute and item steps from root."""
+    roots = [a for a in args if not _is_array(a)]
     function = fn
     if inspect.ismethod(function):
         roots.append(function.__self__)
@@ -247,20 +248,20 @@ def discover(fn, args):
     elif hasattr(function, "__dict__"):
         roots.append(function)
     tensors, locations, seen = [], [], set()
-    stack = [(root, 0) for root in reversed(roots)]
+    stack = [(root, root, ()) for root in reversed(roots)]
     while stack:
-        obj, depth = stack.pop()
-        if obj is None or isinstance(obj, _SKIP) or id(obj) in seen or depth > 8:
+        obj, root, path = stack.pop()
+        if obj is None or isinstance(obj, _SKIP) or id(obj) in seen or len(path) > 8:
             continue
         seen.add(id(obj))
         if type(obj) is Tensor:
             tensors.append(obj)
             for key in ("data", "grad"):
                 if isinstance(getattr(obj, key), np.ndarray):
-                    locations.append((obj, key, "attr"))
+                    locations.append((obj, key, "attr", root, path + (("attr", key),)))
             continue
         if isinstance(obj, np.ndarray):
-            continue                            # an argument, or inside a tuple: bound where used
+            continue                            # inside a tuple: read where used, as a constant
         if isinstance(obj, list):
             items = enumerate(obj) if len(obj) <= 10_000 else ()
             how = "item"
@@ -268,7 +269,7 @@ def discover(fn, args):
             items = list(obj.items()) if len(obj) <= 10_000 else ()
             how = "item"
         elif isinstance(obj, tuple):
-            stack.extend((v, depth + 1) for v in obj)
+            stack.extend((v, root, path + (("item", i),)) for i, v in enumerate(obj))
             continue
         elif hasattr(obj, "__dict__") and not callable(obj) or _is_module_like(obj):
             items = list(vars(obj).items())
@@ -277,9 +278,9 @@ def discover(fn, args):
             continue
         for key, value in items:
             if isinstance(value, np.ndarray) and value.dtype.kind in "fciub" and not isinstance(value, Traced):
-                locations.append((obj, key, how))
+                locations.append((obj, key, how, root, path + ((how, key),)))
             else:
-                stack.append((value, depth + 1))
+                stack.append((value, root, path + ((how, key),)))
     return tensors, locations
 
 

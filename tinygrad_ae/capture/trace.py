@@ -340,9 +340,11 @@ class Traced(np.ndarray):
             _recorder.setitem(self, key, value)
 
     def __getitem__(self, key):
-        if _recorder is None or _is_basic_index(key):     # a view: found by address when used
-            return super().__getitem__(key)
-        return _recorder.function(_getitem, (self, key), {})
+        if _recorder is None or _is_basic_index(key):
+            value = super().__getitem__(key)
+            if _recorder is None or isinstance(value, np.ndarray):
+                return value                    # a view: found by address when used
+        return _recorder.function(_getitem, (self, key), {})   # an element, or a copy (index arrays)
 
     def __repr__(self):
         return f"Traced(shape={self.shape}, dtype={self.dtype})"
