@@ -16,6 +16,7 @@ import numpy as np
 from .trace import Buffer, CaptureError
 
 MISS = object()             # a replay that cannot run (the state changed, or a guard failed): run eagerly
+WRONG_ARGUMENTS = object()  # arguments of other types, shapes or dtypes: another program, if any
 
 
 def _view(base, offset, shape, strides, dtype):
@@ -172,7 +173,32 @@ class Program:
         lines.append(f"    return ({''.join(names[b] + ', ' for b in self.outputs)})")
         self.source = "\n".join(lines)
         exec(compile(self.source, "<tg.compile program>", "exec"), ns)
+        self._namespace = ns
         return ns["replay"]
+
+    def entry_point(self, spec, tensor_type, rebuild):
+        """call(*args): the replay for positional array arguments, checking each one's type, shape,
+        dtype and strides first (WRONG_ARGUMENTS if one differs), returning the step's result."""
+        ns = dict(self._namespace, Tensor=tensor_type, WRONG_ARGUMENTS=WRONG_ARGUMENTS, _rebuild=rebuild,
+                  _template=self.template, _replay=self.run, MISS=MISS)
+        names = [f"a{i}" for i in range(len(spec))]
+        lines = [f"def call({', '.join(names)}):"]
+        for i, (is_tensor, shape, dtype, strides) in enumerate(spec):
+            ns[f"d{i}"] = dtype
+            if is_tensor:
+                lines += [f"    if type(a{i}) is not Tensor:\n        return WRONG_ARGUMENTS", f"    x{i} = a{i}.data"]
+            else:
+                lines += [f"    x{i} = a{i}"]
+            lines.append(f"    if type(x{i}) is not np.ndarray or x{i}.shape != {shape} or x{i}.dtype is not d{i} "
+                         f"or x{i}.strides != {strides}:\n        return WRONG_ARGUMENTS")
+        lines.append(f"    outputs = _replay({', '.join(f'x{i}' for i in range(len(spec)))})")
+        lines.append("    if outputs is MISS:\n        return MISS")
+        if self.template[0] is tensor_type:
+            lines.append(f"    return Tensor(outputs[{self.template[1]}].copy())")
+        else:
+            lines.append("    return _rebuild(_template, outputs)")
+        exec(compile("\n".join(lines), "<tg.compile entry>", "exec"), ns)
+        return ns["call"]
 
     def _line(self, call, ref, constant):
         args = [ref(a) for a in call.args]

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from . import trace
-from .plan import MISS, Program
+from .plan import MISS, WRONG_ARGUMENTS, Program
 from .trace import Buffer, CaptureError, Recorder, Traced
 
 RECAPTURE_WARNING = 4       # more captures than this (another shape, changed state...) say so once
@@ -32,6 +32,7 @@ class CompiledStep:
         self.captures = 0
         self._warned = False
         self.program = None
+        self._fast = None       # the entry point of the program used last (positional array arguments)
         self.__wrapped__ = fn
         self.__doc__ = getattr(fn, "__doc__", None)
         self.__name__ = getattr(fn, "__name__", "step")
@@ -44,17 +45,33 @@ class CompiledStep:
         return bound
 
     def __call__(self, *args, **kwargs):
+        fast = self._fast
+        if fast is not None and not kwargs and len(args) == fast.arity:
+            result = fast(*args)
+            if result is not WRONG_ARGUMENTS and result is not MISS:
+                return result
+            if result is MISS:                  # the state changed, or a guard failed: capture again
+                self._fast = None
+                for entry in self._entries.values():
+                    if entry["call"] is fast:
+                        entry["program"] = entry["pending"] = entry["call"] = None
+        return self._call(args, kwargs)
+
+    def _call(self, args, kwargs):
         leaves = list(args) + [kwargs[k] for k in sorted(kwargs)]
         key = (len(args), tuple(sorted(kwargs)), tuple(map(_key, leaves)))
         entry = self._entries.get(key)
         if entry is None:
-            entry = self._entries[key] = {"calls": 0, "pending": None, "program": None, "eager": None}
+            entry = self._entries[key] = {"calls": 0, "pending": None, "program": None, "eager": None,
+                                           "call": None}
         program = entry["program"]
         if program is not None:
+            if entry["call"] is not None:
+                self._fast = entry["call"]
             outputs = program.run(*[x.data if type(x) is Tensor else x for x in leaves if _is_array(x)])
             if outputs is not MISS:
                 return _rebuild(program.template, outputs)
-            entry["program"] = entry["pending"] = None   # the state changed or a guard failed
+            entry["program"] = entry["pending"] = entry["call"] = self._fast = None   # state changed, or a guard failed
         entry["calls"] += 1
         if entry["eager"] is not None or entry["calls"] == 1:
             return self.fn(*args, **kwargs)
@@ -81,6 +98,10 @@ class CompiledStep:
                           stacklevel=3)
             return result
         entry["program"] = self.program = Program(*recording)
+        if not kwargs and all(_is_array(a) for a in args):
+            spec = [(type(a) is Tensor,) + _key(a)[1:] for a in args]
+            entry["call"] = self._fast = self.program.entry_point(spec, Tensor, _rebuild)
+            self._fast.arity = len(args)
         return result
 
 
