@@ -7,7 +7,7 @@ that parameter's first step and reused. Parameters whose `.grad` is None are ski
 so it can go through `tg.save`, and `load_state_dict` restores it for an exact resume.
 
 The numbers a step multiplies by (the learning rate, Adam's bias corrections) are computed in Python
-by `_numbers(i)` into 0-d arrays of the parameter's dtype, which numpy combines with an array exactly
+by `_numbers()` into 0-d arrays of the parameter's dtype, which numpy combines with an array exactly
 as it would the Python float. `_numbers` runs through `capture.replayed`, so a compiled step
 (`tg.compile`) calls it again on every replay: a learning rate changed after capture takes effect, and
 Adam's step count goes on. `_branches()` names the branches a step takes; a compiled step whose
@@ -56,7 +56,7 @@ class Optimizer:
         self.state = [{} for _ in params]          # per parameter, as PyTorch's optimizer.state
         self._scratch = [None] * len(params)       # workspace reused by every step; not state
         self._decayed = [None] * len(params)       # holds grad + weight_decay * p when weight decay is on
-        self._number_arrays = [None] * len(params)  # per parameter: 0-d arrays written by _numbers(i)
+        self._number_arrays = {}                   # 0-d arrays written by _numbers(), made once
 
     def _set_hyperparameters(self, values):
         self._check(values)
@@ -90,11 +90,11 @@ class Optimizer:
         buf += p.grad
         return buf
 
-    def _zero_d(self, i, count):
-        """count 0-d arrays of parameter i's dtype, made once (see the module docstring)."""
-        arrays = self._number_arrays[i]
+    def _zero_d(self, key, dtype, count):
+        """count 0-d arrays of this dtype, made once per key (see the module docstring)."""
+        arrays = self._number_arrays.get(key)
         if arrays is None:
-            arrays = self._number_arrays[i] = tuple(np.zeros((), self.params[i].dtype) for _ in range(count))
+            arrays = self._number_arrays[key] = tuple(np.zeros((), dtype) for _ in range(count))
         return arrays
 
     def state_dict(self):
@@ -180,22 +180,27 @@ class SGD(Optimizer):
     def _branches(self):
         return bool(self.momentum), bool(self.dampening), self.nesterov, bool(self.weight_decay)
 
-    def _numbers(self, i):
-        """lr, momentum, 1 - dampening, weight_decay as 0-d arrays of parameter i's dtype."""
-        lr, mu, keep, decay = numbers = self._zero_d(i, 4)
-        lr[()] = self.lr
-        if self.momentum:
-            mu[()] = self.momentum
-            keep[()] = 1.0 - self.dampening
-        if self.weight_decay:
-            decay[()] = self.weight_decay
+    def _numbers(self):
+        """{dtype: (lr, momentum, 1 - dampening, weight_decay)} as 0-d arrays of each parameter dtype."""
+        numbers = {}
+        for p in self.params:
+            dtype = p.dtype
+            if dtype not in numbers:
+                lr, mu, keep, decay = numbers[dtype] = self._zero_d(dtype, dtype, 4)
+                lr[()] = self.lr
+                if self.momentum:
+                    mu[()] = self.momentum
+                    keep[()] = 1.0 - self.dampening
+                if self.weight_decay:
+                    decay[()] = self.weight_decay
         return numbers
 
     def step(self):
+        numbers = replayed(self._numbers, guard=self._branches)
         for i, p in enumerate(self.params):
             if p.grad is None:
                 continue
-            lr, mu, keep, decay = replayed(self._numbers, i, guard=self._branches)
+            lr, mu, keep, decay = numbers[p.dtype]
             g = self._decayed_grad(i, p, decay) if self.weight_decay else p.grad
             s = self._scratch[i]
             if s is None:
@@ -255,29 +260,30 @@ class Adam(Optimizer):
     def _branches(self):
         return bool(self.weight_decay)
 
-    def _numbers(self, i):
-        """Counts this step (t) and returns, as 0-d arrays of parameter i's dtype: beta1, 1 - beta1, beta2,
-        1 - beta2, 1 - beta2**t, eps, lr / (1 - beta1**t), weight_decay."""
-        numbers = self._zero_d(i, 8)
-        state = self.state[i]
-        if not state:
-            p = self.params[i]
-            state.update(step=0, exp_avg=np.zeros_like(p.data), exp_avg_sq=np.zeros_like(p.data))
-        state["step"] += 1
-        t = state["step"]
+    def _numbers(self, active):
+        """Counts a step (t) for each parameter index in `active` and returns, per index, as 0-d arrays
+        of its dtype: beta1, 1 - beta1, beta2, 1 - beta2, 1 - beta2**t, eps, lr / (1 - beta1**t), weight_decay."""
         beta1, beta2 = self.betas
-        values = (beta1, 1.0 - beta1, beta2, 1.0 - beta2, 1.0 - beta2 ** t, self.eps,
-                  self.lr / (1.0 - beta1 ** t), self.weight_decay)
-        for array, value in zip(numbers, values):
-            array[()] = value
+        numbers = {}
+        for i in active:
+            p, state = self.params[i], self.state[i]
+            if not state:
+                state.update(step=0, exp_avg=np.zeros_like(p.data), exp_avg_sq=np.zeros_like(p.data))
+            state["step"] += 1
+            t = state["step"]
+            values = (beta1, 1.0 - beta1, beta2, 1.0 - beta2, 1.0 - beta2 ** t, self.eps,
+                      self.lr / (1.0 - beta1 ** t), self.weight_decay)
+            arrays = numbers[i] = self._zero_d(i, p.dtype, 8)
+            for array, value in zip(arrays, values):
+                array[()] = value
         return numbers
 
     def step(self):
-        for i, p in enumerate(self.params):
-            if p.grad is None:
-                continue
-            beta1, rest1, beta2, rest2, correction2, eps, step_size, decay = replayed(
-                self._numbers, i, guard=self._branches)
+        active = tuple(i for i, p in enumerate(self.params) if p.grad is not None)
+        numbers = replayed(self._numbers, active, guard=self._branches)
+        for i in active:
+            p = self.params[i]
+            beta1, rest1, beta2, rest2, correction2, eps, step_size, decay = numbers[i]
             g = self._decayed_grad(i, p, decay)
             s = self._scratch_for(i, p)
             m, v = self.state[i]["exp_avg"], self.state[i]["exp_avg_sq"]
