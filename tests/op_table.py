@@ -96,6 +96,110 @@ def binary_cross_entropies(draw):
     return (lambda p, t: F.binary_cross_entropy(p, t, reduction="none")), [p, target]
 
 
+# ----- entries of the day-one ops (indexing, joining, max/min, selection, cross-entropy) ----------
+# Index, IndexAdd, Cat, Where and Clip are linear in their inputs, so their plain second derivative is
+# 0 whatever their backward does; their entries square the result so that gradgradcheck runs each
+# backward on Tensors and differentiates it again (Index's backward is IndexAdd and the reverse).
+
+def distinct_arrays(shape):
+    """float64 arrays whose elements are all different, at least 0.25 apart (no ties within eps)."""
+    size = int(np.prod(shape))
+    return st.permutations(range(size)).map(lambda p: (np.array(p, dtype=np.float64) * 0.25 - size / 8).reshape(shape))
+
+
+@st.composite
+def numpy_indices(draw, shape):
+    """An index numpy accepts for `shape`: basic (ints, slices with steps, None, ...), integer arrays
+    or lists (negative and repeated entries, empty selections), boolean masks, or a slice with a list."""
+    kind = draw(st.sampled_from(["basic", "arrays", "list", "mask", "mixed"]))
+    if kind == "basic":
+        return draw(hnp.basic_indices(shape, min_dims=0, allow_newaxis=True, allow_ellipsis=True))
+    if kind == "arrays":
+        return draw(hnp.integer_array_indices(
+            shape, result_shape=hnp.array_shapes(min_dims=1, max_dims=2, min_side=0, max_side=4)))
+    if kind == "list":
+        return draw(st.lists(st.integers(-shape[0], shape[0] - 1), max_size=5))
+    if kind == "mask":
+        k = draw(st.integers(1, len(shape)))
+        return draw(hnp.arrays(np.bool_, shape[:k]))
+    if len(shape) == 1:
+        return (Ellipsis, draw(st.lists(st.integers(-shape[0], shape[0] - 1), max_size=4)))
+    return (slice(None, None, draw(st.sampled_from([1, -1, 2]))),
+            draw(st.lists(st.integers(-shape[1], shape[1] - 1), max_size=4)))
+
+
+@st.composite
+def indexings(draw):
+    x = draw(arrays(draw(shapes(min_dims=1))))
+    index = draw(numpy_indices(x.shape))
+    return (lambda t: t[index] ** 2), [x]
+
+
+@st.composite
+def index_adds(draw):
+    shape = draw(shapes(min_dims=1))
+    # the index as Index normalizes it (masks become integer arrays), read off the node it records
+    index = tg.Tensor(np.zeros(shape), requires_grad=True)[draw(numpy_indices(shape))].grad_fn.constants["index"]
+    values = draw(arrays(np.zeros(shape)[index].shape))
+    return (lambda v: tg.apply(ops.IndexAdd, v, index=index, shape=shape) ** 2), [values]
+
+
+@st.composite
+def extremes(draw, method):
+    x = draw(shapes().flatmap(distinct_arrays))
+    axis = draw(st.one_of(st.none(), st.integers(-x.ndim, x.ndim - 1))) if x.ndim else None
+    keepdims = draw(st.booleans())
+    return (lambda t: getattr(t, method)(axis=axis, keepdims=keepdims) ** 2), [x]
+
+
+@st.composite
+def cats(draw):
+    shape = draw(shapes(min_dims=1))
+    axis = draw(st.integers(-len(shape), len(shape) - 1))
+    parts = []
+    for _ in range(draw(st.integers(1, 3))):
+        part = list(shape)
+        part[axis] = draw(st.integers(0, 3))
+        parts.append(draw(arrays(tuple(part))))
+    return (lambda *ts: tg.cat(ts, axis=axis) ** 2), parts
+
+
+@st.composite
+def wheres(draw):
+    triple = draw(hnp.mutually_broadcastable_shapes(num_shapes=3, max_dims=3, max_side=4))
+    shape_c, shape_a, shape_b = triple.input_shapes
+    condition = draw(hnp.arrays(np.bool_, shape_c))
+    return (lambda a, b: tg.where(condition, a, b) ** 2), [draw(arrays(shape_a)), draw(arrays(shape_b))]
+
+
+def away_from(bounds, margin=0.05):
+    return lambda x: bool(np.all([np.abs(x - b) > margin for b in bounds if b is not None]))
+
+
+@st.composite
+def clips(draw):
+    lo, hi = draw(st.sampled_from([(-1.0, 1.0), (None, 0.5), (-0.5, None), (0.3, 0.3)]))
+    x = draw(shapes().flatmap(arrays).filter(away_from((lo, hi))))
+    return (lambda t: t.clip(lo, hi) ** 2), [x]
+
+
+@st.composite
+def class_targets(draw):
+    """(logits, target): (N, C) logits and N integer classes, or (C,) logits and a 0-d class."""
+    classes = draw(st.integers(1, 4))
+    batch = draw(st.sampled_from([(), (1,), (3,), (4,)]))
+    logits = draw(arrays(batch + (classes,)))
+    target = draw(hnp.arrays(np.int64, batch, elements=st.integers(0, classes - 1)))
+    return logits, target
+
+
+@st.composite
+def softmax_cross_entropies(draw):
+    logits, target = draw(class_targets())
+    scale = draw(st.sampled_from([1.0, 0.25]))
+    return (lambda a: tg.apply(ops.SoftmaxCrossEntropySum, a, target=target, scale=scale)), [logits]
+
+
 OP_TABLE = {
     "Neg": unary("__neg__"),
     "Exp": unary("exp"),
@@ -121,4 +225,12 @@ OP_TABLE = {
     "SquaredErrorSum": fused_losses(ops.SquaredErrorSum, arrays),
     "BCEWithLogitsSum": fused_losses(ops.BCEWithLogitsSum, arrays),
     "BinaryCrossEntropy": binary_cross_entropies(),
+    "Index": indexings(),
+    "IndexAdd": index_adds(),
+    "Max": extremes("max"),
+    "Min": extremes("min"),
+    "Cat": cats(),
+    "Where": wheres(),
+    "Clip": clips(),
+    "SoftmaxCrossEntropySum": softmax_cross_entropies(),
 }

@@ -1,13 +1,14 @@
 """tinygrad_ae: a tiny, readable reverse-mode autograd framework on numpy, and the lecture autoencoder."""
-from . import data, functional, nn, optim, reference, viz
+from . import autograd, data, functional, nn, optim, reference, viz
 from .autoencoder import Autoencoder
 from .capture import CaptureError, compile
 from .debug import AnomalyError, detect_anomaly, trace
 from .gradcheck import gradcheck, gradgradcheck, numerical_grad
 from .serialization import load, save
-from .tensor import Tensor, apply, enable_grad, grad, is_grad_enabled, no_grad
+from .tensor import Tensor, apply, cat, enable_grad, grad, is_grad_enabled, maximum, minimum, no_grad, stack, where
 
-__all__ = ["Tensor", "apply", "grad", "no_grad", "enable_grad", "is_grad_enabled", "gradcheck", "gradgradcheck",
-           "numerical_grad", "functional", "nn", "optim", "save", "load", "Autoencoder", "data", "reference",
+__all__ = ["Tensor", "apply", "grad", "autograd", "no_grad", "enable_grad", "is_grad_enabled", "gradcheck",
+           "gradgradcheck", "numerical_grad", "functional", "nn", "optim", "save", "load", "Autoencoder", "data",
+           "reference", "cat", "stack", "where", "maximum", "minimum",
            "viz", "trace", "detect_anomaly", "AnomalyError", "compile", "CaptureError"]
 __version__ = "0.1.0"

@@ -38,6 +38,10 @@ def abs(x):  # noqa: A001 (the PyTorch name)
     return x.abs()
 
 
+def sqrt(x):
+    return x.sqrt()
+
+
 def softplus(x):
     """log(1 + exp(x)), stable at +-1000 (a primitive: see ops.Softplus)."""
     return x.softplus()
@@ -107,3 +111,69 @@ def binary_cross_entropy_with_logits(logits, target, reduction="mean"):
     """Cross-entropy of sigmoid(logits) against target, computed from the logits: never log(0)."""
     return _loss("binary_cross_entropy_with_logits", logits, target, reduction,
                  lambda a, t: softplus(a) - t * a, ops.BCEWithLogitsSum)
+
+
+# ----- classification and dropout ---------------------------------------------------------------
+
+def softmax(x, axis=-1):
+    """exp(x) / sum(exp(x)) along axis, shifted by the max so that it is finite at +-1000."""
+    return ops.softmax(x, axis)
+
+
+def log_softmax(x, axis=-1):
+    """x - log(sum(exp(x))) along axis, computed from x - max(x) (a constant shift: the value does
+    not depend on it), so that it is finite at +-1000."""
+    shifted = x - np.max(x.data, axis=axis, keepdims=True)
+    return shifted - shifted.exp().sum(axis, keepdims=True).log()
+
+
+def _class_targets(op, logits, target):
+    """target as an integer array of shape logits.shape[:-1], every class in 0..C-1."""
+    if type(logits) is not Tensor:
+        raise TypeError(f"{op}: logits must be a Tensor, got {type(logits).__name__}")
+    if logits.ndim not in (1, 2):
+        raise ValueError(f"{op}: logits must have shape (N, C) or (C,), got shape {logits.shape}")
+    if isinstance(target, Tensor):
+        raise TypeError(f"{op}: target must be integer class indices (an int array or list), not a Tensor "
+                        "(a Tensor holds floats); pass the labels as a numpy int array")
+    target = np.asarray(target)
+    if target.dtype.kind not in "iu":
+        raise TypeError(f"{op}: target must hold integer class indices, got dtype {target.dtype}; "
+                        "pass labels.astype(int)")
+    if target.shape != logits.shape[:-1]:
+        raise ValueError(f"{op}: logits of shape {logits.shape} need a target of shape {logits.shape[:-1]} "
+                         f"(one class per row), got shape {target.shape}")
+    classes = logits.shape[-1]
+    if target.size and (target.min() < 0 or target.max() >= classes):
+        bad = target.min() if target.min() < 0 else target.max()
+        raise ValueError(f"{op}: target holds class {bad} but the logits have {classes} classes; "
+                         f"classes are 0..{classes - 1}")
+    return target
+
+
+def cross_entropy(logits, target, reduction="mean"):
+    """-log softmax(logits)[target] per row, with integer class targets, as PyTorch's
+    F.cross_entropy: averaged over rows ("mean"), summed ("sum") or per row ("none"). Backward is the
+    closed form softmax(logits) - one_hot(target) (see ops.SoftmaxCrossEntropySum)."""
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"cross_entropy: reduction must be one of ('mean', 'sum', 'none'), got {reduction!r}")
+    target = _class_targets("cross_entropy", logits, target)
+    if reduction == "none":
+        rows = np.arange(target.size).reshape(target.shape)
+        return -log_softmax(logits)[(rows, target) if logits.ndim == 2 else (target,)]
+    scale = 1.0 if reduction == "sum" else (1.0 / target.size if target.size else float("nan"))
+    return apply(ops.SoftmaxCrossEntropySum, logits, target=target, scale=scale)
+
+
+def dropout(x, p=0.5, training=True, rng=None):
+    """PyTorch's dropout: in training, each element is zeroed with probability p and the survivors
+    are scaled by 1/(1 - p), so the expected value is unchanged; outside training, x itself.
+    rng: a numpy Generator (or a seed) to draw the mask from."""
+    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
+        raise ValueError(f"dropout: p must be a probability in [0, 1], got {p!r}")
+    if not training or p == 0:
+        return x
+    if p == 1:
+        return x * np.zeros(x.shape, x.dtype)
+    keep = np.random.default_rng(rng).random(x.shape) >= p
+    return x * (keep * (1.0 / (1.0 - p))).astype(x.dtype)

@@ -12,7 +12,26 @@ from .tensor import Tensor
 
 
 class Module:
-    """Base class: subclasses set parameters/submodules as attributes and define `forward`."""
+    """Base class: subclasses set parameters/submodules as attributes and define `forward`.
+
+    `training` (True until `eval()`) tells layers such as Dropout which mode they are in."""
+
+    training = True                             # the default; train()/eval() set it per instance
+
+    def train(self, mode=True):
+        """Set training mode (or, with mode=False, evaluation mode) here and in every submodule."""
+        stack, seen = [self], set()
+        while stack:
+            module = stack.pop()
+            if id(module) not in seen:
+                seen.add(id(module))
+                module.training = bool(mode)
+                stack.extend(v for v in vars(module).values() if isinstance(v, Module))
+        return self
+
+    def eval(self):
+        """Evaluation mode: train(False)."""
+        return self.train(False)
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
@@ -171,6 +190,23 @@ class ReLU(Module):
         return x.relu()
 
 
+class Dropout(Module):
+    """Zero each element with probability p and scale the rest by 1/(1 - p) in training mode (PyTorch's
+    rule); the identity after eval(). The masks come from a numpy Generator seeded by `rng`."""
+
+    def __init__(self, p=0.5, rng=None):
+        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
+            raise ValueError(f"Dropout: p must be a probability in [0, 1], got {p!r}")
+        self.p = float(p)
+        self.rng = np.random.default_rng(rng)
+
+    def forward(self, x):
+        return F.dropout(x, self.p, self.training, self.rng)
+
+    def __repr__(self):
+        return f"Dropout(p={self.p})"
+
+
 class Identity(Module):
     def forward(self, x):
         return x
@@ -186,15 +222,15 @@ class Sequential(Module):
             setattr(self, str(i), module)
 
     def _layers(self):
-        return list(vars(self).values())
+        return [m for m in vars(self).values() if isinstance(m, Module)]   # not the training flag
 
     def forward(self, x):
-        for module in vars(self).values():
+        for module in self._layers():
             x = module(x)
         return x
 
     def __len__(self):
-        return len(vars(self))
+        return len(self._layers())
 
     def __iter__(self):
         return iter(self._layers())

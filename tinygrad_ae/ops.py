@@ -194,7 +194,7 @@ class Maximum(Function):
         return np.maximum(a, b)
 
     def backward(self, grad, out, a, b):
-        share = np.greater(a, b) + 0.5 * np.equal(a, b)   # a's share of the gradient: 1, 1/2 or 0
+        share = (np.greater(a, b) + 0.5 * np.equal(a, b)).astype(out.dtype)   # a's share: 1, 1/2 or 0
         return (grad * share if self.needs_grad(0) else None,
                 grad * (1 - share) if self.needs_grad(1) else None)
 
@@ -207,7 +207,7 @@ class Minimum(Function):
         return np.minimum(a, b)
 
     def backward(self, grad, out, a, b):
-        share = np.less(a, b) + 0.5 * np.equal(a, b)
+        share = (np.less(a, b) + 0.5 * np.equal(a, b)).astype(out.dtype)
         return (grad * share if self.needs_grad(0) else None,
                 grad * (1 - share) if self.needs_grad(1) else None)
 
@@ -366,3 +366,162 @@ class BinaryCrossEntropy(Function):
         grad_p = grad * (prob - target) / np.maximum(prob * (1 - prob), 1e-12)
         grad_x = grad * (clamped_log(1 - prob) - clamped_log(prob)) if self.needs_grad(1) else None
         return grad_p, grad_x
+
+
+# ---------------------------------------------------------------------------------------------
+# Reduce: max and min (ties share the gradient equally, as PyTorch's amax/amin)
+# ---------------------------------------------------------------------------------------------
+
+def _extreme_backward(grad, out, x, axis, keepdims):
+    """grad spread evenly over the elements equal to the extreme (out) along the reduced axes."""
+    if not keepdims and axis is not None:
+        grad, out = np.expand_dims(grad, axis), np.expand_dims(out, axis)
+    hits = np.equal(x, out)                                   # a plain mask, even on Tensors
+    share = (hits / hits.sum(axis=axis, keepdims=True)).astype(x.dtype)
+    return (grad * share,)
+
+
+class Max(Function):
+    __slots__ = ()
+    def forward(self, x, axis=None, keepdims=False): return np.max(x, axis=axis, keepdims=keepdims)
+    def backward(self, grad, out, x, axis=None, keepdims=False): return _extreme_backward(grad, out, x, axis, keepdims)
+
+
+class Min(Function):
+    __slots__ = ()
+    def forward(self, x, axis=None, keepdims=False): return np.min(x, axis=axis, keepdims=keepdims)
+    def backward(self, grad, out, x, axis=None, keepdims=False): return _extreme_backward(grad, out, x, axis, keepdims)
+
+
+# ---------------------------------------------------------------------------------------------
+# Indexing and joining. `index` is a normalized numpy index (tensor.py makes it: a tuple of ints,
+# slices, None, Ellipsis and integer arrays, boolean masks already turned into integer arrays).
+# Index and IndexAdd are each other's backward, so derivatives of any order go through them.
+# ---------------------------------------------------------------------------------------------
+
+def dispatches(function):
+    """Let a helper of the table run on Tensors as numpy's own functions do: when its first argument
+    is not an ndarray but speaks numpy's __array_function__ protocol (a Tensor), the call goes there
+    (tensor.py maps the helper to its primitive)."""
+    def helper(x, *args, **kwargs):
+        kind = type(x)
+        if kind is not np.ndarray and hasattr(kind, "__array_function__"):
+            return kind.__array_function__(x, helper, (kind,), (x,) + args, kwargs)
+        return function(x, *args, **kwargs)
+    helper.__name__, helper.__doc__ = function.__name__, function.__doc__
+    return helper
+
+
+def _has_array(index):
+    return any(isinstance(i, np.ndarray) for i in index)
+
+
+@dispatches
+def index_add(values, index, shape):
+    """Zeros of `shape` with `values` added at `index`, repeated indices accumulating (np.add.at)."""
+    out = np.zeros(shape, dtype=values.dtype)
+    if _has_array(index):
+        np.add.at(out, index, values)
+    else:                                       # a basic index selects each element at most once
+        out[index] = values
+    return out
+
+
+class Index(Function):
+    """x[index]; backward scatters the gradient into zeros of x's shape (np.add.at semantics)."""
+    __slots__ = ()
+    def forward(self, x, index): return x[index]
+    def backward(self, grad, out, x, index): return (index_add(grad, index, x.shape),)
+
+
+class IndexAdd(Function):
+    """index_add(values, index, shape); backward gathers: grad[index]."""
+    __slots__ = ()
+    passes_grad_through = True                      # a basic index gives a view of grad
+    def forward(self, values, index, shape): return index_add(values, index, shape)
+    def backward(self, grad, out, values, index, shape): return (grad[index],)
+
+
+class Cat(Function):
+    """np.concatenate(inputs, axis); each input gets its slice of the gradient."""
+    __slots__ = ()
+    passes_grad_through = True                      # the slices are views of grad
+
+    def forward(self, *inputs, axis=0):
+        return np.concatenate(inputs, axis=axis)
+
+    def backward(self, grad, out, *inputs, axis=0):
+        lead = (slice(None),) * (axis % out.ndim)
+        grads, start = [], 0
+        for x in inputs:
+            stop = start + x.shape[axis]
+            grads.append(grad[lead + (slice(start, stop),)])
+            start = stop
+        return tuple(grads)
+
+
+# ---------------------------------------------------------------------------------------------
+# Selection
+# ---------------------------------------------------------------------------------------------
+
+class Where(Function):
+    """np.where(condition, a, b) with a constant boolean condition: a gets the gradient where it is
+    True, b where it is False (the engine sums each back to its input's shape)."""
+    __slots__ = ()
+
+    def forward(self, a, b, condition):
+        return np.where(condition, a, b)
+
+    def backward(self, grad, out, a, b, condition):
+        return (np.where(condition, grad, 0) if self.needs_grad(0) else None,
+                np.where(condition, 0, grad) if self.needs_grad(1) else None)
+
+
+class Clip(Function):
+    """np.clip(x, lo, hi) with constant bounds (None: no bound); the gradient passes where
+    lo <= x <= hi, as PyTorch's clamp."""
+    __slots__ = ()
+
+    def forward(self, x, lo=None, hi=None):
+        return np.clip(x, lo, hi)
+
+    def backward(self, grad, out, x, lo=None, hi=None):
+        inside = np.ones(np.shape(x), dtype=bool)
+        if lo is not None:
+            inside = inside & (x >= lo)
+        if hi is not None:
+            inside = inside & (x <= hi)
+        return (np.where(inside, grad, 0),)
+
+
+# ---------------------------------------------------------------------------------------------
+# Fused classification loss
+# ---------------------------------------------------------------------------------------------
+
+def softmax(x, axis=-1):
+    """exp(x) / sum(exp(x)) on an ndarray or a Tensor, shifted by the (constant) max so that exp
+    never overflows; the shift does not change the value, so no gradient needs to flow through it."""
+    e = np.exp(x - np.max(np.asarray(x), axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def one_hot(target, classes, dtype):
+    """Rows of the identity picked by integer class labels: shape target.shape + (classes,)."""
+    return np.equal(np.expand_dims(target, -1), np.arange(classes)).astype(dtype)
+
+
+class SoftmaxCrossEntropySum(Function):
+    """scale * sum_i -log softmax(logits_i)[target_i] for logits (N, C) (or (C,)) and integer class
+    targets (N,) (or a 0-d one). Backward is the closed form scale (softmax(logits) - one_hot(target)),
+    written with ops a Tensor has, so it can itself be differentiated."""
+    __slots__ = ()
+
+    def forward(self, logits, target, scale):
+        shifted = logits - np.max(logits, axis=-1, keepdims=True)
+        log_norm = np.log(np.sum(np.exp(shifted), axis=-1))
+        picked = np.take_along_axis(shifted, np.expand_dims(target, -1), axis=-1)[..., 0]
+        return np.asarray(scale * np.sum(log_norm - picked), dtype=logits.dtype)
+
+    def backward(self, grad, out, logits, target, scale):
+        onehot = one_hot(target, logits.shape[-1], logits.dtype)
+        return ((softmax(logits) - onehot) * (grad * scale),)

@@ -206,3 +206,55 @@ def _check_pca_input(X, k):
     if not 0 <= k <= X.shape[1]:
         raise ValueError(f"k must be between 0 and n = {X.shape[1]} (the number of features), got {k}")
     return X
+
+
+# ---------------------------------------------------------------- the contractive penalty (Rifai et al., 2011)
+#
+# For one example x, h = g(a) with a = W x + b, the encoder's Jacobian is J = dh/dx = diag(g'(a)) W,
+# so its squared Frobenius norm is
+#
+#     ||J||_F^2 = sum_j d_j^2 s_j,     d_j = g'(a_j) from the output h,  s_j = sum_i W_ji^2
+#
+# with d = h (1 - h) for the sigmoid and d = 1 - h^2 for tanh. The penalty averages it over the m rows
+# of X. Its gradient, by hand: d_j depends on a_j, and s_j on row j of W.
+#
+#     dd_j/da_j = h_j (1 - h_j) (1 - 2 h_j) = d_j (1 - 2 h_j)          (sigmoid)
+#               = -2 h_j (1 - h_j^2)        = -2 h_j d_j               (tanh)
+#     dP/da_j   = 2 d_j s_j dd_j/da_j       = d_j^2 s_j * (2 (1 - 2 h_j) or -4 h_j)
+#     dP/dW_ji  = dP/da_j x_i + 2 d_j^2 W_ji            dP/db_j = dP/da_j
+#
+# summed over the rows and divided by m.
+
+CONTRACTIVE_ENCODERS = ("sigmoid", "tanh")
+
+
+def _contractive_terms(X, W, b, encoder):
+    check("encoder", encoder, CONTRACTIVE_ENCODERS, "reference")
+    X, W, b = (_as_float(a) for a in (X, W, b))
+    if X.ndim != 2 or X.shape[0] == 0:
+        raise ValueError(f"X must be 2-D (m examples, n features) with at least one row, got shape {X.shape}")
+    if W.ndim != 2 or W.shape[1] != X.shape[1]:
+        raise ValueError(f"W has shape {W.shape}, expected (k, {X.shape[1]}) for X of shape {X.shape}")
+    if b.shape != (W.shape[0],):
+        raise ValueError(f"b has shape {b.shape}, expected ({W.shape[0]},) for W of shape {W.shape}")
+    h = _ACTIVATIONS[encoder][0](X @ W.T + b)
+    d = _ACTIVATIONS[encoder][1](h)          # g'(a) from the output: h (1 - h) or 1 - h^2
+    s = (W * W).sum(axis=1)                  # s_j = sum_i W_ji^2
+    return X, W, h, d * d, s
+
+
+def contractive_penalty(X, W, b, encoder="sigmoid"):
+    """(1/m) sum_i ||J_h(x_i)||_F^2 = (1/m) sum_i sum_j g'(a_ij)^2 sum_l W_jl^2 (no weight lambda)."""
+    X, W, h, d2, s = _contractive_terms(X, W, b, encoder)
+    return float((d2 @ s).sum() / X.shape[0])
+
+
+def contractive_penalty_grads(X, W, b, encoder="sigmoid"):
+    """{"W": dP/dW (k, n), "b": dP/db (k,)} of contractive_penalty, by the hand derivation above."""
+    X, W, h, d2, s = _contractive_terms(X, W, b, encoder)
+    m = X.shape[0]
+    dd_factor = 2 * (1 - 2 * h) if encoder == "sigmoid" else -4 * h
+    dA = d2 * dd_factor * s                  # dP/da, one row per example (m, k)
+    dW = (dA.T @ X + 2 * d2.sum(axis=0)[:, None] * W) / m
+    db = dA.sum(axis=0) / m
+    return {"W": dW, "b": db}

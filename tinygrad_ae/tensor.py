@@ -145,7 +145,7 @@ def apply(op, *inputs, **constants):
             requires_grad = requires_grad or x.requires_grad
         elif type(x) is float or type(x) is int or x is None:
             arrays.append(x)
-        else:                                   # arrays and numpy scalars: converted once, then again
+        else:                                   # arrays, numpy scalars: convert them and start again
             return apply(op, *map(_operand, inputs), **constants)
     ctx = op()
     try:
@@ -204,6 +204,15 @@ class Tensor:
     dtype = property(lambda self: self.data.dtype)
     ndim = property(lambda self: self.data.ndim)
     size = property(lambda self: self.data.size)
+
+    @property
+    def grad_fn(self):
+        """The node (an ops.Function) that made this tensor; None for a leaf or outside the graph."""
+        return self._ctx
+
+    @property
+    def is_leaf(self):
+        return self._ctx is None
 
     def numpy(self):
         return self.data
@@ -292,6 +301,48 @@ class Tensor:
     def T(self):
         return apply(ops.Transpose, self, axes=None)
 
+    def max(self, axis=None, keepdims=False):
+        """The largest element over axis (None: all); tied elements share the gradient equally."""
+        return apply(ops.Max, self, axis=_normalize_axis(axis), keepdims=bool(keepdims))
+
+    def min(self, axis=None, keepdims=False):
+        """The smallest element over axis (None: all); tied elements share the gradient equally."""
+        return apply(ops.Min, self, axis=_normalize_axis(axis), keepdims=bool(keepdims))
+
+    def argmax(self, axis=None, keepdims=False):
+        """Indices of the largest elements, as a plain integer ndarray (no gradient)."""
+        return np.argmax(self.data, axis=axis, keepdims=keepdims)
+
+    def argmin(self, axis=None, keepdims=False):
+        """Indices of the smallest elements, as a plain integer ndarray (no gradient)."""
+        return np.argmin(self.data, axis=axis, keepdims=keepdims)
+
+    def clip(self, lo=None, hi=None):
+        """Values limited to [lo, hi] (numbers; None: no bound); the gradient passes where lo <= x <= hi."""
+        for label, bound in (("lo", lo), ("hi", hi)):
+            if bound is not None and not isinstance(bound, numbers.Real):
+                raise TypeError(f"clip: {label} must be a number or None, got {type(bound).__name__}")
+        if lo is None and hi is None:
+            raise ValueError("clip: give lo, hi or both")
+        lo, hi = (None if b is None else float(b) for b in (lo, hi))
+        return apply(ops.Clip, self, lo=lo, hi=hi)
+
+    # ----- indexing: numpy's rules; the gradient is scattered back (repeats accumulate) -----------
+    def __getitem__(self, index):
+        index = _normalize_index(index, self.shape)
+        try:
+            return apply(ops.Index, self, index=index)
+        except IndexError as error:
+            raise IndexError(f"getitem: {error} (tensor of shape {self.shape}); an index along an axis "
+                             "of size n must lie in -n..n-1") from None
+
+    def __setitem__(self, index, value):
+        raise TypeError(
+            "Tensor does not support item assignment (x[i] = v): the graph would not see the change. "
+            "Build a new tensor instead: tg.where(mask, v, x) to replace masked elements, tg.cat([...]) "
+            "to join pieces; or, to change values outside the graph (e.g. a parameter), write into "
+            "x.data[i] under tg.no_grad()")
+
     # Two composites every user reaches for as methods (functional.py has the rest)
     def mean(self, axis=None, keepdims=False):
         """Sum divided by the number of elements reduced over."""
@@ -353,6 +404,51 @@ def _normalize_axis(axis):
     return tuple(int(a) for a in axis)
 
 
+def _normalize_index(index, shape):
+    """The index as the table's Index op takes it: a tuple of ints, slices, None, Ellipsis and integer
+    arrays, each boolean mask checked against the axes it selects and turned into integer arrays (so
+    the backward's scatter sees only integer indices). Float indices and Tensors are refused."""
+    items = index if type(index) is tuple else (index,)
+    normalized, masks = [], []
+    for item in items:
+        if isinstance(item, Tensor):
+            raise TypeError("getitem: cannot index with a Tensor (its values are floats); index with an "
+                            "integer numpy array or list, or a boolean mask such as x > 0")
+        if isinstance(item, (list, np.ndarray)):
+            array = np.asarray(item)
+            if array.size == 0 and array.dtype.kind == "f":  # [] is float64 to numpy: an empty selection
+                array = array.astype(np.intp)
+            if array.dtype.kind not in "biu":
+                raise TypeError(f"getitem: index array of dtype {array.dtype}; index with integers "
+                                "(e.g. idx.astype(int)) or a boolean mask")
+            if array.dtype.kind == "b" and array.ndim > 0:
+                masks.append(len(normalized))
+            item = array
+        elif isinstance(item, (float, np.floating)):
+            raise TypeError(f"getitem: float index {item!r}; index with an int, a slice, an integer "
+                            "array or list, or a boolean mask")
+        normalized.append(item)
+    if masks:                                   # where each mask starts: count the axes the others use
+        used = [0 if i is None or i is Ellipsis else i.ndim if isinstance(i, np.ndarray) and i.dtype.kind == "b"
+                else 1 for i in normalized]
+        ellipsis = [k for k, i in enumerate(normalized) if i is Ellipsis]
+        for k in masks:
+            mask = normalized[k]
+            start = sum(used[:k])
+            if ellipsis and ellipsis[0] < k:
+                start += len(shape) - sum(used)
+            if mask.shape != tuple(shape[start:start + mask.ndim]):
+                raise IndexError(f"getitem: a boolean mask of shape {mask.shape} does not fit a tensor of "
+                                 f"shape {tuple(shape)} at axis {start}; the mask must have the shape of "
+                                 f"the axes it selects, {tuple(shape[start:start + mask.ndim])}")
+        expanded = []
+        for i in normalized:
+            expanded.extend(np.nonzero(i) if isinstance(i, np.ndarray) and i.dtype.kind == "b" and i.ndim
+                            else (i,))
+        normalized = expanded
+    return tuple(normalized)
+
+
 def _expand_dims(x, axis):
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     ndim = x.ndim + len(axes)
@@ -361,6 +457,62 @@ def _expand_dims(x, axis):
     for a in axes:
         shape.insert(a, 1)
     return x.reshape(tuple(shape))
+
+
+def maximum(a, b):
+    """Elementwise max (numpy broadcasting); at a tie each input gets half the gradient, as in PyTorch."""
+    return apply(ops.Maximum, a, b)
+
+
+def minimum(a, b):
+    """Elementwise min (numpy broadcasting); at a tie each input gets half the gradient, as in PyTorch."""
+    return apply(ops.Minimum, a, b)
+
+
+def where(condition, a, b):
+    """a where condition holds, else b (numpy broadcasting). condition is a boolean array, such as
+    the mask a comparison of Tensors gives (x > 0); no gradient flows into it."""
+    condition = np.asarray(_data(condition))
+    if condition.dtype != bool:
+        raise TypeError(f"where: the condition must be a boolean array (e.g. x > 0), got dtype "
+                        f"{condition.dtype}; compare first, e.g. tg.where(c != 0, a, b)")
+    return apply(ops.Where, a, b, condition=condition)
+
+
+def cat(tensors, axis=0):
+    """Join tensors along an existing axis (np.concatenate); each input gets its slice of the gradient."""
+    tensors = [_operand(t) if isinstance(t, np.ndarray) else t for t in tensors]
+    if not tensors or not all(type(t) is Tensor for t in tensors):
+        raise TypeError("cat: pass a non-empty list of Tensors (or arrays)")
+    first = tensors[0]
+    if first.ndim == 0 or not -first.ndim <= axis < first.ndim:
+        raise ValueError(f"cat: axis {axis} is out of range for tensors of shape {first.shape} "
+                         "(0-d tensors have no axis to join along: use tg.stack)")
+    axis = int(axis) % first.ndim
+    for t in tensors[1:]:
+        if t.dtype != first.dtype:
+            raise TypeError(f"cat: tensors of dtypes {first.dtype} and {t.dtype} (shapes {first.shape} and "
+                            f"{t.shape}); convert them to one dtype first, e.g. Tensor(x.data.astype(np.float32))")
+        if t.ndim != first.ndim or any(a != b for k, (a, b) in enumerate(zip(first.shape, t.shape)) if k != axis):
+            raise ValueError(f"cat: tensors of shapes {first.shape} and {t.shape} cannot be joined along axis "
+                             f"{axis}; they must have the same number of dimensions and the same size in "
+                             "every axis but the one they are joined along (tg.stack makes a new axis)")
+    return apply(ops.Cat, *tensors, axis=axis)
+
+
+def stack(tensors, axis=0):
+    """Join tensors of one shape along a new axis (np.stack): cat of each with a size-1 axis inserted."""
+    tensors = [_operand(t) if isinstance(t, np.ndarray) else t for t in tensors]
+    if not tensors or not all(type(t) is Tensor for t in tensors):
+        raise TypeError("stack: pass a non-empty list of Tensors (or arrays)")
+    for t in tensors[1:]:
+        if t.shape != tensors[0].shape:
+            raise ValueError(f"stack: tensors of shapes {tensors[0].shape} and {t.shape}; stack needs one "
+                             "shape for all (use cat to join along an existing axis)")
+    ndim = tensors[0].ndim + 1
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"stack: axis {axis} is out of range for the result's {ndim} dimensions")
+    return cat([_expand_dims(t, axis) for t in tensors], axis)
 
 
 _UFUNC_OPS = {np.add: ops.Add, np.subtract: ops.Sub, np.multiply: ops.Mul, np.true_divide: ops.Div,
@@ -375,6 +527,15 @@ _ARRAY_FUNCTIONS = {
     np.expand_dims: _expand_dims,
     np.broadcast_to: lambda x, shape: x.broadcast_to(shape),
     np.sum: lambda x, axis=None, keepdims=False: x.sum(axis, keepdims),
+    np.max: lambda x, axis=None, keepdims=False: x.max(axis, keepdims),
+    np.min: lambda x, axis=None, keepdims=False: x.min(axis, keepdims),
+    np.amax: lambda x, axis=None, keepdims=False: x.max(axis, keepdims),
+    np.amin: lambda x, axis=None, keepdims=False: x.min(axis, keepdims),
+    np.clip: lambda x, lo, hi: x.clip(lo, hi),
+    np.where: where,
+    np.concatenate: lambda arrays, axis=0: cat(arrays, axis),
+    np.stack: lambda arrays, axis=0: stack(arrays, axis),
+    ops.index_add: lambda values, index, shape: apply(ops.IndexAdd, values, index=index, shape=tuple(shape)),
     np.shape: lambda x: x.shape,
     np.ndim: lambda x: x.ndim,
 }
@@ -460,10 +621,6 @@ def _reverse_topological_order(roots):
             stack.append(root)
     while stack:
         ctx = stack.pop()._ctx
-        if ctx.spent:
-            raise RuntimeError(
-                "backward: this graph was already used by an earlier backward(); call "
-                "backward(retain_graph=True) the first time to back-propagate through it twice")
         for parent in ctx.parents:
             if type(parent) is Tensor and parent._ctx is not None and parent.requires_grad and parent not in seen:
                 seen.add(parent)
@@ -471,6 +628,20 @@ def _reverse_topological_order(roots):
                 stack.append(parent)
     nodes.sort(key=_sequence_number, reverse=True)
     return nodes
+
+
+def _leading_to(order, wanted):
+    """The part of `order` (newest first) that grad() walks: the nodes from which a wanted tensor is
+    reached through recorded ops, and the set of those whose op must run (the wanted ones run only
+    if another wanted tensor lies behind them). As in PyTorch, grad() runs no op beyond its inputs:
+    no work is spent there, and a part of the graph an earlier backward() spent is no obstacle."""
+    runs = set()
+    for node in reversed(order):                # oldest first: parents are decided before children
+        for parent in node._ctx.parents:
+            if type(parent) is Tensor and (parent in wanted or parent in runs):
+                runs.add(node)
+                break
+    return [node for node in order if node in runs or node in wanted], runs
 
 
 def _backprop(roots, root_grads, retain_graph, create_graph, inputs=None):
@@ -489,6 +660,8 @@ def _backprop(roots, root_grads, retain_graph, create_graph, inputs=None):
         else:
             grads[root] = grads[root] + g if root in grads else g
     order = _reverse_topological_order(roots)
+    if wanted is not None:
+        order, runs = _leading_to(order, wanted)
     previous_mode, _grad_mode.enabled = _grad_mode.enabled, create_graph
     try:
         for node in order:
@@ -497,7 +670,13 @@ def _backprop(roots, root_grads, retain_graph, create_graph, inputs=None):
                 continue
             if wanted is not None and node in wanted:
                 found[node] = grad
+                if node not in runs:            # nothing wanted lies behind it: stop here
+                    continue
             ctx = node._ctx
+            if ctx.spent:
+                raise RuntimeError(
+                    "backward: this graph was already used by an earlier backward(); call "
+                    "backward(retain_graph=True) the first time to back-propagate through it twice")
             parents = ctx.parents
             if create_graph:                    # the formulas run on Tensors and are recorded
                 input_grads = ctx.backward(grad, node, *parents, **ctx.constants)

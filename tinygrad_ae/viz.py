@@ -45,7 +45,7 @@ def _roots(tensor):
 
 def _parents(t):
     """The inputs of the op that made t (none for a leaf)."""
-    return iter(t._ctx.parents if t._ctx is not None else ())
+    return iter(t.grad_fn.parents if t.grad_fn is not None else ())
 
 
 def _data_flow_order(roots):
@@ -76,7 +76,7 @@ def _quote(text):
 def _kind(t, roots):
     if any(t is r for r in roots):
         return "output"
-    if t._ctx is not None:
+    if t.grad_fn is not None:
         return "intermediate"
     return "parameter" if t.requires_grad else "input"
 
@@ -114,7 +114,7 @@ def to_dot(tensor, show_values=False, show_grads=False):
         kind = _kind(t, roots)
         label = _tensor_label(t, kind, show_values, show_grads)
         lines.append(f"  {ids[id(t)]} [label={_quote(label)}, {_STYLE[kind]}];")
-        ctx = t._ctx
+        ctx = t.grad_fn
         if ctx is None:
             continue
         op = f"op{i}"
