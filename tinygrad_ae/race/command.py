@@ -92,7 +92,7 @@ def main(argv=None):
         if args.no_alone:
             return False
         if quick:   # tinygrad_ae and the baseline alone in the first configuration, to exercise the path
-            return (size, dtype, loss) == (sizes[0], dtypes[0], losses[0]) and name in ("tinygrad_ae", "tinygrad_ae compiled", BASELINE)
+            return (size, dtype, loss) == (sizes[0], dtypes[0], losses[0]) and name in ("tinygrad_ae", BASELINE)
         return True
 
     command = "python -m tinygrad_ae bench " + " ".join(argv if argv is not None else sys.argv[1:])
