@@ -189,3 +189,66 @@ def test_returns_structures_of_tensors_and_arrays():
 
 def F_mse(pred, target):
     return tg.functional.mse_loss(pred, target, reduction="batchmean")
+
+
+# ----- Autoencoder.fit and the train job use a compiled step by default ----------------------------------
+
+def digits_split():
+    from tinygrad_ae.data import load_digits, train_val_split
+    return train_val_split(load_digits()[0], 0.2, 0)
+
+
+@pytest.mark.parametrize("optimizer,decoder", [("adam", "linear"), ("sgd", "sigmoid")])
+def test_fit_compiled_and_eager_agree_bit_for_bit(optimizer, decoder):
+    X_train, X_val = digits_split()
+    X_train, X_val = X_train[:500] / 16, X_val / 16        # 500 rows: 7 batches of 64 and one of 52
+    runs = []
+    for compiled in (True, False):
+        model = tg.Autoencoder(64, 8, decoder=decoder, seed=0)
+        history = model.fit(X_train, epochs=5, batch_size=64, lr=0.01, optimizer=optimizer, seed=0,
+                            X_val=X_val, compile=compiled)
+        runs.append((model.state_dict(), history))
+    (a, history_a), (b, history_b) = runs
+    assert history_a["train"] == history_b["train"] and history_a["val"] == history_b["val"]
+    for key in a:
+        assert np.array_equal(a[key], b[key]), key
+
+
+def test_fit_stops_a_diverging_run_at_the_same_step_compiled_or_not():
+    X_train, _ = digits_split()
+    errors = []
+    for compiled in (True, False):
+        model = tg.Autoencoder(64, 8, seed=0)
+        with pytest.raises(tg.autoencoder.TrainingDiverged) as caught:
+            model.fit(X_train, epochs=20, batch_size=64, lr=50.0, optimizer="sgd", seed=0, compile=compiled)
+        errors.append(str(caught.value))
+    assert errors[0] == errors[1]
+
+
+def test_fit_interrupted_mid_epoch_leaves_the_same_model_compiled_or_not():
+    X_train, _ = digits_split()
+    states = []
+    for compiled in (True, False):
+        model = tg.Autoencoder(64, 8, seed=0)
+
+        def interrupt(epoch, batch, loss):
+            if epoch == 2 and batch == 7:
+                raise KeyboardInterrupt
+
+        with pytest.raises(KeyboardInterrupt):
+            model.fit(X_train, epochs=4, batch_size=64, seed=0, on_step=interrupt, compile=compiled)
+        states.append(model.state_dict())
+    for key in states[0]:
+        assert np.array_equal(states[0][key], states[1][key]), key
+
+
+def test_train_job_no_compile_gives_the_same_weights(tmp_path, capsys):
+    from tinygrad_ae import cli, training
+    options = ["--hidden", "4", "--batch-size", "100", "--epochs", "3", "--lr", "0.003"]
+    assert cli.parse_train_args(options)["compile"] is None
+    assert cli.parse_train_args(options + ["--no-compile"])["compile"] is False
+    for name, extra in (("compiled", []), ("eager", ["--no-compile"])):
+        assert training.run_job(cli.parse_train_args(options + ["--out", str(tmp_path / name)] + extra)) == 0
+    a, b = tg.load(tmp_path / "compiled" / "model.npz"), tg.load(tmp_path / "eager" / "model.npz")
+    for key in a:
+        assert np.array_equal(a[key], b[key]), key

@@ -16,7 +16,7 @@ import time
 import numpy as np
 
 from . import functional as F
-from . import nn, optim
+from . import capture, nn, optim
 from .choices import DECODERS, ENCODERS, LOSSES, OPTIMIZERS, check, pair   # noqa: F401  (re-exported)
 from .data import iterate_minibatches, validate_rows
 from .tensor import Tensor, no_grad
@@ -143,17 +143,32 @@ class Autoencoder(nn.Module):
         kind = check("optimizer", optimizer, OPTIMIZERS)
         return optim.Adam(self.parameters(), lr=lr) if kind == "adam" else optim.SGD(self.parameters(), lr=lr)
 
-    def train_epoch(self, X, optimizer, batch_size=64, shuffle=True, rng=None, on_batch=None):
+    def training_step(self, optimizer, compile=True):
+        """step(x): one optimizer step on the batch Tensor x (zero_grad, loss, backward, step), returning
+        the loss. X must be what check_data() returned: batches are not checked again, step after step.
+        compile=True makes it a tg.compile step: eager at its first call, captured at the next two, then
+        replayed as a planned numpy program with bit for bit the same results; the last, smaller batch
+        of an epoch gets a program of its own."""
+        def step(x):
+            optimizer.zero_grad()
+            loss = self._loss(x)
+            loss.backward()
+            optimizer.step()
+            return loss
+        return capture.compile(step) if compile else step
+
+    def train_epoch(self, X, optimizer, batch_size=64, shuffle=True, rng=None, on_batch=None, step=None):
         """One pass over X in minibatches; returns the mean of the batch losses (weighted by size).
         X must be what check_data() returned: batches are not checked again, step after step.
 
-        on_batch(batch_index, batch_loss) is called after each step (e.g. for a progress bar)."""
+        on_batch(batch_index, batch_loss) is called after each step (e.g. for a progress bar).
+        step: a training_step(optimizer) to use (fit passes one compiled step for all epochs);
+        by default an eager one."""
+        if step is None:
+            step = self.training_step(optimizer, compile=False)
         total = 0.0
         for i, batch in enumerate(iterate_minibatches(X, batch_size, shuffle, rng)):
-            optimizer.zero_grad()
-            loss = self._loss(Tensor(batch))     # X was checked once, not every batch
-            loss.backward()
-            optimizer.step()
+            loss = step(Tensor(batch))
             value = loss.item()
             total += value * len(batch)
             if on_batch is not None:
@@ -161,7 +176,7 @@ class Autoencoder(nn.Module):
         return total / len(X)
 
     def fit(self, X, epochs=10, batch_size=64, lr=1e-3, optimizer="adam", shuffle=True, seed=None,
-            X_val=None, callback=None, *, on_step=None, history=None):
+            X_val=None, callback=None, *, on_step=None, history=None, compile=True):
         """Minibatch training: the package's one training loop (the `train` job runs it too).
 
         Returns the history {"train": [...], "val": [...], "seconds": [...]}: after each epoch, the loss on
@@ -173,6 +188,8 @@ class Autoencoder(nn.Module):
         Hooks, each with the 0-based epoch index (counting the epochs of `history` given):
           on_step(epoch, batch_index, batch_loss) after every optimizer step (e.g. a progress bar);
           callback(epoch, history) after every epoch; returning False stops early.
+        compile: run the steps through tg.compile (see training_step); False runs them eagerly, with
+        bit for bit the same results.
         A loss that becomes NaN or inf raises TrainingDiverged (a FloatingPointError) at once;
         KeyboardInterrupt goes through, leaving the model as it is after the last step."""
         X = self.check_data(X)
@@ -180,6 +197,7 @@ class Autoencoder(nn.Module):
         opt = self.make_optimizer(optimizer, lr)
         lr = getattr(opt, "lr", lr)
         rng = np.random.default_rng(seed)
+        step = self.training_step(opt, compile)
         if history is None:
             history = {"train": [], "val": [], "seconds": []}
         for _ in range(epochs):
@@ -194,7 +212,7 @@ class Autoencoder(nn.Module):
             # a diverging run overflows on its way to inf/nan: that is reported once, in words,
             # instead of as a stream of numpy RuntimeWarnings
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                self.train_epoch(X, opt, batch_size, shuffle, rng, on_batch=after_step)
+                self.train_epoch(X, opt, batch_size, shuffle, rng, on_batch=after_step, step=step)
                 train_loss = self.evaluate(X)
                 val_loss = None if X_val is None else self.evaluate(X_val)
             if not math.isfinite(train_loss):

@@ -46,6 +46,9 @@ def build_parser(prog="tinygrad-ae"):
     add("--seed", type=int, help=f"seed for the initial weights and the shuffle order (default {d['seed']}); "
                                  "the 80/20 train/validation split always uses seed 0")
     add("--out", metavar="FOLDER", help="where to write the results (default runs/<data>-<date>-<time>/)")
+    add("--no-compile", dest="compile", action="store_false", default=None,
+        help="run every training step eagerly instead of as a captured numpy program (tg.compile); "
+             "the results are the same, bit for bit")
     add("--resume", metavar="CHECKPOINT", help="continue the run saved in this checkpoint.npz exactly "
                                                "(--epochs may raise its total)")
     for name, (_, help_text) in TOOLS.items():
