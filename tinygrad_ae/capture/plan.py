@@ -275,7 +275,7 @@ class Program:
                 return repr(b) if not isinstance(b, np.dtype) else f"dtype {b}"
             text = b.describe()
             if b.kind == "view":
-                text += f" (view of {b.root.name})"
+                text += f" (view of {b.root.name}{' ' + b.root.label if b.root.label else ''})"
             elif b.kind == "temp" and b in self.group:
                 text += f" (in {self.group[b].name}'s memory)"
             return text
@@ -293,7 +293,7 @@ class Program:
             reads = [show(a) for a in call.args if not (call.how in ("copy", "setitem") and a is call.out)]
             kwargs = [f"{k}={show(v)}" for k, v in call.kwargs.items() if v is not None]
             note = " in place" if call.inplace else ""
-            err = f"  [errstate {call.errstate}]" if call.errstate else ""
+            err = "  [errstate " + ", ".join(f"{k}={v}" for k, v in call.errstate.items()) + "]" if call.errstate else ""
             lines.append(f"  {i:4d}  {call.name}({', '.join(reads + kwargs)}) -> {show(call.out)}{note}{err}")
         for tensor, b in self.grads:
             lines.append(f"  .grad of {tensor.name or 'a tensor'} {tensor.shape} = {b.name if b else None}")

@@ -18,7 +18,7 @@ import numpy as np
 from ..tensor import Tensor
 from . import trace
 from .plan import MISS, WRONG_ARGUMENTS, Program
-from .trace import Buffer, CaptureError, Recorder, Traced
+from .trace import Buffer, CaptureError, Recorder, Traced, _tensors_in
 
 RECAPTURE_WARNING = 4       # more captures than this (another shape, changed state...) say so once
 
@@ -123,7 +123,8 @@ def capture(fn, args, kwargs):
     swapped = []
     for owner, key, how, root, path in locations:
         array = _get(owner, key, how)
-        traced, buf = rec.bind("state", array, label=f"{type(owner).__name__}.{key}")
+        label = (owner.name if key == "data" else f"{owner.name}.grad") if type(owner) is Tensor and owner.name else None
+        traced, buf = rec.bind("state", array, label=label)
         _set(owner, key, how, traced)
         swapped.append((owner, key, how, array, traced, buf, root, path))
     arg_buffers = {}
@@ -154,6 +155,7 @@ def capture(fn, args, kwargs):
         for tensor, data in saved_args:
             tensor.data = data
         replaced = _restore(swapped)
+    _label_graph(result, rec)
     outputs = []
     template = _template(result, rec, outputs)
     used = {b.root for call in rec.calls for b in call.reads() + [call.out]}
@@ -181,6 +183,21 @@ def capture(fn, args, kwargs):
            for owner, key, how, array, traced, buf, root, path in swapped):
         return plain_result, None               # read a .grad and then replaced it: not supported
     return plain_result, (rec, outputs, grads, kept, template)
+
+
+def _label_graph(result, rec):
+    """Give the buffers of named Tensors in the returned graph their names (a1, h, x_hat, L...)."""
+    stack, seen = [t for t in _tensors_in(result)], set()
+    while stack:
+        t = stack.pop()
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        buf = rec.by_id.get(id(t.data))
+        if t.name and buf is not None and buf.label is None:
+            buf.label = t.name
+        if t._ctx is not None:
+            stack.extend(p for p in t._ctx.parents if type(p) is Tensor)
 
 
 def _is_bound(g, swapped, tensor):

@@ -68,7 +68,8 @@ class Buffer:
 
     def describe(self):
         shape = "x".join(map(str, self.shape)) or "scalar"
-        return f"{self.name} {shape} {self.dtype}"
+        label = f" {self.label}" if self.label else ""
+        return f"{self.name}{label} {shape} {self.dtype}"
 
     @property
     def name(self):
