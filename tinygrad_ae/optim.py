@@ -182,17 +182,17 @@ class SGD(Optimizer):
 
     def _numbers(self):
         """{dtype: (lr, momentum, 1 - dampening, weight_decay)} as 0-d arrays of each parameter dtype."""
-        numbers = {}
-        for p in self.params:
-            dtype = p.dtype
-            if dtype not in numbers:
-                lr, mu, keep, decay = numbers[dtype] = self._zero_d(dtype, dtype, 4)
-                lr[()] = self.lr
-                if self.momentum:
-                    mu[()] = self.momentum
-                    keep[()] = 1.0 - self.dampening
-                if self.weight_decay:
-                    decay[()] = self.weight_decay
+        numbers = self._number_arrays
+        if not numbers:                     # made at the first step (parameters keep their dtype)
+            for p in self.params:
+                self._zero_d(p.dtype, p.dtype, 4)
+        for lr, mu, keep, decay in numbers.values():
+            lr[()] = self.lr
+            if self.momentum:
+                mu[()] = self.momentum
+                keep[()] = 1.0 - self.dampening
+            if self.weight_decay:
+                decay[()] = self.weight_decay
         return numbers
 
     def step(self):
