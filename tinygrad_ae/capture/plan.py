@@ -28,6 +28,10 @@ def _view(base, offset, shape, strides, dtype):
     return np.lib.stride_tricks.as_strided(base, shape, strides)
 
 
+def _is_reduce(fn):
+    return getattr(fn, "__name__", None) == "reduce" and isinstance(getattr(fn, "__self__", None), np.ufunc)
+
+
 _SCALAR_OPERATORS = {np.add: "+", np.subtract: "-", np.multiply: "*", np.true_divide: "/"}
 
 
@@ -256,6 +260,13 @@ class Program:
             return f"{out}[()] = {a} {_SCALAR_OPERATORS[call.fn]} {b}"
         if call.how == "ufunc" and call.fn not in (np.maximum, np.minimum):   # those want out= by name
             return f"{fn}({', '.join(args)}, {out}{kwargs})"
+        if call.fn is np.dot and not call.kwargs:           # numpy's positional out: the cheapest call
+            return f"{fn}({', '.join(args)}, {out})"
+        if _is_reduce(call.fn) and set(call.kwargs) <= {"axis", "dtype", "keepdims", "where"} and \
+                call.kwargs.get("where", True) is True:
+            axis, dtype = (ref(call.kwargs.get(k)) for k in ("axis", "dtype"))
+            keepdims = ", True" if call.kwargs.get("keepdims") else ""
+            return f"{fn}({args[0]}, {axis}, {dtype}, {out}{keepdims})"
         if call.how in ("kw", "ufunc"):
             return f"{fn}({', '.join(args)}{kwargs}, out={out})"
         if call.how == "set":
