@@ -142,7 +142,8 @@ def apply(op, *inputs, **constants):
     for x in inputs:
         if type(x) is Tensor:
             arrays.append(x.data)
-            requires_grad = requires_grad or x.requires_grad
+            if x.requires_grad:
+                requires_grad = True
         elif type(x) is float or type(x) is int or x is None:
             arrays.append(x)
         else:                                   # arrays, numpy scalars: convert them and start again
@@ -157,7 +158,7 @@ def apply(op, *inputs, **constants):
     out = Tensor.__new__(Tensor)
     out.data, out.grad, out.name = data, None, None
     if requires_grad and _grad_mode.enabled:
-        ctx.parents, ctx.constants, ctx.spent = inputs, constants, False
+        ctx.parents, ctx.arrays, ctx.constants = inputs, arrays, constants
         out._ctx, out.requires_grad, out._seq = ctx, True, _next_sequence_number()
     else:
         out._ctx, out.requires_grad = None, False
@@ -673,15 +674,15 @@ def _backprop(roots, root_grads, retain_graph, create_graph, inputs=None):
                 if node not in runs:            # nothing wanted lies behind it: stop here
                     continue
             ctx = node._ctx
-            if ctx.spent:
+            if ctx.arrays is None:
                 raise RuntimeError(
-                    "backward: this graph was already used by an earlier backward(); call "
+                    "backward: this graph's saved arrays were already freed by an earlier backward(); call "
                     "backward(retain_graph=True) the first time to back-propagate through it twice")
             parents = ctx.parents
             if create_graph:                    # the formulas run on Tensors and are recorded
                 input_grads = ctx.backward(grad, node, *parents, **ctx.constants)
             else:
-                input_grads = ctx.backward(grad, node.data, *[_data(p) for p in parents], **ctx.constants)
+                input_grads = ctx.backward(grad, node.data, *ctx.arrays, **ctx.constants)
             if _observers:
                 for observer in list(_observers):
                     observer.on_backward(ctx, node, grad, input_grads)
@@ -698,7 +699,7 @@ def _backprop(roots, root_grads, retain_graph, create_graph, inputs=None):
                 else:
                     grads[parent] = parent_grad
             if not retain_graph:
-                ctx.spent = True
+                ctx.arrays = None               # the one place saved arrays are released
         for leaf, g, borrowed in leaves:
             if wanted is None:
                 _accumulate(leaf, g, borrowed)
