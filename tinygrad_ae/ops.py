@@ -328,7 +328,7 @@ class SquaredErrorSum(Function):
         return np.asarray(scale * np.vdot(diff, diff), dtype=diff.dtype)
 
     def backward(self, grad, out, pred, target, scale):
-        g = (pred - target) * (2.0 * scale * grad)
+        g = (pred - target) * grad * (2.0 * scale)   # (an array times 0-d grad is cheaper than 0-d arithmetic)
         return g, (-g if self.needs_grad(1) else None)
 
 
@@ -349,7 +349,7 @@ class BCEWithLogitsSum(Function):
         return np.asarray(scale * total, dtype=logits.dtype)
 
     def backward(self, grad, out, logits, target, scale):
-        g = (sigmoid(logits) - target) * (scale * grad)
+        g = (sigmoid(logits) - target) * grad * scale
         # d/dx of (softplus(a) - x a) is -a
         return g, (logits * (-scale * grad) if self.needs_grad(1) else None)
 
