@@ -676,7 +676,10 @@ def _backprop(roots, root_grads, retain_graph, create_graph, inputs=None):
         _grad_mode.enabled = previous_mode
     for root, g in seeds:                       # a leaf passed as a root is its own gradient
         if root._ctx is None:
-            _deliver(root, g, True, found, wanted)
+            if wanted is None:
+                _accumulate(root, g, True)
+            elif root in wanted:
+                found[root] = found[root] + g if root in found else g
     return found
 
 
@@ -707,21 +710,16 @@ def _walk(order, grads, found, wanted, runs, retain_graph, create_graph):
             if parent_grad.shape != parent.data.shape:
                 parent_grad = _unbroadcast(parent_grad, parent.data.shape)
             if parent._ctx is None:
-                _deliver(parent, parent_grad, ctx.passes_grad_through, found, wanted)
+                if wanted is None:
+                    _accumulate(parent, parent_grad, ctx.passes_grad_through)
+                elif parent in wanted:
+                    found[parent] = found[parent] + parent_grad if parent in found else parent_grad
             elif parent in grads:
                 grads[parent] = grads[parent] + parent_grad   # never in place: it may be shared
             else:
                 grads[parent] = parent_grad
         if not retain_graph:
             ctx.arrays = None                   # the one place saved arrays are released
-
-
-def _deliver(leaf, grad, borrowed, found, wanted):
-    """A leaf's gradient: into its .grad (backward) or into the results (grad(), wanted leaves only)."""
-    if wanted is None:
-        _accumulate(leaf, grad, borrowed)
-    elif leaf in wanted:
-        found[leaf] = found[leaf] + grad if leaf in found else grad
 
 
 def _accumulate(leaf, grad, borrowed):
