@@ -36,12 +36,13 @@ import numpy as np
 class Function:
     """A node of the graph: the primitive that made a tensor, its inputs and its constants.
 
-    `parents` are the inputs (Tensors, or Python numbers for number operands). `spent` is set by a
-    backward pass that does not retain the graph: a second pass through the node is then an error,
-    as in PyTorch (the graph's structure stays, so it can still be drawn)."""
+    `parents` are the inputs (Tensors, or Python numbers for number operands) and `arrays` their
+    values as forward saw them, which a plain backward reads. A backward pass that does not retain
+    the graph releases `arrays` (sets it to None): a second pass through the node is then an error,
+    as in PyTorch, while the graph's structure stays to be drawn."""
 
     # "site" is set only by debug observers (where in user code the op was called)
-    __slots__ = ("parents", "constants", "spent", "site")
+    __slots__ = ("parents", "arrays", "constants", "site")
     # Pass-through ops return the incoming gradient object itself (or a view of it); the engine
     # copies such a gradient before it stores it as a leaf's .grad, so no two leaves share one.
     passes_grad_through = False
@@ -327,7 +328,7 @@ class SquaredErrorSum(Function):
         return (scale * np.vdot(diff, diff)).astype(diff.dtype, copy=False)   # a method: tg.compile sees it
 
     def backward(self, grad, out, pred, target, scale):
-        g = (pred - target) * (2.0 * scale * grad)
+        g = (pred - target) * grad * (2.0 * scale)   # (an array times 0-d grad is cheaper than 0-d arithmetic)
         return g, (-g if self.needs_grad(1) else None)
 
 
@@ -348,7 +349,7 @@ class BCEWithLogitsSum(Function):
         return (scale * total).astype(logits.dtype, copy=False)
 
     def backward(self, grad, out, logits, target, scale):
-        g = (sigmoid(logits) - target) * (scale * grad)
+        g = (sigmoid(logits) - target) * grad * scale
         # d/dx of (softplus(a) - x a) is -a
         return g, (logits * (-scale * grad) if self.needs_grad(1) else None)
 
