@@ -252,3 +252,23 @@ def test_train_job_no_compile_gives_the_same_weights(tmp_path, capsys):
     a, b = tg.load(tmp_path / "compiled" / "model.npz"), tg.load(tmp_path / "eager" / "model.npz")
     for key in a:
         assert np.array_equal(a[key], b[key]), key
+
+
+def test_a_step_with_cat_where_and_indexing_compiles_bit_for_bit():
+    def body(ae, opt, x):
+        opt.zero_grad()
+        h = ae.encode(x)
+        both = tg.cat([h, h * 2.0], axis=1)
+        penalty = (tg.where(both.data > 0.5, both, both * 0.5) ** 2).sum() + h[:, 1].sum()
+        loss = ae._loss(x) + penalty * 0.01
+        loss.backward()
+        opt.step()
+        return loss
+
+    eager = make("sigmoid", "linear", False, "mse", np.float64, "adam")
+    compiled = make("sigmoid", "linear", False, "mse", np.float64, "adam")
+    step = tg.compile(lambda x: body(*compiled, x))
+    for x in batches(12, np.float64, count=10):
+        assert np.array_equal(step(Tensor(x)).data, body(*eager, Tensor(x)).data)
+    assert_same_state(eager, compiled)
+    assert step.program is not None and "concatenate" in str(step.program)

@@ -40,6 +40,8 @@ def _identity(value, version):
     a constant's type and value."""
     if type(value) is Buffer:
         return (id(value), version.get(value.root, 0))
+    if type(value) is tuple:
+        return tuple(_identity(v, version) for v in value)
     try:
         hash(value)
         return (type(value), value)
@@ -154,6 +156,8 @@ class Program:
             return name
 
         def ref(value):
+            if type(value) is tuple and any(type(v) is Buffer for v in value):
+                return "(" + "".join(ref(v) + ", " for v in value) + ")"
             if type(value) is not Buffer:
                 if value is None or type(value) in (bool, int, float, str) or value is Ellipsis:
                     return repr(value)
@@ -282,6 +286,8 @@ class Program:
     # ----- for people who study it ----------------------------------------------------------------------
     def __str__(self):
         def show(b):
+            if type(b) is tuple and any(type(v) is Buffer for v in b):
+                return "(" + ", ".join(map(show, b)) + ")"
             if type(b) is not Buffer:
                 return repr(b) if not isinstance(b, np.dtype) else f"dtype {b}"
             text = b.describe()

@@ -388,6 +388,8 @@ def _sig(b):
 
 
 def _operand_difference(x, y):
+    if type(x) is tuple and type(y) is tuple and len(x) == len(y):
+        return next((d for d in map(_operand_difference, x, y) if d), "")
     if type(x) is Buffer or type(y) is Buffer:
         if type(x) is not Buffer or type(y) is not Buffer or _sig(x) != _sig(y):
             return "reads different arrays"

@@ -89,8 +89,12 @@ class Call:
         self.inplace, self.name = False, name
 
     def reads(self):
-        found = [a for a in self.args if type(a) is Buffer]
-        found += [v for v in self.kwargs.values() if type(v) is Buffer]
+        found = []
+        for a in self.args + list(self.kwargs.values()):
+            if type(a) is Buffer:
+                found.append(a)
+            elif type(a) is tuple:              # the arrays np.concatenate or np.stack joins
+                found += [v for v in a if type(v) is Buffer]
         return found
 
 
@@ -165,8 +169,7 @@ class Recorder:
         if isinstance(x, np.ndarray):
             return self.resolve(x)
         if isinstance(x, (tuple, list)) and any(isinstance(v, np.ndarray) for v in x):
-            raise CaptureError("a numpy call got a list of arrays (np.stack, np.concatenate...); "
-                               "the captured program does not support those: write the step without them")
+            return tuple(self._operand(v) for v in x)
         return x
 
     def _result(self, value):
@@ -215,7 +218,7 @@ class Recorder:
             return func(*map(_plain, args), **kwargs)
         if func in _UNSUPPORTED:
             raise CaptureError(f"np.{func.__name__} inside a compiled step: {_UNSUPPORTED[func]}")
-        plain_args = [_plain(a) for a in args]
+        plain_args = [type(a)(map(_plain, a)) if isinstance(a, (tuple, list)) else _plain(a) for a in args]
         plain_kwargs = {k: _plain(v) for k, v in kwargs.items()}
         result = func(*plain_args, **plain_kwargs)
         if isinstance(result, (tuple, list)):
@@ -355,8 +358,7 @@ class Traced(np.ndarray):
 
 _METADATA = {np.shape, np.ndim, np.size, np.result_type, np.can_cast, np.may_share_memory, np.shares_memory,
              np.iscomplexobj, np.isrealobj}
-_UNSUPPORTED = {np.concatenate: "join arrays outside the step, or use Tensor ops",
-                np.stack: "join arrays outside the step", np.copyto: "write with out= or [...] = instead"}
+_UNSUPPORTED = {np.copyto: "write with out= or [...] = instead"}
 
 
 def _has_out(func, cache={}):
