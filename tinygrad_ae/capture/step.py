@@ -9,7 +9,6 @@ The step is captured twice and the two recordings must agree: a number or an arr
 between them (random numbers drawn inside the step, or an array made from data in Python) is
 something a replay could not see, so the step then stays eager, with a warning that says why.
 """
-import inspect
 import types
 import warnings
 
@@ -17,8 +16,9 @@ import numpy as np
 
 from ..tensor import Tensor
 from . import trace
+from .discover import _is_array, discover, get, put
 from .plan import MISS, WRONG_ARGUMENTS, Program
-from .trace import Buffer, CaptureError, Recorder, Traced, _tensors_in
+from .trace import Buffer, Recorder, Traced, _tensors_in
 
 RECAPTURE_WARNING = 4       # more captures than this (another shape, changed state...) say so once
 
@@ -119,13 +119,13 @@ def capture(fn, args, kwargs):
     """Run fn once with its arrays traced. Returns (result, (recorder, outputs, grads, locations,
     template)), or (result, None) when the step replaced state it reads (capture again next time)."""
     rec = Recorder()
-    tensors, locations = discover(fn, list(args) + list(kwargs.values()))
+    tensors, locations = discover(fn, list(args) + list(kwargs.values()), skip=(CompiledStep,))
     swapped = []
     for owner, key, how, root, path in locations:
-        array = _get(owner, key, how)
+        array = get(owner, key, how)
         label = (owner.name if key == "data" else f"{owner.name}.grad") if type(owner) is Tensor and owner.name else None
         traced, buf = rec.bind("state", array, label=label)
-        _set(owner, key, how, traced)
+        put(owner, key, how, traced)
         swapped.append((owner, key, how, array, traced, buf, root, path))
     arg_buffers = {}
     saved_args = []
@@ -208,13 +208,13 @@ def _restore(swapped):
     """Put the original arrays back; returns the buffers whose array the step replaced by another."""
     replaced = []
     for owner, key, how, array, traced, buf, *_ in swapped:
-        current = _get(owner, key, how)
+        current = get(owner, key, how)
         if current is traced:
-            _set(owner, key, how, array)
+            put(owner, key, how, array)
         elif key != "grad":
             replaced.append(buf)
             if isinstance(current, Traced):
-                _set(owner, key, how, current.view(np.ndarray))
+                put(owner, key, how, current.view(np.ndarray))
     return replaced
 
 
@@ -248,10 +248,6 @@ def _rebuild(template, outputs):
 
 # ----- finding the arrays a step reads ----------------------------------------------------------------
 
-def _is_array(x):
-    return type(x) is Tensor or isinstance(x, np.ndarray)
-
-
 def _key(x):
     if type(x) is Tensor:
         x = x.data
@@ -265,93 +261,6 @@ def _key(x):
         except TypeError:
             return ("I", id(x))
     return (tag, x.shape, x.dtype, x.strides)
-
-
-_SKIP = (type, types.ModuleType, types.FunctionType, types.BuiltinFunctionType, str, bytes, int, float,
-         complex, bool, np.generic, np.dtype, np.ufunc, CompiledStep)
-
-
-def discover(fn, args):
-    """The Tensors reachable from fn and its (non-array) arguments, and the array locations among them:
-    (owner, key, "attr" | "item", root, path), path being the attribute and item steps from root."""
-    roots = [a for a in args if not _is_array(a)]
-    function = fn
-    if inspect.ismethod(function):
-        roots.append(function.__self__)
-        function = function.__func__
-    if isinstance(function, types.FunctionType):
-        roots += [cell.cell_contents for cell in function.__closure__ or () if _cell_full(cell)]
-        roots += [function.__globals__[n] for n in _names(function.__code__) if n in function.__globals__]
-        roots += list(function.__defaults__ or ())
-    elif hasattr(function, "__dict__"):
-        roots.append(function)
-    tensors, locations, seen = [], [], set()
-    stack = [(root, root, ()) for root in reversed(roots)]
-    while stack:
-        obj, root, path = stack.pop()
-        if obj is None or isinstance(obj, _SKIP) or id(obj) in seen or len(path) > 8:
-            continue
-        seen.add(id(obj))
-        if type(obj) is Tensor:
-            tensors.append(obj)
-            for key in ("data", "grad"):
-                if isinstance(getattr(obj, key), np.ndarray):
-                    locations.append((obj, key, "attr", root, path + (("attr", key),)))
-            continue
-        if isinstance(obj, np.ndarray):
-            continue                            # inside a tuple: read where used, as a constant
-        if isinstance(obj, list):
-            items = enumerate(obj) if len(obj) <= 10_000 else ()
-            how = "item"
-        elif isinstance(obj, dict):
-            items = list(obj.items()) if len(obj) <= 10_000 else ()
-            how = "item"
-        elif isinstance(obj, tuple):
-            stack.extend((v, root, path + (("item", i),)) for i, v in enumerate(obj))
-            continue
-        elif hasattr(obj, "__dict__") and not callable(obj) or _is_module_like(obj):
-            items = list(vars(obj).items())
-            how = "attr"
-        else:
-            continue
-        for key, value in items:
-            if isinstance(value, np.ndarray) and value.dtype.kind in "fciub" and not isinstance(value, Traced):
-                locations.append((obj, key, how, root, path + ((how, key),)))
-            else:
-                stack.append((value, root, path + ((how, key),)))
-    return tensors, locations
-
-
-def _is_module_like(obj):
-    """Objects with a __call__ that hold state (an nn.Module): walked too."""
-    return hasattr(obj, "__dict__") and hasattr(obj, "parameters")
-
-
-def _names(code):
-    names = set(code.co_names)
-    for const in code.co_consts:
-        if isinstance(const, types.CodeType):
-            names |= _names(const)
-    return names
-
-
-def _cell_full(cell):
-    try:
-        cell.cell_contents
-    except ValueError:
-        return False
-    return True
-
-
-def _get(owner, key, how):
-    return getattr(owner, key) if how == "attr" else owner[key]
-
-
-def _set(owner, key, how, value):
-    if how == "attr":
-        setattr(owner, key, value)
-    else:
-        owner[key] = value
 
 
 # ----- comparing two captures ---------------------------------------------------------------------------
