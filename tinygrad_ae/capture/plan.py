@@ -4,7 +4,8 @@ Every "temp" buffer (an array the eager step allocates anew) gets memory once:
   * in place: an elementwise ufunc writes into an input of the same shape, dtype and layout when that
     input is dead afterwards (numpy computes an elementwise ufunc identically in place, so results stay
     bit for bit those of the eager step);
-  * shared: buffers whose lifetimes (first write to last read) do not overlap share one block of bytes.
+  * shared: buffers whose lifetimes (first write to last read) do not overlap share one block of bytes
+    (a smaller one at the start of a larger one, so it keeps numpy's alignment).
 Each buffer keeps the strides the eager step's array had, so BLAS sees the same layouts.
 
 The replay is generated source: checks that the bound arrays are still the objects captured, the
@@ -59,6 +60,16 @@ class Program:
         self._liveness()
         self._share_memory()
         self.run = self._generate()
+        self._release()
+
+    def _release(self):
+        """Drop the arrays of the capture run (the program has its own): a program holds its planned
+        memory, not a copy of every array the eager step made."""
+        rec = self.recorder
+        rec.keep, rec.by_id, rec.roots = [], {}, []
+        for b in rec.buffers:
+            if b.kind in ("temp", "arg", "view"):
+                b.array = None
 
     # ----- repeated calls, lifetimes, in-place, shared memory ---------------------------------------------
     def _common_subexpressions(self):
@@ -124,10 +135,10 @@ class Program:
             span[0], span[1] = min(span[0], self.first[b]), max(span[1], self.last[b])
         slots, slot_of = [], {}                 # slots: [nbytes, free after call index, storage]
         for owner, (start, stop, nbytes) in sorted(spans.items(), key=lambda item: item[1][0]):
-            for slot in slots:
-                if slot[0] == nbytes and slot[1] < start:
-                    slot[1] = stop
-                    break
+            free = [slot for slot in slots if slot[0] >= nbytes and slot[1] < start]
+            if free:                            # the smallest free block it fits in, from its start
+                slot = min(free, key=lambda slot: slot[0])
+                slot[1] = stop
             else:
                 slot = [nbytes, stop, np.empty(max(nbytes, 1), np.uint8)]
                 slots.append(slot)

@@ -98,6 +98,7 @@ class CompiledStep:
                           stacklevel=3)
             return result
         entry["program"] = self.program = Program(*recording)
+        entry["pending"] = None
         if not kwargs and all(_is_array(a) for a in args):
             spec = [(type(a) is Tensor,) + _key(a)[1:] for a in args]
             entry["call"] = self._fast = self.program.entry_point(spec, Tensor, _rebuild)
