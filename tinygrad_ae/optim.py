@@ -262,8 +262,10 @@ class Adam(Optimizer):
 
     def _numbers(self, active):
         """Counts a step (t) for each parameter index in `active` and returns, per index, as 0-d arrays
-        of its dtype: beta1, 1 - beta1, beta2, 1 - beta2, 1 - beta2**t, eps, lr / (1 - beta1**t), weight_decay."""
+        of its dtype: beta1, 1 - beta1, beta2, 1 - beta2, 1 - beta2**t, eps, lr / (1 - beta1**t), weight_decay.
+        Only the two that depend on t are rewritten while the hyperparameters stay the same."""
         beta1, beta2 = self.betas
+        hyper = (self.lr, beta1, beta2, self.eps, self.weight_decay)
         numbers = {}
         for i in active:
             p, state = self.params[i], self.state[i]
@@ -271,11 +273,14 @@ class Adam(Optimizer):
                 state.update(step=0, exp_avg=np.zeros_like(p.data), exp_avg_sq=np.zeros_like(p.data))
             state["step"] += 1
             t = state["step"]
-            values = (beta1, 1.0 - beta1, beta2, 1.0 - beta2, 1.0 - beta2 ** t, self.eps,
-                      self.lr / (1.0 - beta1 ** t), self.weight_decay)
             arrays = numbers[i] = self._zero_d(i, p.dtype, 8)
-            for array, value in zip(arrays, values):
-                array[()] = value
+            if self._number_arrays.get(("hyper", i)) != hyper:
+                self._number_arrays[("hyper", i)] = hyper
+                for array, value in zip(arrays, (beta1, 1.0 - beta1, beta2, 1.0 - beta2, 0.0, self.eps, 0.0,
+                                                 self.weight_decay)):
+                    array[()] = value
+            arrays[4][()] = 1.0 - beta2 ** t
+            arrays[6][()] = self.lr / (1.0 - beta1 ** t)
         return numbers
 
     def step(self):
