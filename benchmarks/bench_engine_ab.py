@@ -16,6 +16,7 @@ import time
 import numpy as np
 
 SIZES = {"tiny": (16, 64, 16), "digits": (64, 64, 32), "mnist": (256, 784, 128)}
+SIZES = {k: SIZES[k] for k in __import__("os").environ.get("AB_SIZES", "tiny digits mnist").split()}
 
 
 def make_step(tg, m, n, k, dtype, loss):

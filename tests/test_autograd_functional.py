@@ -518,7 +518,7 @@ def test_grad_runs_no_op_beyond_its_inputs():
         tg.tensor.remove_observer(record)
     np.testing.assert_array_equal(gy.data, [3.0, 3.0])
     assert sorted(ran) == ["mul", "sum"]                  # y's own op (x * 2) did not run
-    with pytest.raises(RuntimeError, match="already used by an earlier backward"):
+    with pytest.raises(RuntimeError, match="already freed by an earlier backward"):
         (y * y).sum().backward()                         # through the spent op itself: still an error
 
 

@@ -21,7 +21,7 @@ DOC = ROOT / "docs" / "lecture.md"
 CODE_LINK = re.compile(r"\[`([^`]+)`\]\(([^)]+)\)")
 ANY_LINK = re.compile(r"\[[^\]]+\]\(([^)]+)\)")
 
-# The slides' formulas and claims (issue 6), one table row each, by the row's first cell.
+# The slides' formulas and claims, one table row each, by the row's first cell.
 CLAIMS = [
     "encoder", "decoder", "under-complete", "over-complete", "binary inputs", "real inputs",
     "squared error, sum form", "squared error, vector form", "chain rule for W*", "chain rule for W",

@@ -364,3 +364,28 @@ def test_repr_shows_what_differs_from_the_lecture_model():
     assert "n_hidden=(32, 8)" in text and "code_activation='linear'" in text and "noise='mask'" in text
     assert "sparsity" not in text and "contractive" not in text
     assert "noise" not in repr(tg.Autoencoder(64, 8))
+
+
+# ---------------------------------------------------------------- under tg.compile
+
+@pytest.mark.parametrize("kwargs", [
+    {"n_hidden": 20, "noise": "mask", "noise_level": 0.3},
+    {"n_hidden": 20, "noise": "gaussian", "noise_level": 0.2, "weight_decay": 1e-3},
+    {"n_hidden": 20, "sparsity": 0.1, "sparsity_weight": 2.0, "tied": True},
+    {"n_hidden": 20, "contractive": 0.1},
+    {"n_hidden": 20, "contractive": 0.1, "encoder": "relu"},
+    {"n_hidden": 20, "contractive": 0.1, "encoder": "tanh", "noise": "mask", "noise_level": 0.2},
+    {"n_hidden": (24, 8), "code_activation": "linear", "decoder": "sigmoid", "weight_decay": 1e-3},
+], ids=lambda k: "-".join(f"{key}={v}" for key, v in k.items() if key != "n_hidden"))
+def test_a_compiled_fit_trains_bit_for_bit_as_the_eager_one_with_new_noise_every_step(kwargs):
+    X, _ = tg.data.load_digits()
+    X = X[:300]
+    results = []
+    for compile_ in (False, True):
+        ae = tg.Autoencoder(64, seed=0, **kwargs)
+        history = ae.fit(X, epochs=3, batch_size=64, lr=1e-2, seed=0, compile=compile_)
+        results.append((ae.state_dict(), history, ae.generator.bit_generator.state))
+    (eager, h_eager, g_eager), (compiled, h_compiled, g_compiled) = results
+    for key in eager:
+        assert np.array_equal(eager[key], compiled[key]), key
+    assert h_eager["train"] == h_compiled["train"] and g_eager == g_compiled

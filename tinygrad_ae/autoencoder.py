@@ -36,7 +36,7 @@ import time
 import numpy as np
 
 from . import functional as F
-from . import nn, optim
+from . import capture, nn, optim
 from .choices import (DECODERS, ENCODERS, LOSSES, NOISES, OPTIMIZERS, PENALTIES, check,  # noqa: F401 (re-exported)
                       pair)
 from .data import iterate_minibatches, validate_rows
@@ -390,20 +390,39 @@ class Autoencoder(nn.Module):
         kind = check("optimizer", optimizer, OPTIMIZERS)
         return optim.Adam(self.parameters(), lr=lr) if kind == "adam" else optim.SGD(self.parameters(), lr=lr)
 
-    def train_epoch(self, X, optimizer, batch_size=64, shuffle=True, rng=None, on_batch=None):
-        """One pass over X in minibatches; returns the mean of the batch losses (weighted by size).
-        X must be what check_data() returned: batches are not checked again, step after step.
-        The loss is the objective, on corrupted inputs in training mode (see loss()).
-
-        on_batch(batch_index, batch_loss) is called after each step (e.g. for a progress bar)."""
-        total = 0.0
-        for i, batch in enumerate(iterate_minibatches(X, batch_size, shuffle, rng)):
-            x = Tensor(batch)                    # X was checked once, not every batch
-            x_in = self.encoder_input(x)         # the noise is drawn here, outside the objective
+    def training_step(self, optimizer, compile=True):
+        """step(x): one optimizer step on the batch Tensor x (zero_grad, loss, backward, step), returning
+        the loss. X must be what check_data() returned: batches are not checked again, step after step.
+        A denoising model's step is step(x, x_in), x_in = encoder_input(x): the noise is drawn outside the
+        step, so a compiled step sees new noise at every call instead of replaying the captured draw.
+        compile=True makes it a tg.compile step: eager at its first call, captured at the next two, then
+        replayed as a planned numpy program with bit for bit the same results; the last, smaller batch
+        of an epoch gets a program of its own."""
+        def step(x, x_in=None):
             optimizer.zero_grad()
             loss = self._loss(x, x_in)
             loss.backward()
             optimizer.step()
+            return loss
+        return capture.compile(step) if compile else step
+
+    def train_epoch(self, X, optimizer, batch_size=64, shuffle=True, rng=None, on_batch=None, step=None):
+        """One pass over X in minibatches; returns the mean of the batch losses (weighted by size).
+        X must be what check_data() returned: batches are not checked again, step after step.
+        The loss is the objective, on corrupted inputs in training mode (see loss()).
+
+        on_batch(batch_index, batch_loss) is called after each step (e.g. for a progress bar).
+        step: a training_step(optimizer) to use (fit passes one compiled step for all epochs);
+        by default an eager one."""
+        if step is None:
+            step = self.training_step(optimizer, compile=False)
+        total = 0.0
+        for i, batch in enumerate(iterate_minibatches(X, batch_size, shuffle, rng)):
+            x = Tensor(batch)                    # X was checked once, not every batch
+            if self.noise is not None and self.training:
+                loss = step(x, self.encoder_input(x))   # the noise is drawn here, outside the step
+            else:
+                loss = step(x)
             value = loss.item()
             total += value * len(batch)
             if on_batch is not None:
@@ -411,7 +430,7 @@ class Autoencoder(nn.Module):
         return total / len(X)
 
     def fit(self, X, epochs=10, batch_size=64, lr=1e-3, optimizer="adam", shuffle=True, seed=None,
-            X_val=None, callback=None, *, on_step=None, history=None):
+            X_val=None, callback=None, *, on_step=None, history=None, compile=True):
         """Minibatch training: the package's one training loop (the `train` job runs it too).
 
         Returns the history {"train": [...], "val": [...], "seconds": [...]}: after each epoch, the
@@ -426,6 +445,8 @@ class Autoencoder(nn.Module):
         Hooks, each with the 0-based epoch index (counting the epochs of `history` given):
           on_step(epoch, batch_index, batch_loss) after every optimizer step (e.g. a progress bar);
           callback(epoch, history) after every epoch; returning False stops early.
+        compile: run the steps through tg.compile (see training_step); False runs them eagerly, with
+        bit for bit the same results.
         A loss that becomes NaN or inf raises TrainingDiverged (a FloatingPointError) at once;
         KeyboardInterrupt goes through, leaving the model as it is after the last step."""
         X = self.check_data(X)
@@ -433,18 +454,20 @@ class Autoencoder(nn.Module):
         opt = self.make_optimizer(optimizer, lr)
         lr = getattr(opt, "lr", lr)
         rng = np.random.default_rng(seed)
+        step = self.training_step(opt, compile)
         if history is None:
             history = {"train": [], "val": [], "seconds": []}
         was_training = self.training
         try:
             for _ in range(epochs):
-                if self._fit_epoch(X, X_val, opt, lr, batch_size, shuffle, rng, history, on_step, callback) is False:
+                if self._fit_epoch(X, X_val, opt, lr, batch_size, shuffle, rng, history, on_step, callback,
+                                   step) is False:
                     break
         finally:
             self.train(was_training)
         return history
 
-    def _fit_epoch(self, X, X_val, opt, lr, batch_size, shuffle, rng, history, on_step, callback):
+    def _fit_epoch(self, X, X_val, opt, lr, batch_size, shuffle, rng, history, on_step, callback, step):
         epoch, started = len(history["train"]), time.perf_counter()
 
         def after_step(i, loss):
@@ -457,7 +480,7 @@ class Autoencoder(nn.Module):
         # instead of as a stream of numpy RuntimeWarnings
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             self.train()
-            self.train_epoch(X, opt, batch_size, shuffle, rng, on_batch=after_step)
+            self.train_epoch(X, opt, batch_size, shuffle, rng, on_batch=after_step, step=step)
             self.eval()
             terms = self.evaluate_terms(X)
             val_loss = None if X_val is None else self.evaluate(X_val)

@@ -63,6 +63,9 @@ def build_parser(prog="tinygrad-ae"):
                                  f"{d['seed']}); the 80/20 train/validation split always uses seed 0 (data with a "
                                  "test split, such as fashion-mnist, hold out their test files instead)")
     add("--out", metavar="FOLDER", help="where to write the results (default runs/<data>-<date>-<time>/)")
+    add("--no-compile", dest="compile", action="store_false", default=None,
+        help="run every training step eagerly instead of as a captured numpy program (tg.compile); "
+             "the results are the same, bit for bit")
     add("--resume", metavar="CHECKPOINT", help="continue the run saved in this checkpoint.npz exactly "
                                                "(--epochs may raise its total)")
     for name, (_, help_text) in TOOLS.items():

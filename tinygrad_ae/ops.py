@@ -16,6 +16,8 @@ So every derivative is written once. Rules each entry follows:
   * backward uses only operators, ndarray methods that Tensor also has (reshape, transpose, T, sum)
     and the numpy functions Tensor dispatches (see tensor.py); it never writes into its arguments;
   * backward reuses the forward's output where the derivative is a function of it;
+  * `d *= grad` on an array `d` the formula just made multiplies in place (no new array); on a
+    Tensor, which has no in-place operators, Python makes it `d = d * grad`: one formula serves both;
   * the engine sums each gradient back to its input's shape, so a backward may return a gradient of
     the broadcast shape (broadcasting is undone in one place, never op by op).
 
@@ -36,12 +38,13 @@ import numpy as np
 class Function:
     """A node of the graph: the primitive that made a tensor, its inputs and its constants.
 
-    `parents` are the inputs (Tensors, or Python numbers for number operands). `spent` is set by a
-    backward pass that does not retain the graph: a second pass through the node is then an error,
-    as in PyTorch (the graph's structure stays, so it can still be drawn)."""
+    `parents` are the inputs (Tensors, or Python numbers for number operands) and `arrays` their
+    values as forward saw them, which a plain backward reads. A backward pass that does not retain
+    the graph releases `arrays` (sets it to None): a second pass through the node is then an error,
+    as in PyTorch, while the graph's structure stays to be drawn."""
 
     # "site" is set only by debug observers (where in user code the op was called)
-    __slots__ = ("parents", "constants", "spent", "site")
+    __slots__ = ("parents", "arrays", "constants", "site")
     # Pass-through ops return the incoming gradient object itself (or a view of it); the engine
     # copies such a gradient before it stores it as a leaf's .grad, so no two leaves share one.
     passes_grad_through = False
@@ -106,13 +109,20 @@ class Sigmoid(Function):
     """One node instead of four, and backward is y(1 - y) from the output y."""
     __slots__ = ()
     def forward(self, x): return sigmoid(x)
-    def backward(self, grad, out, x): return (grad * out * (1 - out),)
+    def backward(self, grad, out, x):
+        d = 1 - out                                 # y(1 - y) grad, multiplied into the new array
+        d *= out
+        d *= grad
+        return (d,)
 
 
 class Tanh(Function):
     __slots__ = ()
     def forward(self, x): return np.tanh(x)
-    def backward(self, grad, out, x): return (grad * (1 - out * out),)
+    def backward(self, grad, out, x):
+        d = 1 - out * out
+        d *= grad
+        return (d,)
 
 
 class Softplus(Function):
@@ -324,10 +334,12 @@ class SquaredErrorSum(Function):
 
     def forward(self, pred, target, scale):
         diff = pred - target
-        return np.asarray(scale * np.vdot(diff, diff), dtype=diff.dtype)
+        return (scale * np.vdot(diff, diff)).astype(diff.dtype, copy=False)   # a method: tg.compile sees it
 
     def backward(self, grad, out, pred, target, scale):
-        g = (pred - target) * (2.0 * scale * grad)
+        g = pred - target
+        g *= grad
+        g *= 2.0 * scale
         return g, (-g if self.needs_grad(1) else None)
 
 
@@ -345,10 +357,12 @@ class BCEWithLogitsSum(Function):
         np.exp(t, out=t)
         np.log1p(t, out=t)
         total = t.sum() + 0.5 * twice_relu.sum() - np.vdot(target, logits)
-        return np.asarray(scale * total, dtype=logits.dtype)
+        return (scale * total).astype(logits.dtype, copy=False)
 
     def backward(self, grad, out, logits, target, scale):
-        g = (sigmoid(logits) - target) * (scale * grad)
+        g = sigmoid(logits) - target
+        g *= grad
+        g *= scale
         # d/dx of (softplus(a) - x a) is -a
         return g, (logits * (-scale * grad) if self.needs_grad(1) else None)
 

@@ -5,18 +5,20 @@ update) and a step allocates nothing: state buffers and a scratch buffer per par
 that parameter's first step and reused. Parameters whose `.grad` is None are skipped.
 `state_dict()` is a flat dict of ndarrays (hyperparameters and per-parameter state as "name.index"),
 so it can go through `tg.save`, and `load_state_dict` restores it for an exact resume.
+
+The numbers a step multiplies by (the learning rate, Adam's bias corrections) are computed in Python
+by `_numbers()` into 0-d arrays of the parameter's dtype, which numpy combines with an array exactly
+as it would the Python float. `_numbers` runs through `capture.replayed`, so a compiled step
+(`tg.compile`) calls it again on every replay: a learning rate changed after capture takes effect, and
+Adam's step count goes on. `_branches()` names the branches a step takes; a compiled step whose
+branches change (momentum set from 0 to 0.9) is captured again.
 """
 import numbers
 
 import numpy as np
 
+from .capture import replayed
 from .tensor import Tensor
-
-
-def _like(number, array):
-    """A Python number as a 0-d array of array's dtype: numpy combines those with an array faster
-    than a Python float (no scalar conversion per call), with the same result."""
-    return np.array(number, dtype=array.dtype)
 
 
 def _real(owner, name, value):
@@ -54,6 +56,7 @@ class Optimizer:
         self.state = [{} for _ in params]          # per parameter, as PyTorch's optimizer.state
         self._scratch = [None] * len(params)       # workspace reused by every step; not state
         self._decayed = [None] * len(params)       # holds grad + weight_decay * p when weight decay is on
+        self._number_arrays = {}                   # 0-d arrays written by _numbers(), made once
 
     def _set_hyperparameters(self, values):
         self._check(values)
@@ -76,16 +79,23 @@ class Optimizer:
             self._scratch[i] = np.empty_like(p.data)
         return self._scratch[i]
 
-    def _decayed_grad(self, i, p):
+    def _decayed_grad(self, i, p, weight_decay):
         """p.grad, plus weight_decay * p (PyTorch's L2 penalty) in a reused buffer; p.grad is not modified."""
         if not self.weight_decay:
             return p.grad
         if self._decayed[i] is None:
             self._decayed[i] = np.empty_like(p.data)
         buf = self._decayed[i]
-        np.multiply(p.data, self.weight_decay, out=buf)
+        np.multiply(p.data, weight_decay, out=buf)
         buf += p.grad
         return buf
+
+    def _zero_d(self, key, dtype, count):
+        """count 0-d arrays of this dtype, made once per key (see the module docstring)."""
+        arrays = self._number_arrays.get(key)
+        if arrays is None:
+            arrays = self._number_arrays[key] = tuple(np.zeros((), dtype) for _ in range(count))
+        return arrays
 
     def state_dict(self):
         """Flat dict of ndarray copies: the hyperparameters and each parameter's state as "name.index"."""
@@ -167,38 +177,56 @@ class SGD(Optimizer):
         if hp["nesterov"] and (hp["momentum"] <= 0 or hp["dampening"] != 0):
             raise ValueError("SGD: nesterov=True requires momentum > 0 and dampening = 0")
 
+    def _branches(self):
+        return bool(self.momentum), bool(self.dampening), self.nesterov, bool(self.weight_decay)
+
+    def _numbers(self):
+        """{dtype: (lr, momentum, 1 - dampening, weight_decay)} as 0-d arrays of each parameter dtype."""
+        numbers = self._number_arrays
+        if not numbers:                     # made at the first step (parameters keep their dtype)
+            for p in self.params:
+                self._zero_d(p.dtype, p.dtype, 4)
+        for lr, mu, keep, decay in numbers.values():
+            lr[()] = self.lr
+            if self.momentum:
+                mu[()] = self.momentum
+                keep[()] = 1.0 - self.dampening
+            if self.weight_decay:
+                decay[()] = self.weight_decay
+        return numbers
+
     def step(self):
-        lr, mu, damp = self.lr, self.momentum, self.dampening
+        numbers = replayed(self._numbers, guard=self._branches)
         for i, p in enumerate(self.params):
             if p.grad is None:
                 continue
-            g = self._decayed_grad(i, p) if self.weight_decay else p.grad
+            lr, mu, keep, decay = numbers[p.dtype]
+            g = self._decayed_grad(i, p, decay) if self.weight_decay else p.grad
             s = self._scratch[i]
             if s is None:
                 s = self._scratch_for(i, p)
-            if not mu:                      # plain SGD, the common case: p -= lr * g, no temporaries
-                np.multiply(g, _like(lr, s), out=s)
+            if not self.momentum:           # plain SGD, the common case: p -= lr * g, no temporaries
+                np.multiply(g, lr, out=s)
                 np.subtract(p.data, s, out=p.data)
                 continue
-            if mu:
-                state = self.state[i]
-                buf = state.get("momentum_buffer")
-                if buf is None:
-                    # PyTorch starts the buffer at the first gradient itself: no dampening at step 1
-                    buf = state["momentum_buffer"] = g.copy()
+            state = self.state[i]
+            buf = state.get("momentum_buffer")
+            if buf is None:
+                # PyTorch starts the buffer at the first gradient itself: no dampening at step 1
+                buf = state["momentum_buffer"] = g.copy()
+            else:
+                buf *= mu
+                if self.dampening:
+                    np.multiply(g, keep, out=s)
+                    buf += s
                 else:
-                    buf *= mu
-                    if damp:
-                        np.multiply(g, 1.0 - damp, out=s)
-                        buf += s
-                    else:
-                        buf += g
-                if self.nesterov:
-                    np.multiply(buf, mu, out=s)
-                    s += g
-                    g = s
-                else:
-                    g = buf
+                    buf += g
+            if self.nesterov:
+                np.multiply(buf, mu, out=s)
+                s += g
+                g = s
+            else:
+                g = buf
             np.multiply(g, lr, out=s)
             np.subtract(p.data, s, out=p.data)
 
@@ -229,29 +257,51 @@ class Adam(Optimizer):
             if not 0.0 <= beta < 1.0:
                 raise ValueError(f"Adam: invalid beta{k + 1} {beta}; it must be in [0, 1)")
 
-    def step(self):
-        lr, eps = self.lr, self.eps
+    def _branches(self):
+        return bool(self.weight_decay)
+
+    def _numbers(self, active):
+        """Counts a step (t) for each parameter index in `active` and returns, per index, as 0-d arrays
+        of its dtype: beta1, 1 - beta1, beta2, 1 - beta2, 1 - beta2**t, eps, lr / (1 - beta1**t), weight_decay.
+        Only the two that depend on t are rewritten while the hyperparameters stay the same."""
         beta1, beta2 = self.betas
-        for i, p in enumerate(self.params):
-            if p.grad is None:
-                continue
-            g = self._decayed_grad(i, p)
-            s = self._scratch_for(i, p)
-            state = self.state[i]
+        hyper = (self.lr, beta1, beta2, self.eps, self.weight_decay)
+        numbers = {}
+        for i in active:
+            p, state = self.params[i], self.state[i]
             if not state:
                 state.update(step=0, exp_avg=np.zeros_like(p.data), exp_avg_sq=np.zeros_like(p.data))
             state["step"] += 1
-            t, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
+            t = state["step"]
+            arrays = numbers[i] = self._zero_d(i, p.dtype, 8)
+            if self._number_arrays.get(("hyper", i)) != hyper:
+                self._number_arrays[("hyper", i)] = hyper
+                for array, value in zip(arrays, (beta1, 1.0 - beta1, beta2, 1.0 - beta2, 0.0, self.eps, 0.0,
+                                                 self.weight_decay)):
+                    array[()] = value
+            arrays[4][()] = 1.0 - beta2 ** t
+            arrays[6][()] = self.lr / (1.0 - beta1 ** t)
+        return numbers
+
+    def step(self):
+        active = tuple(i for i, p in enumerate(self.params) if p.grad is not None)
+        numbers = replayed(self._numbers, active, guard=self._branches)
+        for i in active:
+            p = self.params[i]
+            beta1, rest1, beta2, rest2, correction2, eps, step_size, decay = numbers[i]
+            g = self._decayed_grad(i, p, decay)
+            s = self._scratch_for(i, p)
+            m, v = self.state[i]["exp_avg"], self.state[i]["exp_avg_sq"]
             m *= beta1                                   # m = beta1 m + (1 - beta1) g
-            np.multiply(g, 1.0 - beta1, out=s)
+            np.multiply(g, rest1, out=s)
             m += s
             v *= beta2                                   # v = beta2 v + (1 - beta2) g^2
             np.multiply(g, g, out=s)
-            s *= 1.0 - beta2
+            s *= rest2
             v += s
-            np.divide(v, 1.0 - beta2 ** t, out=s)        # s = sqrt(v_hat) + eps
+            np.divide(v, correction2, out=s)             # s = sqrt(v_hat) + eps
             np.sqrt(s, out=s)
             s += eps
             np.divide(m, s, out=s)                       # s = lr * m_hat / (sqrt(v_hat) + eps)
-            s *= lr / (1.0 - beta1 ** t)
+            s *= step_size
             np.subtract(p.data, s, out=p.data)

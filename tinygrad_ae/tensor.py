@@ -142,7 +142,8 @@ def apply(op, *inputs, **constants):
     for x in inputs:
         if type(x) is Tensor:
             arrays.append(x.data)
-            requires_grad = requires_grad or x.requires_grad
+            if x.requires_grad:
+                requires_grad = True
         elif type(x) is float or type(x) is int or x is None:
             arrays.append(x)
         else:                                   # arrays, numpy scalars: convert them and start again
@@ -152,12 +153,12 @@ def apply(op, *inputs, **constants):
         data = ctx.forward(*arrays, **constants)
     except ValueError as error:
         raise _shape_error(ctx.name, arrays, constants, error) from None
-    if type(data) is not np.ndarray:            # numpy reductions and ufuncs on 0-d input return scalars
+    if not isinstance(data, np.ndarray):        # numpy reductions and ufuncs on 0-d input return scalars
         data = np.asarray(data)
     out = Tensor.__new__(Tensor)
     out.data, out.grad, out.name = data, None, None
     if requires_grad and _grad_mode.enabled:
-        ctx.parents, ctx.constants, ctx.spent = inputs, constants, False
+        ctx.parents, ctx.arrays, ctx.constants = inputs, arrays, constants
         out._ctx, out.requires_grad, out._seq = ctx, True, _next_sequence_number()
     else:
         out._ctx, out.requires_grad = None, False
@@ -610,17 +611,23 @@ def _ones(data):
     return ones
 
 
-def _reverse_topological_order(roots):
+_FREED = ("backward: this graph's saved arrays were already freed by an earlier backward(); call "
+          "backward(retain_graph=True) the first time to back-propagate through it twice")
+
+
+def _reverse_topological_order(roots, check_freed=False):
     """Every non-leaf tensor that leads to the roots, outputs before inputs: the tensors reachable
-    through recorded ops (an explicit stack, no recursion), newest first."""
-    nodes, stack, seen = [], [], set()
+    through recorded ops (an explicit stack, no recursion), newest first. check_freed: refuse a graph
+    part of which an earlier backward() freed, before any gradient is computed."""
+    nodes = []
     for root in roots:
-        if root._ctx is not None and root not in seen:
-            seen.add(root)
+        if root._ctx is not None and root not in nodes:
             nodes.append(root)
-            stack.append(root)
+    stack, seen = nodes[:], set(nodes)
     while stack:
         ctx = stack.pop()._ctx
+        if check_freed and ctx.arrays is None:
+            raise RuntimeError(_FREED)
         for parent in ctx.parents:
             if type(parent) is Tensor and parent._ctx is not None and parent.requires_grad and parent not in seen:
                 seen.add(parent)
@@ -648,65 +655,71 @@ def _backprop(roots, root_grads, retain_graph, create_graph, inputs=None):
     """The one backward walk. Without `inputs` it accumulates into the .grad of every leaf; with
     `inputs` it returns {input: gradient} and touches no .grad."""
     retain_graph = create_graph if retain_graph is None else bool(retain_graph)
-    create_graph = bool(create_graph)
     wanted = None if inputs is None else set(inputs)
-    found = {}
-    grads = {}
-    leaves = []
-    for root, g in zip(roots, root_grads):
-        g = _seed(root, g, create_graph)
-        if root._ctx is None:
-            leaves.append((root, g, True))
-        else:
+    grads = {}                                  # non-leaf tensor -> the gradient summed so far
+    found = {}                                  # wanted tensor -> its gradient
+    seeds = [(root, _seed(root, g, create_graph)) for root, g in zip(roots, root_grads)]
+    for root, g in seeds:
+        if root._ctx is not None:
             grads[root] = grads[root] + g if root in grads else g
-    order = _reverse_topological_order(roots)
+    # a plain backward checks the whole graph first, so that an error leaves every .grad as it was;
+    # grad() runs no op beyond its inputs (as in PyTorch), so it checks only the ops it runs
+    order = _reverse_topological_order(roots, check_freed=wanted is None)
+    runs = None
     if wanted is not None:
         order, runs = _leading_to(order, wanted)
-    previous_mode, _grad_mode.enabled = _grad_mode.enabled, create_graph
+    # grad mode is create_graph while the formulas run: on Tensors and recorded, or on arrays and not
+    previous_mode, _grad_mode.enabled = _grad_mode.enabled, bool(create_graph)
     try:
-        for node in order:
-            grad = grads.pop(node, None)
-            if grad is None:                    # no path from the roots reached this node with a gradient
-                continue
-            if wanted is not None and node in wanted:
-                found[node] = grad
-                if node not in runs:            # nothing wanted lies behind it: stop here
-                    continue
-            ctx = node._ctx
-            if ctx.spent:
-                raise RuntimeError(
-                    "backward: this graph was already used by an earlier backward(); call "
-                    "backward(retain_graph=True) the first time to back-propagate through it twice")
-            parents = ctx.parents
-            if create_graph:                    # the formulas run on Tensors and are recorded
-                input_grads = ctx.backward(grad, node, *parents, **ctx.constants)
-            else:
-                input_grads = ctx.backward(grad, node.data, *[_data(p) for p in parents], **ctx.constants)
-            if _observers:
-                for observer in list(_observers):
-                    observer.on_backward(ctx, node, grad, input_grads)
-            borrowed = ctx.passes_grad_through
-            for parent, parent_grad in zip(parents, input_grads):
-                if parent_grad is None or type(parent) is not Tensor or not parent.requires_grad:
-                    continue
-                if parent_grad.shape != parent.data.shape:
-                    parent_grad = _unbroadcast(parent_grad, parent.data.shape)
-                if parent._ctx is None:
-                    leaves.append((parent, parent_grad, borrowed))
-                elif parent in grads:
-                    grads[parent] = grads[parent] + parent_grad   # never in place: it may be shared
-                else:
-                    grads[parent] = parent_grad
-            if not retain_graph:
-                ctx.spent = True
-        for leaf, g, borrowed in leaves:
-            if wanted is None:
-                _accumulate(leaf, g, borrowed)
-            elif leaf in wanted:
-                found[leaf] = found[leaf] + g if leaf in found else g
+        _walk(order, grads, found, wanted, runs, retain_graph, create_graph)
     finally:
         _grad_mode.enabled = previous_mode
+    for root, g in seeds:                       # a leaf passed as a root is its own gradient
+        if root._ctx is None:
+            if wanted is None:
+                _accumulate(root, g, True)
+            elif root in wanted:
+                found[root] = found[root] + g if root in found else g
     return found
+
+
+def _walk(order, grads, found, wanted, runs, retain_graph, create_graph):
+    """Run each node's backward, newest first, and pass the gradients on to its inputs."""
+    for node in order:
+        grad = grads.pop(node, None)
+        if grad is None:                        # no path from the roots reached this node with a gradient
+            continue
+        if wanted is not None and node in wanted:
+            found[node] = grad
+            if node not in runs:                # nothing wanted lies behind it: stop here
+                continue
+        ctx = node._ctx
+        if ctx.arrays is None:
+            raise RuntimeError(_FREED)
+        parents = ctx.parents
+        if create_graph:
+            input_grads = ctx.backward(grad, node, *parents, **ctx.constants)
+        else:
+            input_grads = ctx.backward(grad, node.data, *ctx.arrays, **ctx.constants)
+        if _observers:
+            for observer in list(_observers):
+                observer.on_backward(ctx, node, grad, input_grads)
+        for parent, parent_grad in zip(parents, input_grads):
+            if parent_grad is None or type(parent) is not Tensor or not parent.requires_grad:
+                continue
+            if parent_grad.shape != parent.data.shape:
+                parent_grad = _unbroadcast(parent_grad, parent.data.shape)
+            if parent._ctx is None:
+                if wanted is None:
+                    _accumulate(parent, parent_grad, ctx.passes_grad_through)
+                elif parent in wanted:
+                    found[parent] = found[parent] + parent_grad if parent in found else parent_grad
+            elif parent in grads:
+                grads[parent] = grads[parent] + parent_grad   # never in place: it may be shared
+            else:
+                grads[parent] = parent_grad
+        if not retain_graph:
+            ctx.arrays = None                   # the one place saved arrays are released
 
 
 def _accumulate(leaf, grad, borrowed):
@@ -717,7 +730,8 @@ def _accumulate(leaf, grad, borrowed):
         leaf.grad = grad if leaf.grad is None else leaf.grad + grad
     elif leaf.grad is None:
         if borrowed or grad.dtype != leaf.data.dtype or not grad.flags.writeable:
-            grad = np.array(grad, dtype=leaf.data.dtype)
+            # a copy; for an array through its method, which a captured step (tg.compile) sees
+            grad = grad.astype(leaf.data.dtype) if isinstance(grad, np.ndarray) else np.array(grad, leaf.data.dtype)
         leaf.grad = grad
     else:
         np.add(leaf.grad, grad, out=leaf.grad, casting="unsafe")

@@ -185,11 +185,12 @@ def _save(run):
 
 # ---------------------------------------------------------------- the loop: Autoencoder.fit, with hooks
 
-def train(run, on_batch=None, log=print):
+def train(run, on_batch=None, log=print, compile=True):
     """Train until run.opts["epochs"] epochs are complete, saving a checkpoint after each one.
 
     on_batch(epoch, batch_index, loss) runs after every optimizer step, epoch counted from 1 (tests use it
     to interrupt). Raises TrainingDiverged or KeyboardInterrupt; the last checkpoint written stays.
+    compile=False (--no-compile) runs the steps eagerly; the results are the same, bit for bit.
     """
     if run.epoch >= run.opts["epochs"]:
         return
@@ -208,7 +209,7 @@ def train(run, on_batch=None, log=print):
     try:
         run.model.fit(run.X_train, epochs=run.opts["epochs"] - run.epoch, batch_size=run.opts["batch_size"],
                       optimizer=run.optimizer, seed=run.rng, X_val=run.X_val, callback=after_epoch,
-                      on_step=on_step, history=run.history)
+                      on_step=on_step, history=run.history, compile=compile)
     finally:
         progress.close()
 
@@ -231,7 +232,7 @@ def run_job(given, on_batch=None, prog="tinygrad-ae"):
         return EXIT_USAGE
     report.announce(run)
     try:
-        train(run, on_batch)
+        train(run, on_batch, compile=given.get("compile") is not False)
         finish(run)
     except KeyboardInterrupt:
         resume = shlex.join([sys.executable, "-m", "tinygrad_ae", "train", "--resume", str(run.checkpoint)])

@@ -8,6 +8,7 @@ import numpy as np
 
 from .. import optim, reference
 from ..autoencoder import Autoencoder
+from ..capture import compile
 from ..tensor import Tensor
 from .problem import BASELINE, PARAMETERS, Contender, NumpyBaseline, check_agreement
 
@@ -37,6 +38,39 @@ class TinygradStep(Contender):
         loss = self.model.loss(Tensor(self.X))
         loss.backward()
         return float(loss.item()), {name: t.grad for name, t in zip(PARAMETERS, self._params)}
+
+
+class CompiledTinygradStep(TinygradStep):
+    """The same public calls, as one step function under tg.compile: captured once, replayed."""
+    name = "tinygrad_ae compiled"
+
+    def __init__(self, problem):
+        super().__init__(problem)
+        model, optimizer = self.model, self.optimizer
+
+        def train_step(x):
+            optimizer.zero_grad()
+            loss = model.loss(x)
+            loss.backward()
+            optimizer.step()
+            return loss
+
+        def gradients(x):
+            optimizer.zero_grad()
+            loss = model.loss(x)
+            loss.backward()
+            return loss
+
+        self._step, self._gradients = compile(train_step), compile(gradients)
+
+    def step(self):
+        self._step(Tensor(self.X))
+
+    def loss_and_gradients(self):
+        for _ in range(4):                  # eager, two captures, then a replay: the program is checked
+            loss = self._gradients(Tensor(self.X))
+        assert self._gradients.program is not None
+        return float(loss.item()), {name: t.grad.copy() for name, t in zip(PARAMETERS, self._params)}
 
 
 class NaiveNumpy(Contender):
@@ -172,9 +206,9 @@ class MyGradStep(Contender):
 
 # ----- which contenders there are, and which can run here -------------------------------------------
 
-CONTENDERS = {cls.name: cls for cls in (TinygradStep, NumpyBaseline, NaiveNumpy, TorchStep, AutogradStep, MyGradStep)}
+CONTENDERS = {cls.name: cls for cls in (TinygradStep, CompiledTinygradStep, NumpyBaseline, NaiveNumpy, TorchStep, AutogradStep, MyGradStep)}
 # numpy-based contenders whose allocations tracemalloc sees (PyTorch's allocator is invisible to it)
-TRACEABLE = ("tinygrad_ae", BASELINE, "naive numpy", "HIPS autograd", "MyGrad")
+TRACEABLE = ("tinygrad_ae", "tinygrad_ae compiled", BASELINE, "naive numpy", "HIPS autograd", "MyGrad")
 
 
 def available(name):

@@ -6,7 +6,7 @@ with a logistic decoder + cross-entropy ("bce"), on seeded data that every conte
 
 The numpy baseline is the lecture's closed-form gradients as fast as numpy allows: preallocated
 buffers, in-place ufuncs, np.dot(out), h(1 - h) from the saved h, the residual turned into dL/da2 in
-place. Every contender is checked against it (`check_agreement`) before anything is timed. The GEMM
+place, with the learning rate folded into that scaling so the update is one subtraction per parameter. Every contender is checked against it (`check_agreement`) before anything is timed. The GEMM
 bound (the step's five GEMMs and nothing else) is the floor every time is compared with.
 """
 import math
@@ -104,7 +104,9 @@ class NumpyBaseline(Contender):
         self.grads = {name: np.empty_like(value) for name, value in p.params.items()}
         self.scale = 1.0 / p.m
 
-    def forward_backward(self):
+    def forward_backward(self, factor=1.0):
+        """The loss, and factor x the gradients in self.grads: step() passes the learning rate, so the
+        update is one subtraction per parameter (the gate checks factor 1, the true gradients)."""
         X, A1, H, A2, DH, T, g = self.X, self.A1, self.H, self.A2, self.DH, self.T, self.grads
         dot, add_reduce = np.dot, np.add.reduce
         dot(X, self.W.T, A1)                                # a1 = X W^T + b
@@ -115,7 +117,7 @@ class NumpyBaseline(Contender):
         if T is None:                                       # squared error, linear decoder:
             A2 -= X                                         # the residual x_hat - x ...
             loss = np.vdot(A2, A2) * self.scale
-            A2 *= 2 * self.scale                            # ... turned into dL/da2 in place
+            A2 *= 2 * self.scale * factor                   # ... turned into factor dL/da2 in place
         else:                                               # cross-entropy from the logits a2:
             np.abs(A2, T)                                   # sum softplus(a) - x a, with softplus(a) =
             sum_abs = add_reduce(T, None)                   #   max(a, 0) + log1p(exp(-|a|)) and
@@ -123,9 +125,9 @@ class NumpyBaseline(Contender):
             np.exp(T, T)
             np.log1p(T, T)
             loss = (add_reduce(T, None) + 0.5 * (add_reduce(A2, None) + sum_abs) - np.vdot(X, A2)) * self.scale
-            _sigmoid_into(A2, A2)                           # x_hat, then dL/da2 = (x_hat - x) / m
+            _sigmoid_into(A2, A2)                           # x_hat, then factor dL/da2 = factor (x_hat - x) / m
             A2 -= X
-            A2 *= self.scale
+            A2 *= self.scale * factor
         dot(A2.T, H, g["W_star"])                           # dL/dW* = dA2^T h
         add_reduce(A2, 0, None, g["c"])                     # dL/dc = column sums of dA2
         dot(A2, self.W_star, DH)                            # dL/dh = dA2 W*
@@ -134,19 +136,19 @@ class NumpyBaseline(Contender):
         DH *= A1                                            # dL/da1
         dot(DH.T, X, g["W"])                                # dL/dW = dA1^T X
         add_reduce(DH, 0, None, g["b"])
-        return float(loss)
-
-    def update(self):
-        for param, grad in zip((self.W, self.b, self.W_star, self.c), self.grads.values()):
-            grad *= self.lr                                 # the gradient buffers are rewritten next step
-            param -= grad
+        return loss
 
     def step(self):
-        self.forward_backward()
-        self.update()
+        self.forward_backward(self.lr)                      # the gradients come out times lr:
+        W, b, W_star, c = self.W, self.b, self.W_star, self.c
+        g = self.grads                                      # p -= lr g is one pass per parameter
+        W -= g["W"]
+        b -= g["b"]
+        W_star -= g["W_star"]
+        c -= g["c"]
 
     def loss_and_gradients(self):
-        loss = self.forward_backward()
+        loss = float(self.forward_backward())
         return loss, {name: value.copy() for name, value in self.grads.items()}
 
 

@@ -19,6 +19,7 @@ from .timing import NOISE_LIMIT, RETRIES
 # The project's goals: tinygrad_ae's float32 step time as a multiple of the numpy baseline's, per size,
 # and its peak memory during a step as a multiple of the baseline's.
 TARGETS = {"tiny": 2.0, "digits": 1.5, "mnist": 1.15, "wide": 1.10}
+COMPILED_TARGET = 1.10      # tg.compile: at most this multiple of the baseline at every size and dtype
 MEMORY_TARGET = 1.5
 
 
@@ -94,6 +95,15 @@ def check_targets(results):
                 if theirs is not None:
                     checks.append({"target": f"{label} {method}: faster than {peer}",
                                    "measured": f"{mine:.2f}x vs {theirs:.2f}x", "met": mine < theirs})
+        for method in ("interleaved", "alone"):
+            compiled = _ratio(entry, method, "tinygrad_ae compiled")
+            if compiled is None:
+                continue
+            checks.append({"target": f"{label} {method}: tinygrad_ae compiled <= {COMPILED_TARGET}x baseline",
+                           "measured": f"{compiled:.2f}x", "met": compiled <= COMPILED_TARGET})
+            faults = entry[method]["tinygrad_ae compiled"]["faults_per_step"]
+            checks.append({"target": f"{label} {method}: tinygrad_ae compiled, 0 minor page faults per step",
+                           "measured": f"{faults:g}", "met": faults == 0})
         memory = entry.get("memory", {})
         if "tinygrad_ae" in memory and BASELINE in memory:
             ratio = memory["tinygrad_ae"]["peak_bytes"] / memory[BASELINE]["peak_bytes"]

@@ -164,14 +164,15 @@ def alone_in_fresh_processes(problem, names, rounds, seconds, processes, quiet_g
 
 def peak_memory(problem, name):
     """Bytes a contender holds between steps, and its peak during a step (held + temporaries), as
-    tracemalloc sees numpy's allocations: built and stepped twice while tracing, then one more step."""
+    tracemalloc sees numpy's allocations: built and stepped three times while tracing (a compiled step
+    is then captured), then one more step."""
     gc.collect()
     tracemalloc.start()
     try:
         before = tracemalloc.get_traced_memory()[0]
         runner = CONTENDERS[name](problem)
-        runner.step()
-        runner.step()
+        for _ in range(3):
+            runner.step()
         gc.collect()
         tracemalloc.reset_peak()
         held = tracemalloc.get_traced_memory()[0]

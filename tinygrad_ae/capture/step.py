@@ -1,0 +1,317 @@
+"""`tg.compile(fn)`: the first call runs eagerly, the next two capture, later calls replay.
+
+The arrays a step reads are found from the function itself: its arguments, and the objects its code
+names (globals, closure cells, `self` of a bound method), walked through attributes, lists and dicts:
+the Tensors' data and grad, the optimizer's buffers. During a capture each is swapped for a `Traced`
+view of itself, and swapped back after.
+
+The step is captured twice and the two recordings must agree: a number or an array that differs
+between them (random numbers drawn inside the step, or an array made from data in Python) is
+something a replay could not see, so the step then stays eager, with a warning that says why.
+"""
+import types
+import warnings
+
+import numpy as np
+
+from ..tensor import Tensor
+from . import trace
+from .discover import _is_array, discover, get, put
+from .plan import MISS, WRONG_ARGUMENTS, Program
+from .trace import Buffer, Recorder, Traced, _tensors_in
+
+RECAPTURE_WARNING = 4       # more captures than this (another shape, changed state...) say so once
+
+
+class CompiledStep:
+    """A step function that is captured once and replayed. `program` is the last captured program."""
+
+    def __init__(self, fn):
+        self.fn = fn
+        self._entries = {}      # key of the arguments' shapes -> {"calls", "pending", "program", "eager"}
+        self.captures = 0
+        self._warned = False
+        self.program = None
+        self._fast = None       # the entry point of the program used last (positional array arguments)
+        self.__wrapped__ = fn
+        self.__doc__ = getattr(fn, "__doc__", None)
+        self.__name__ = getattr(fn, "__name__", "step")
+
+    def __get__(self, instance, owner):         # used as a method decorator: bind like a function
+        if instance is None:
+            return self
+        bound = CompiledStep(types.MethodType(self.fn, instance))
+        instance.__dict__[self.__name__] = bound
+        return bound
+
+    def __call__(self, *args, **kwargs):
+        fast = self._fast
+        if fast is not None and not kwargs and len(args) == fast.arity:
+            result = fast(*args)
+            if result is not WRONG_ARGUMENTS and result is not MISS:
+                return result
+            if result is MISS:                  # the state changed, or a guard failed: capture again
+                self._fast = None
+                for entry in self._entries.values():
+                    if entry["call"] is fast:
+                        entry["program"] = entry["pending"] = entry["call"] = None
+        return self._call(args, kwargs)
+
+    def _call(self, args, kwargs):
+        leaves = list(args) + [kwargs[k] for k in sorted(kwargs)]
+        key = (len(args), tuple(sorted(kwargs)), tuple(map(_key, leaves)))
+        entry = self._entries.get(key)
+        if entry is None:
+            entry = self._entries[key] = {"calls": 0, "pending": None, "program": None, "eager": None,
+                                           "call": None}
+        program = entry["program"]
+        if program is not None:
+            if entry["call"] is not None:
+                self._fast = entry["call"]
+            outputs = program.run(*[x.data if type(x) is Tensor else x for x in leaves if _is_array(x)])
+            if outputs is not MISS:
+                return _rebuild(program.template, outputs)
+            entry["program"] = entry["pending"] = entry["call"] = self._fast = None   # state changed, or a guard failed
+        entry["calls"] += 1
+        if entry["eager"] is not None or entry["calls"] == 1:
+            return self.fn(*args, **kwargs)
+        return self._capture(entry, args, kwargs)
+
+    def _capture(self, entry, args, kwargs):
+        self.captures += 1
+        if self.captures > RECAPTURE_WARNING + 1 and not self._warned:
+            self._warned = True
+            warnings.warn(f"tg.compile: {self.__name__} was captured {self.captures} times (arguments of "
+                          "new shapes or dtypes, or state that changed between calls); each capture "
+                          "runs slower than an eager step", RuntimeWarning, stacklevel=3)
+        result, recording = capture(self.fn, args, kwargs)
+        if recording is None:
+            return result
+        pending = entry["pending"]
+        if pending is None:
+            entry["pending"] = recording
+            return result
+        difference = _difference(pending, recording)
+        if difference:
+            entry["eager"] = difference
+            warnings.warn(f"tg.compile: {self.__name__} runs eagerly: {difference}", RuntimeWarning,
+                          stacklevel=3)
+            return result
+        entry["program"] = self.program = Program(*recording)
+        entry["pending"] = None
+        if not kwargs and all(_is_array(a) for a in args):
+            spec = [(type(a) is Tensor,) + _key(a)[1:] for a in args]
+            entry["call"] = self._fast = self.program.entry_point(spec, Tensor, _rebuild)
+            self._fast.arity = len(args)
+        return result
+
+
+def compile(fn=None):  # noqa: A001 (the name users expect, as torch.compile)
+    """Capture fn (a whole training step) on its second and third calls, then replay it as a planned
+    numpy program: bit for bit the eager step's results, no allocation per step. Usable as @tg.compile."""
+    if fn is None:
+        return compile
+    return CompiledStep(fn)
+
+
+# ----- one capture ----------------------------------------------------------------------------------
+
+def capture(fn, args, kwargs):
+    """Run fn once with its arrays traced. Returns (result, (recorder, outputs, grads, locations,
+    template)), or (result, None) when the step replaced state it reads (capture again next time)."""
+    rec = Recorder()
+    tensors, locations = discover(fn, list(args) + list(kwargs.values()), skip=(CompiledStep,))
+    swapped = []
+    for owner, key, how, root, path in locations:
+        array = get(owner, key, how)
+        label = (owner.name if key == "data" else f"{owner.name}.grad") if type(owner) is Tensor and owner.name else None
+        traced, buf = rec.bind("state", array, label=label)
+        put(owner, key, how, traced)
+        swapped.append((owner, key, how, array, traced, buf, root, path))
+    arg_buffers = {}
+    saved_args = []
+
+    def bind_arg(x):
+        if id(x) in arg_buffers:
+            return arg_buffers[id(x)][0]
+        if type(x) is Tensor:
+            traced, buf = rec.bind("arg", x.data)
+            saved_args.append((x, x.data))
+            x.data = traced
+            result = x
+        else:
+            result, buf = rec.bind("arg", x)
+        buf.arg = len(arg_buffers)
+        arg_buffers[id(x)] = (result, buf)
+        return result
+
+    new_args = [bind_arg(a) if _is_array(a) else a for a in args]
+    new_kwargs = {k: (bind_arg(kwargs[k]) if _is_array(kwargs[k]) else kwargs[k]) for k in sorted(kwargs)}
+    grads_before = {id(t): t.grad for t in tensors}
+    trace._recorder = rec
+    try:
+        result = fn(*new_args, **new_kwargs)
+    finally:
+        trace._recorder = None
+        for tensor, data in saved_args:
+            tensor.data = data
+        replaced = _restore(swapped)
+    _label_graph(result, rec)
+    outputs = []
+    template = _template(result, rec, outputs)
+    used = {b.root for call in rec.calls for b in call.reads() + [call.out]}
+    changed = any(buf in used for buf in replaced)
+    grads = []
+    for t in tensors:
+        g = t.grad
+        if g is grads_before[id(t)] or (isinstance(g, Traced) and _is_bound(g, swapped, t)):
+            if isinstance(g, Traced):
+                t.grad = g.view(np.ndarray)
+            continue
+        if isinstance(g, np.ndarray):
+            grads.append((t, rec.resolve(g)))
+            t.grad = g.view(np.ndarray)
+        elif g is None:
+            grads.append((t, None))
+        else:
+            changed = True                      # a Tensor gradient (create_graph): not a numpy program
+    plain_result = _rebuild(template, [b.array for b in outputs])
+    if changed:
+        return plain_result, None
+    kept = [(root, path, buf) for owner, key, how, array, traced, buf, root, path in swapped
+            if buf in used and not (key == "grad" and any(t is owner for t, _ in grads))]
+    if any(key == "grad" and buf in used and any(t is owner for t, _ in grads)
+           for owner, key, how, array, traced, buf, root, path in swapped):
+        return plain_result, None               # read a .grad and then replaced it: not supported
+    return plain_result, (rec, outputs, grads, kept, template)
+
+
+def _label_graph(result, rec):
+    """Give the buffers of named Tensors in the returned graph their names (a1, h, x_hat, L...)."""
+    stack, seen = [t for t in _tensors_in(result)], set()
+    while stack:
+        t = stack.pop()
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        buf = rec.by_id.get(id(t.data))
+        if t.name and buf is not None and buf.label is None:
+            buf.label = t.name
+        if t._ctx is not None:
+            stack.extend(p for p in t._ctx.parents if type(p) is Tensor)
+
+
+def _is_bound(g, swapped, tensor):
+    return any(owner is tensor and key == "grad" and traced is g for owner, key, how, array, traced, buf, *_ in swapped)
+
+
+def _restore(swapped):
+    """Put the original arrays back; returns the buffers whose array the step replaced by another."""
+    replaced = []
+    for owner, key, how, array, traced, buf, *_ in swapped:
+        current = get(owner, key, how)
+        if current is traced:
+            put(owner, key, how, array)
+        elif key != "grad":
+            replaced.append(buf)
+            if isinstance(current, Traced):
+                put(owner, key, how, current.view(np.ndarray))
+    return replaced
+
+
+def _template(value, rec, outputs):
+    """The step's return value with every Tensor or array replaced by its output index."""
+    if isinstance(value, Tensor) or isinstance(value, np.ndarray):
+        data = value.data if isinstance(value, Tensor) else value
+        if not isinstance(data, np.ndarray):
+            return value
+        outputs.append(rec.resolve(data))
+        return (Tensor if isinstance(value, Tensor) else np.ndarray, len(outputs) - 1)
+    if isinstance(value, (tuple, list)):
+        return (type(value), [_template(v, rec, outputs) for v in value])
+    if isinstance(value, dict):
+        return (dict, {k: _template(v, rec, outputs) for k, v in value.items()})
+    return (None, value)
+
+
+def _rebuild(template, outputs):
+    kind, value = template
+    if kind is Tensor:
+        return Tensor(outputs[value].copy())
+    if kind is np.ndarray:
+        return outputs[value].copy()
+    if kind is None:
+        return value
+    if kind is dict:
+        return {k: _rebuild(v, outputs) for k, v in value.items()}
+    return kind(_rebuild(v, outputs) for v in value)
+
+
+# ----- finding the arrays a step reads ----------------------------------------------------------------
+
+def _key(x):
+    if type(x) is Tensor:
+        x = x.data
+        tag = "T"
+    elif isinstance(x, np.ndarray):
+        tag = "A"
+    else:
+        try:
+            hash(x)
+            return ("V", type(x), x)
+        except TypeError:
+            return ("I", id(x))
+    return (tag, x.shape, x.dtype, x.strides)
+
+
+# ----- comparing two captures ---------------------------------------------------------------------------
+
+def _difference(first, second):
+    """'' if two recordings of the step are the same program, else what differs, in words."""
+    rec_a, outputs_a, grads_a, _, _ = first
+    rec_b, outputs_b, grads_b, _, _ = second
+    if len(rec_a.calls) != len(rec_b.calls):
+        return (f"its two captures made different numbers of numpy calls ({len(rec_a.calls)} and "
+                f"{len(rec_b.calls)}): Python control flow in the step changes from call to call")
+    for i, (a, b) in enumerate(zip(rec_a.calls, rec_b.calls)):
+        if a.name != b.name or a.how != b.how or a.fn != b.fn or list(a.kwargs) != list(b.kwargs):
+            return f"call {i} was {a.name} in one capture and {b.name} in the other (control flow changes)"
+        for x, y in zip(a.args + list(a.kwargs.values()) + [a.out], b.args + list(b.kwargs.values()) + [b.out]):
+            problem = _operand_difference(x, y)
+            if problem:
+                return (f"call {i} ({a.name}) {problem}: random numbers drawn inside the step, or values "
+                        "computed from data in Python, would be frozen by a replay. Draw them outside the "
+                        "step and pass them in as arguments")
+    if len(rec_a.hooks) != len(rec_b.hooks) or any(
+            ha[0] != hb[0] or ha[3] != hb[3] for ha, hb in zip(rec_a.hooks, rec_b.hooks)):
+        return "its optimizer hooks differ between the two captures"
+    if [_sig(b) for b in outputs_a] != [_sig(b) for b in outputs_b] or \
+            [(t, _sig(b)) for t, b in grads_a] != [(t, _sig(b)) for t, b in grads_b]:
+        return "its outputs or gradients come from different buffers in the two captures"
+    return ""
+
+
+def _sig(b):
+    if b is None:
+        return None
+    return (b.kind, b.index, b.shape, b.dtype, b.strides, b.offset, b.root.kind, b.root.index)
+
+
+def _operand_difference(x, y):
+    if type(x) is tuple and type(y) is tuple and len(x) == len(y):
+        return next((d for d in map(_operand_difference, x, y) if d), "")
+    if type(x) is Buffer or type(y) is Buffer:
+        if type(x) is not Buffer or type(y) is not Buffer or _sig(x) != _sig(y):
+            return "reads different arrays"
+        if x.kind == "const" and x.array is not y.array and not (
+                x.array.shape == y.array.shape and x.array.dtype == y.array.dtype
+                and np.array_equal(x.array, y.array, equal_nan=x.array.dtype.kind in "fc")):
+            return "reads an array made inside the step whose values differ between calls"
+        return ""
+    if type(x) is not type(y):
+        return f"reads the constant {x!r} in one capture and {y!r} in the other"
+    try:
+        same = x is y or bool(x == y) or (x != x and y != y)
+    except (TypeError, ValueError):
+        same = False
+    return "" if same else f"reads the number {x!r} in one capture and {y!r} in the other"

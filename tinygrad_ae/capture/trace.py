@@ -1,0 +1,383 @@
+"""Capture: run a step once with its arrays replaced by `Traced` views and write down every numpy call.
+
+A `Traced` array is an ndarray (same memory, same values) whose `__array_ufunc__` and
+`__array_function__` send every numpy call made on it to the `Recorder` of the capture in progress.
+The recorder runs the call on plain arrays, so the captured run computes exactly what an eager run
+computes, and records it as a `Call`: the function, the buffers it reads, its constants, the buffer it
+writes. Views (.T, reshape, broadcast_to, a[i]) are not calls: a view is a `Buffer` that names its root
+buffer, byte offset, shape and strides, found by address.
+
+What a capture cannot replay is refused while capturing (`CaptureError`): a value read back into
+Python (`.item()`, `float()`, `int()`) would be frozen. `bool()` of a traced value (an `if` on data)
+is recorded as a guard: a replay checks it and, if the branch would go the other way, runs the step
+eagerly instead.
+"""
+import inspect
+
+import numpy as np
+from numpy.lib.array_utils import byte_bounds
+
+from ..tensor import Tensor
+
+
+class CaptureError(RuntimeError):
+    """The step does something a captured program could not repeat faithfully."""
+
+
+_recorder = None            # the Recorder of the capture in progress (captures run one at a time)
+
+
+def recording():
+    return _recorder
+
+
+def replayed(update, *args, guard=None):
+    """Call update(*args) now, and return what it returns. While a step is being captured, the call is
+    also recorded: every replay calls update(*args) again (before any numpy call of the program), so
+    Python-side numbers it refreshes (an optimizer's step count and learning rate) are never frozen.
+    guard (a function of no arguments) says which branches the step took; a replay whose guard gives
+    another value runs the step eagerly and captures it again."""
+    global _recorder
+    recorder = _recorder
+    if recorder is None:
+        return update(*args)
+    recorder.hooks.append((update, args, guard, None if guard is None else guard()))
+    _recorder = None                # the hook's own numpy work is Python-side: not part of the program
+    try:
+        return update(*args)
+    finally:
+        _recorder = recorder
+
+
+class Buffer:
+    """An array of the program. kind: "arg" (an array argument of the step), "state" (an array the step
+    reads from its objects: a parameter, an optimizer buffer), "const" (any other array it reads:
+    bound by reference), "temp" (made by the step; the planner gives it memory) or "view" (of root)."""
+
+    __slots__ = ("index", "kind", "shape", "dtype", "root", "offset", "strides", "array", "label", "arg")
+
+    def __init__(self, index, kind, array, root=None, offset=0, label=None):
+        self.index, self.kind, self.root, self.offset, self.label = index, kind, root or self, offset, label
+        self.shape, self.dtype, self.strides = array.shape, array.dtype, array.strides
+        self.array = array          # the plain ndarray seen while capturing (kept alive: addresses stay unique)
+        self.arg = None
+
+    @property
+    def nbytes(self):
+        return int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
+
+    def describe(self):
+        shape = "x".join(map(str, self.shape)) or "scalar"
+        label = f" {self.label}" if self.label else ""
+        return f"{self.name}{label} {shape} {self.dtype}"
+
+    @property
+    def name(self):
+        prefix = {"arg": "x", "state": "s", "const": "k", "temp": "t", "view": "v"}[self.kind]
+        return f"{prefix}{self.index}"
+
+
+class Call:
+    """One numpy call: fn(*args, **kwargs) writing `out` (a Buffer), reading the Buffers among args.
+    how: "ufunc" (out passed positionally), "kw" (out=), "set" (result copied into out: no out= exists),
+    "copy" (np.copyto(out, src)), "guard" (bool(args[0]) must equal kwargs["expected"])."""
+
+    __slots__ = ("fn", "args", "kwargs", "out", "how", "errstate", "inplace", "name")
+
+    def __init__(self, fn, args, kwargs, out, how, errstate, name):
+        self.fn, self.args, self.kwargs, self.out, self.how, self.errstate = fn, args, kwargs, out, how, errstate
+        self.inplace, self.name = False, name
+
+    def reads(self):
+        found = []
+        for a in self.args + list(self.kwargs.values()):
+            if type(a) is Buffer:
+                found.append(a)
+            elif type(a) is tuple:              # the arrays np.concatenate or np.stack joins
+                found += [v for v in a if type(v) is Buffer]
+        return found
+
+
+def _address(array):
+    return array.__array_interface__["data"][0]
+
+
+def _extent(array):
+    low, high = byte_bounds(array)
+    return low, high
+
+
+def _plain(x):
+    return x.view(np.ndarray) if isinstance(x, Traced) else x
+
+
+class Recorder:
+    """Everything one capture saw: buffers, calls, hooks; and which Python objects they came from."""
+
+    def __init__(self):
+        self.buffers, self.calls, self.hooks = [], [], []
+        self.by_id = {}                 # id(ndarray object) -> Buffer (objects are kept alive in .keep)
+        self.roots = []                 # root Buffers, searched by address for views
+        self.keep = []
+        self.counts = {}
+        self.base_errstate = np.geterr()
+        self.state_written = False      # a call has written into an array that outlives the step
+
+    # ----- buffers ------------------------------------------------------------------------------
+    def _new(self, kind, array, root=None, offset=0, label=None):
+        index = self.counts.get(kind, 0)
+        self.counts[kind] = index + 1
+        buf = Buffer(index, kind, array, root, offset, label)
+        self.buffers.append(buf)
+        if root is None:
+            self.roots.append(buf)
+        return buf
+
+    def bind(self, kind, array, label=None):
+        """A Traced view of an array the step reads (argument or state), registered as a root buffer."""
+        traced = array.view(Traced)
+        buf = self._new(kind, array, label=label)
+        self._register(traced, buf)
+        self._register(array, buf)
+        return traced, buf
+
+    def _register(self, obj, buf):
+        self.by_id[id(obj)] = buf
+        self.keep.append(obj)
+
+    def resolve(self, x):
+        """The Buffer of an ndarray: known, a view of a known root (by address), or a new constant."""
+        buf = self.by_id.get(id(x))
+        if buf is not None:
+            return buf
+        low, high = _extent(x)
+        for root in reversed(self.roots):
+            r_low, r_high = _extent(root.array)
+            if r_low <= low and high <= r_high and (high > low or r_low <= low < r_high):
+                if x.shape == root.shape and x.strides == root.strides and low == r_low and x.dtype == root.dtype:
+                    buf = root
+                else:
+                    buf = self._new("view", x, root=root, offset=_address(x) - _address(root.array))
+                self._register(x, buf)
+                return buf
+        buf = self._new("const", x)
+        self._register(x, buf)
+        return buf
+
+    def _operand(self, x):
+        """How a call's argument is recorded: a Buffer for arrays, the value itself otherwise."""
+        if isinstance(x, np.ndarray):
+            return self.resolve(x)
+        if isinstance(x, (tuple, list)) and any(isinstance(v, np.ndarray) for v in x):
+            return tuple(self._operand(v) for v in x)
+        return x
+
+    def _result(self, value):
+        """A new array made by a call: a Traced root buffer of kind "temp"."""
+        plain = np.asarray(value)
+        traced = plain.view(Traced)
+        buf = self._new("temp", plain)
+        self._register(traced, buf)
+        self._register(plain, buf)
+        return traced, buf
+
+    def _record(self, fn, args, kwargs, out, how, name):
+        errstate = np.geterr()
+        delta = {k: v for k, v in errstate.items() if self.base_errstate[k] != v}
+        call = Call(fn, args, kwargs, out, how, delta, name)
+        if out.root.kind != "temp":
+            self.state_written = True
+        self.calls.append(call)
+        return call
+
+    # ----- the numpy protocols ---------------------------------------------------------------------
+    def ufunc(self, ufunc, method, inputs, kwargs):
+        out = kwargs.get("out")
+        if ufunc.nout != 1:
+            raise CaptureError(f"numpy's {ufunc.__name__} has {ufunc.nout} outputs; the captured program "
+                               "supports one-output functions only")
+        plain_kwargs = dict(kwargs)
+        if out is not None:
+            plain_kwargs["out"] = tuple(_plain(o) for o in out)
+        result = getattr(ufunc, method)(*map(_plain, inputs), **plain_kwargs)
+        args = [self._operand(x) for x in inputs]
+        rest = {k: self._operand(v) for k, v in kwargs.items() if k != "out"}
+        name = ufunc.__name__ if method == "__call__" else f"{ufunc.__name__}.{method}"
+        fn = ufunc if method == "__call__" else getattr(ufunc, method)
+        how = "ufunc" if method == "__call__" else "kw"
+        if out is not None:
+            target = out[0]
+            self._record(fn, args, rest, self.resolve(target), how, name)
+            return target
+        traced, buf = self._result(result)
+        self._record(fn, args, rest, buf, how, name)
+        return traced
+
+    def function(self, func, args, kwargs):
+        if func in _METADATA:
+            return func(*map(_plain, args), **kwargs)
+        if func in _UNSUPPORTED:
+            raise CaptureError(f"np.{func.__name__} inside a compiled step: {_UNSUPPORTED[func]}")
+        plain_args = [type(a)(map(_plain, a)) if isinstance(a, (tuple, list)) else _plain(a) for a in args]
+        plain_kwargs = {k: _plain(v) for k, v in kwargs.items()}
+        result = func(*plain_args, **plain_kwargs)
+        if isinstance(result, (tuple, list)):
+            raise CaptureError(f"np.{func.__name__} returns several arrays; the captured program supports "
+                               "functions that return one")
+        operands = [self._operand(a) for a in args]
+        rest = {k: self._operand(v) for k, v in kwargs.items() if k != "out"}
+        out = kwargs.get("out")
+        if out is not None:
+            self._record(func, operands, rest, self.resolve(out), "kw", func.__name__)
+            return out
+        if isinstance(result, np.ndarray) and not result.flags.owndata and result.base is not None:
+            for a in plain_args:     # a view of an input: no call, a view buffer
+                if isinstance(a, np.ndarray) and np.shares_memory(result, a):
+                    view = result.view(Traced)
+                    buf = self.resolve(result)
+                    self._register(view, buf)
+                    return view
+        traced, buf = self._result(result)
+        how = "kw" if _has_out(func) else "set"
+        self._record(func, operands, rest, buf, how, func.__name__)
+        return traced
+
+    # ----- methods of Traced that are not numpy calls ------------------------------------------------
+    def copy(self, src, dtype, casting="unsafe"):
+        plain = _plain(src).astype(dtype) if dtype is not None else _plain(src).copy()
+        traced, buf = self._result(plain)
+        self._record(np.copyto, [buf, self.resolve(src)], {"casting": casting}, buf, "copy",
+                     "copy" if dtype is None else f"astype({np.dtype(dtype).name})")
+        return traced
+
+    def setitem(self, dst, key, value):
+        plain_value = _plain(value)
+        _plain(dst)[key] = plain_value
+        if isinstance(key, np.ndarray) or (isinstance(key, tuple) and any(isinstance(k, np.ndarray) for k in key)):
+            raise CaptureError("indexing with an array inside a compiled step is not supported")
+        self._record(_setitem, [self.resolve(dst), key, self._operand(value)], {}, self.resolve(dst),
+                     "setitem", "setitem")
+
+    def guard(self, x):
+        value = bool(_plain(x))
+        if self.state_written:
+            raise CaptureError(
+                "a Python `if` (or bool()) on a value computed inside the step, after the step has already "
+                "written into its parameters or optimizer state: a replay could not take the other branch. "
+                "Move the test before the updates, or outside the step")
+        buf = self.resolve(x)
+        self.calls.append(Call(bool, [buf], {"expected": value}, buf, "guard", {}, "guard"))
+        return value
+
+
+def _setitem(array, key, value):
+    array[key] = value
+
+
+def _getitem(array, key):
+    """array[key] with an index array (a copy): recorded as a call."""
+    return array[key]
+
+
+def _is_basic_index(key):
+    """Whether array[key] is a view (integers, slices, ..., None), not a copy (an index array)."""
+    parts = key if type(key) is tuple else (key,)
+    return all(k is None or k is Ellipsis or type(k) in (int, slice) or isinstance(k, np.integer)
+               for k in parts)
+
+
+def _frozen(name, what):
+    def method(self, *args, **kwargs):
+        if _recorder is None:
+            return getattr(_plain(self), name)(*args, **kwargs)
+        raise CaptureError(
+            f"{what} on a value computed inside a compiled step: the number would be frozen at capture "
+            "and every replay would reuse it. Return the Tensor from the step and read it outside "
+            "(loss = step(x); loss.item()), or run this step eagerly (compile=False)")
+    method.__name__ = what
+    return method
+
+
+class Traced(np.ndarray):
+    """An ndarray whose numpy calls are recorded by the capture in progress (see the module docstring).
+    Outside a capture (a hook's own work, or an array kept after its capture) it acts as a plain array."""
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if _recorder is None:
+            if "out" in kwargs:
+                kwargs["out"] = tuple(map(_plain, kwargs["out"]))
+            return getattr(ufunc, method)(*map(_plain, inputs), **kwargs)
+        return _recorder.ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        if _recorder is None:
+            return func(*map(_plain, args), **{k: _plain(v) for k, v in kwargs.items()})
+        return _recorder.function(func, args, kwargs)
+
+    def __bool__(self):
+        return bool(_plain(self)) if _recorder is None else _recorder.guard(self)
+
+    item = _frozen("item", ".item()")
+    tolist = _frozen("tolist", ".tolist()")
+    __float__ = _frozen("__float__", "float()")
+    __int__ = _frozen("__int__", "int()")
+    __index__ = _frozen("__index__", "an index or int()")
+    __complex__ = _frozen("__complex__", "complex()")
+
+    def copy(self, order="C"):
+        return _plain(self).copy(order) if _recorder is None else _recorder.copy(self, None)
+
+    def astype(self, dtype, order="K", casting="unsafe", subok=True, copy=True):
+        if not copy and np.dtype(dtype) == self.dtype:
+            return self
+        if _recorder is None:
+            return _plain(self).astype(dtype, order, casting, subok, copy)
+        return _recorder.copy(self, np.dtype(dtype), casting)
+
+    def fill(self, value):
+        self[...] = value
+
+    def __setitem__(self, key, value):
+        if _recorder is None:
+            _plain(self)[key] = _plain(value)
+        else:
+            _recorder.setitem(self, key, value)
+
+    def __getitem__(self, key):
+        if _recorder is None or _is_basic_index(key):
+            value = super().__getitem__(key)
+            if _recorder is None or isinstance(value, np.ndarray):
+                return value                    # a view: found by address when used
+        return _recorder.function(_getitem, (self, key), {})   # an element, or a copy (index arrays)
+
+    def __repr__(self):
+        return f"Traced(shape={self.shape}, dtype={self.dtype})"
+
+    __str__ = __repr__
+
+
+_METADATA = {np.shape, np.ndim, np.size, np.result_type, np.can_cast, np.may_share_memory, np.shares_memory,
+             np.iscomplexobj, np.isrealobj}
+_UNSUPPORTED = {np.copyto: "write with out= or [...] = instead"}
+
+
+def _has_out(func, cache={}):
+    """Whether numpy's func takes out= (then a replay writes into the planned buffer directly)."""
+    found = cache.get(func)
+    if found is None:
+        try:
+            found = cache[func] = "out" in inspect.signature(func).parameters
+        except (TypeError, ValueError):
+            found = cache[func] = False
+    return found
+
+
+def _tensors_in(value):
+    """The Tensors a step returned (for the program's outputs)."""
+    if isinstance(value, Tensor):
+        return [value]
+    if isinstance(value, (tuple, list)):
+        return [t for v in value for t in _tensors_in(v)]
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in _tensors_in(v)]
+    return []
