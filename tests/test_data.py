@@ -159,6 +159,19 @@ def test_load_mnist_from_folder(tmp_path, gzipped, split):
     np.testing.assert_array_equal(ds.X, X)
 
 
+def test_has_test_split_needs_both_test_files(tmp_path, monkeypatch):
+    write_mnist_folder(tmp_path, "train", gzipped=True)
+    assert not data.has_test_split(tmp_path) and not data.has_test_split("mnist", folder=tmp_path)
+    write_mnist_folder(tmp_path, "test", gzipped=True)
+    assert data.has_test_split(tmp_path) and data.has_test_split("mnist", folder=tmp_path)
+    (tmp_path / "t10k-labels-idx1-ubyte.gz").unlink()
+    assert not data.has_test_split(tmp_path)
+    assert not data.has_test_split("digits") and not data.has_test_split("mnist")   # MNIST needs its folder
+    assert not data.has_test_split(tmp_path / "t10k-images-idx3-ubyte.gz")          # a file, not a folder
+    monkeypatch.setattr(data, "FASHION_MNIST_DIR", tmp_path / "nowhere")
+    assert not data.has_test_split("fashion-mnist")
+
+
 def test_load_mnist_dotted_file_names(tmp_path):
     images, _ = write_mnist_folder(tmp_path, "train", gzipped=False, dotted=True)
     X, _ = data.load_mnist(tmp_path)

@@ -25,6 +25,8 @@ Beyond the identity (the lecture's "road ahead"); every default leaves the model
                               them, f on the output. State dict: encoder.0.weight ... encoder.{L-1}.bias (input
                               to code), then decoder.0.weight ... (code to output).
 
+`ae.encoder` and `ae.decoder` hold the layers (an nn.Linear each, or an nn.Sequential of them for a deep model);
+encode and decode apply the activations between them.
 `ae.loss(x)` is the objective training minimizes (reconstruction plus penalties, on a corrupted x in training
 mode); `ae.reconstruction_loss(x)` is the lecture's term alone on clean x; `ae.train()` / `ae.eval()` switch
 modes as PyTorch modules do. encode, decode, forward and evaluate never corrupt their input.
