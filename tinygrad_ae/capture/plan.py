@@ -87,6 +87,25 @@ def _times_one(call, writes, viewed):
     return None
 
 
+def _numbers_to_zero_d(call, value):
+    """Whether a Python number operand of this ufunc call may be passed as a 0-d array of the result's
+    dtype instead: the same loop on the same value (numpy converts a Python number to the array's
+    dtype, NEP 50), without converting it again on every call (a quarter of a microsecond each)."""
+    if type(value) not in (int, float) or call.out.dtype.kind != "f":
+        return False
+    if any(b.dtype != call.out.dtype for b in call.reads()) or not call.reads():
+        return False
+    with np.errstate(all="ignore"):
+        converted = call.out.dtype.type(value)
+    return bool(np.isfinite(converted)) and (type(value) is float or float(converted) == value)
+
+
+def _as_zero_d(value, call):
+    array = np.array(value, call.out.dtype)
+    array.flags.writeable = False
+    return array
+
+
 class _ErrorState:
     """What `with np.errstate(**delta):` does, without making an errstate object each replay:
     `token = e.enter()` ... `e.exit(token)`. The state set is the delta applied to the state current
@@ -213,10 +232,13 @@ class Program:
                 slot = [nbytes, stop, np.empty(max(nbytes, 1), np.uint8)]
                 slots.append(slot)
             slot_of[owner] = slot
-        self.arrays = {}
-        for b in temps:
-            storage = slot_of[self.group.get(b, b)][2]
-            self.arrays[b] = np.ndarray(b.shape, b.dtype, buffer=storage, strides=b.strides)
+        self.arrays, made = {}, {}
+        for b in temps:                         # buffers on the same bytes with the same layout share
+            storage = slot_of[self.group.get(b, b)][2]      # one array object: numpy checks an output
+            key = (id(storage), b.shape, b.dtype, b.strides)  # for overlap with its inputs unless it is
+            if key not in made:                             # the same object (0.3 us per call at 16x16)
+                made[key] = np.ndarray(b.shape, b.dtype, buffer=storage, strides=b.strides)
+            self.arrays[b] = made[key]
         self.planned_bytes = sum(slot[0] for slot in slots)
         self.eager_bytes = sum(b.nbytes for b in self.recorder.buffers if b.kind == "temp")
         self.n_slots = len(slots)
@@ -392,6 +414,8 @@ class Program:
             axis, dtype = (ref(call.kwargs.get(k)) for k in ("axis", "dtype"))
             return f"{out} = {fn}({args[0]}, {axis}, {dtype})"
         if call.how == "ufunc" and call.fn not in (np.maximum, np.minimum):   # those want out= by name
+            args = [constant(_as_zero_d(a, call)) if _numbers_to_zero_d(call, a) else name
+                    for a, name in zip(call.args, args)]
             return f"{fn}({', '.join(args)}, {out}{kwargs})"
         if call.fn is np.dot and not call.kwargs:           # numpy's positional out: the cheapest call
             return f"{fn}({', '.join(args)}, {out})"
