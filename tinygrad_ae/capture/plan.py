@@ -469,7 +469,7 @@ class Program:
         for tensor, b in self.grads:
             lines.append(f"  .grad of {tensor.name or 'a tensor'} {tensor.shape} = {b.name if b else None}")
         temps = [b for b in self.arrays]
-        lines.append(f"# {len(self.calls)} numpy calls ({self.dropped} repeated calls dropped), "
+        lines.append(f"# {len(self.calls)} numpy calls ({self.dropped} repeated calls or multiplications by one dropped), "
                      f"{len(self.recorder.buffers)} buffers "
                      f"({len(temps)} planned in {self.n_slots} blocks); planned {self.planned_bytes:,} bytes, "
                      f"an eager step allocates {self.eager_bytes:,} bytes")
