@@ -6,11 +6,16 @@ Every "temp" buffer (an array the eager step allocates anew) gets memory once:
     bit for bit those of the eager step);
   * shared: buffers whose lifetimes (first write to last read) do not overlap share one block of bytes
     (a smaller one at the start of a larger one, so it keeps numpy's alignment).
-Each buffer keeps the strides the eager step's array had, so BLAS sees the same layouts.
+Each buffer keeps the strides the eager step's array had, so BLAS sees the same layouts. Buffers on
+the same bytes with the same layout are one ndarray object: numpy checks an output for overlap with
+its inputs unless it is the very same object, which costs more than the call itself on small arrays.
 
 The replay is generated source: checks that the bound arrays are still the objects captured, the
-optimizers' hooks, then one line per numpy call with every output passed as out=, and the assignments
-of .grad that the step made. No array is allocated.
+optimizers' hooks (a stamped hook only when its stamp changed), then one line per numpy call with every
+output passed as out=, and the assignments of .grad that the step made. No array is allocated. What
+keeps it cheap, each exact: Python numbers of ufunc calls are 0-d arrays of the result's dtype made
+once; 0-d results are numpy scalars in local variables; the error state is set through numpy's
+context variable; a multiplication by read-only ones (backward's seed) is dropped.
 """
 import numpy as np
 
