@@ -1,6 +1,7 @@
 """tg.compile: a captured and replayed training step gives bit for bit the eager step's results, and a
 replay allocates no array memory. (Its surprises are in test_compile_footguns.py.)"""
 import itertools
+import warnings
 import tracemalloc
 
 import numpy as np
@@ -8,6 +9,7 @@ import pytest
 
 import tinygrad_ae as tg
 from tinygrad_ae import Tensor, optim
+from tinygrad_ae.capture.trace import Buffer
 
 STEPS = 50
 COMBOS = [(enc, dec, tied, loss) for enc in ("sigmoid", "tanh", "relu", "linear")
@@ -272,3 +274,82 @@ def test_a_step_with_cat_where_and_indexing_compiles_bit_for_bit():
         assert np.array_equal(step(Tensor(x)).data, body(*eager, Tensor(x)).data)
     assert_same_state(eager, compiled)
     assert step.program is not None and "concatenate" in str(step.program)
+
+
+# ----- what keeps a replay cheap, each shown not to change a result ------------------------------------
+
+def test_sgd_hook_runs_again_only_after_an_attribute_of_the_optimizer_changed():
+    ae, opt = make("sigmoid", "linear", False, "mse", np.float32, "sgd")
+    ref_ae, ref_opt = make("sigmoid", "linear", False, "mse", np.float32, "sgd")
+    calls, numbers = [], opt._numbers
+
+    def counted():
+        calls.append(1)
+        return numbers()
+
+    opt._numbers = counted
+    step, eager_step = tg.compile(train_step(ae, opt)), train_step(ref_ae, ref_opt)
+    data = batches(12, np.float32, count=4)
+    for i in range(12):
+        if i == 6:
+            opt.lr = ref_opt.lr = 0.01
+            assert len(calls) == 3              # the eager call and two captures; replays skipped it
+        if i == 9:                              # a checkpoint's hyperparameters take effect too
+            state = opt.state_dict()
+            state["lr"] = np.asarray(0.2)
+            opt.load_state_dict(state), ref_opt.load_state_dict(state)
+        x = data[i % 4]
+        assert np.array_equal(step(Tensor(x)).data, eager_step(Tensor(x)).data)
+    assert len(calls) == 5 and step.captures == 2
+    assert_same_state((ae, opt), (ref_ae, ref_opt))
+
+
+def test_replay_sets_the_steps_error_state_and_restores_the_callers():
+    ae, opt = make("sigmoid", "linear", False, "mse", np.float32, "sgd")
+    ref_ae, ref_opt = make("sigmoid", "linear", False, "mse", np.float32, "sgd")
+    for model in (ae, ref_ae):
+        model.encoder.bias.data[:] = -200       # exp(200) overflows float32: the sigmoid ignores that
+    step, eager_step = tg.compile(train_step(ae, opt)), train_step(ref_ae, ref_opt)
+    before = np.geterr()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(over="raise", divide="raise"):
+            for x in batches(12, np.float32, count=6):
+                assert np.array_equal(step(Tensor(x)).data, eager_step(Tensor(x)).data)
+            assert np.geterr()["over"] == "raise"
+    assert np.geterr() == before and step.program is not None
+    assert_same_state((ae, opt), (ref_ae, ref_opt))
+
+
+def test_in_place_calls_write_into_their_input_object_and_times_one_is_dropped():
+    step = run_both("sigmoid", "linear", False, "mse", np.float32, "sgd", steps=4)
+    program = step.program
+    inplace = [call for call in program.calls if call.inplace]
+    assert inplace and all(any(program.arrays.get(a) is program.arrays[call.out] for a in call.args)
+                           for call in inplace)
+    ones = [a for call in program.calls for a in call.args
+            if isinstance(a, Buffer) and a.kind == "const" and not a.array.flags.writeable and np.all(a.array == 1)]
+    assert not ones and program.dropped >= 2    # backward's seed (ones) multiplied nothing; pred - target
+
+
+def test_numbers_held_in_local_variables_come_back_as_fresh_arrays():
+    ae, opt = make("sigmoid", "sigmoid", False, "bce", np.float64, "momentum")
+    ref_ae, ref_opt = make("sigmoid", "sigmoid", False, "bce", np.float64, "momentum")
+
+    def body(model, optimizer, x):
+        optimizer.zero_grad()
+        loss = model.loss(x)
+        loss.backward()
+        optimizer.step()
+        return loss, loss.data
+
+    step = tg.compile(lambda x: body(ae, opt, x))
+    kept = []
+    for x in batches(12, np.float64, count=6):
+        loss, value = step(Tensor(x))
+        ref_loss, ref_value = body(ref_ae, ref_opt, Tensor(x))
+        assert type(value) is np.ndarray and value.shape == () and np.array_equal(value, ref_value)
+        assert np.array_equal(loss.data, ref_loss.data)
+        kept.append(value)
+    assert step.program is not None and step.program.scalars
+    assert len({float(v) for v in kept}) == len(kept)

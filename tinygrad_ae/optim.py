@@ -11,7 +11,9 @@ by `_numbers()` into 0-d arrays of the parameter's dtype, which numpy combines w
 as it would the Python float. `_numbers` runs through `capture.replayed`, so a compiled step
 (`tg.compile`) calls it again on every replay: a learning rate changed after capture takes effect, and
 Adam's step count goes on. `_branches()` names the branches a step takes; a compiled step whose
-branches change (momentum set from 0 to 0.9) is captured again.
+branches change (momentum set from 0 to 0.9) is captured again. SGD's numbers depend on its
+attributes only, so a replay calls `_numbers` and `_branches` again only after an attribute was
+assigned (`settings_version`, counted by `__setattr__`).
 """
 import numbers
 
@@ -32,6 +34,11 @@ class Optimizer:
 
     hyperparameters = ()   # attribute names saved in the state dict
     state_names = ()       # per-parameter state, saved as "name.index"; "step" is an int, the rest arrays
+    settings_version = 0   # counts attribute assignments (opt.lr = ...): a compiled step's hook reruns then
+
+    def __setattr__(self, name, value):
+        object.__setattr__(self, name, value)
+        object.__setattr__(self, "settings_version", self.settings_version + 1)
 
     def __init__(self, params):
         owner = type(self).__name__
@@ -196,7 +203,7 @@ class SGD(Optimizer):
         return numbers
 
     def step(self):
-        numbers = replayed(self._numbers, guard=self._branches)
+        numbers = replayed(self._numbers, guard=self._branches, stamp=(self, "settings_version"))
         for i, p in enumerate(self.params):
             if p.grad is None:
                 continue

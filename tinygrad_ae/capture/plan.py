@@ -6,15 +6,26 @@ Every "temp" buffer (an array the eager step allocates anew) gets memory once:
     bit for bit those of the eager step);
   * shared: buffers whose lifetimes (first write to last read) do not overlap share one block of bytes
     (a smaller one at the start of a larger one, so it keeps numpy's alignment).
-Each buffer keeps the strides the eager step's array had, so BLAS sees the same layouts.
+Each buffer keeps the strides the eager step's array had, so BLAS sees the same layouts. Buffers on
+the same bytes with the same layout are one ndarray object: numpy checks an output for overlap with
+its inputs unless it is the very same object, which costs more than the call itself on small arrays.
 
 The replay is generated source: checks that the bound arrays are still the objects captured, the
-optimizers' hooks, then one line per numpy call with every output passed as out=, and the assignments
-of .grad that the step made. No array is allocated.
+optimizers' hooks (a stamped hook only when its stamp changed), then one line per numpy call with every
+output passed as out=, and the assignments of .grad that the step made. No array is allocated. What
+keeps it cheap, each exact: Python numbers of ufunc calls are 0-d arrays of the result's dtype made
+once; 0-d results are numpy scalars in local variables; the error state is set through numpy's
+context variable; a multiplication by read-only ones (backward's seed) is dropped.
 """
 import numpy as np
 
 from .trace import Buffer, CaptureError
+
+try:    # numpy >= 2 keeps the floating-point error state in a context variable: set it directly
+    from numpy._core._ufunc_config import _extobj_contextvar as _error_state
+    from numpy._core.umath import _make_extobj
+except ImportError:         # pragma: no cover (another numpy): np.errstate, a microsecond slower
+    _error_state = _make_extobj = None
 
 MISS = object()             # a replay that cannot run (the state changed, or a guard failed): run eagerly
 WRONG_ARGUMENTS = object()  # arguments of other types, shapes or dtypes: another program, if any
@@ -33,7 +44,21 @@ def _is_reduce(fn):
     return getattr(fn, "__name__", None) == "reduce" and isinstance(getattr(fn, "__self__", None), np.ufunc)
 
 
-_SCALAR_OPERATORS = {np.add: "+", np.subtract: "-", np.multiply: "*", np.true_divide: "/"}
+_SCALAR_OPERATORS = {np.add: "+", np.subtract: "-", np.multiply: "*", np.true_divide: "/", np.less: "<",
+                     np.less_equal: "<=", np.greater: ">", np.greater_equal: ">=", np.equal: "==",
+                     np.not_equal: "!="}
+
+
+def _scalar_call(call):
+    """Whether a call makes a 0-d result that a replay can hold as a numpy scalar in a local variable:
+    a reduction to one number, a function returning one (vdot), or arithmetic on 0-d operands."""
+    if call.how == "set":
+        return True
+    if _is_reduce(call.fn):
+        return set(call.kwargs) <= {"axis", "dtype", "keepdims", "where"} and not call.kwargs.get("keepdims") \
+            and call.kwargs.get("where", True) is True
+    return (call.how == "ufunc" and call.fn in _SCALAR_OPERATORS and not call.kwargs
+            and all(a.shape == () for a in call.reads()))
 
 
 def _identity(value, version):
@@ -48,6 +73,70 @@ def _identity(value, version):
         return (type(value), value)
     except TypeError:
         return (type(value), id(value))
+
+
+def _times_one(call, writes, viewed):
+    """The input x of a call x * ones that gives x again, bit for bit, or None. The ones must be a
+    read-only constant (backward's seed gradient, which the loss's backward multiplies by) of x's
+    dtype, x and the result temps of one shape and layout, each written once and never viewed."""
+    if call.how != "ufunc" or call.fn is not np.multiply or call.kwargs or len(call.args) != 2:
+        return None
+    out = call.out
+    for x, one in (call.args, call.args[::-1]):
+        if (type(x) is Buffer and type(one) is Buffer and one.kind == "const" and x.kind == "temp"
+                and out.kind == "temp" and writes.get(x) == 1 and writes.get(out) == 1
+                and x not in viewed and out not in viewed and x.shape == out.shape
+                and x.strides == out.strides and x.dtype == out.dtype == one.dtype
+                and one.array is not None and not one.array.flags.writeable and np.all(one.array == 1)):
+            return x
+    return None
+
+
+def _numbers_to_zero_d(call, value):
+    """Whether a Python number operand of this ufunc call may be passed as a 0-d array of the result's
+    dtype instead: the same loop on the same value (numpy converts a Python number to the array's
+    dtype, NEP 50), without converting it again on every call (a quarter of a microsecond each)."""
+    if type(value) not in (int, float) or call.out.dtype.kind != "f":
+        return False
+    if any(b.dtype != call.out.dtype for b in call.reads()) or not call.reads():
+        return False
+    with np.errstate(all="ignore"):
+        converted = call.out.dtype.type(value)
+    return bool(np.isfinite(converted)) and (type(value) is float or float(converted) == value)
+
+
+def _as_zero_d(value, call):
+    array = np.array(value, call.out.dtype)
+    array.flags.writeable = False
+    return array
+
+
+class _ErrorState:
+    """What `with np.errstate(**delta):` does, without making an errstate object each replay:
+    `token = e.enter()` ... `e.exit(token)`. The state set is the delta applied to the state current
+    at entry (recomputed only when that state is another object than last time)."""
+
+    __slots__ = ("delta", "base", "state")
+
+    def __init__(self, delta):
+        self.delta, self.base, self.state = dict(delta), None, None
+
+    def enter(self):
+        if _error_state is None:
+            manager = np.errstate(**self.delta)
+            manager.__enter__()
+            return manager
+        base = _error_state.get()
+        if base is not self.base:
+            self.state, self.base = _make_extobj(**self.delta), base
+        return _error_state.set(self.state)
+
+    @staticmethod
+    def exit(token):
+        if _error_state is None:
+            token.__exit__(None, None, None)
+        else:
+            _error_state.reset(token)
 
 
 class Program:
@@ -75,7 +164,8 @@ class Program:
     def _common_subexpressions(self):
         """An elementwise ufunc called again on the same unchanged buffers and constants (backward
         recomputing forward's pred - target) makes the same array: the second call is dropped and its
-        result read from the first. Only for results written once and never viewed."""
+        result read from the first. Only for results written once and never viewed. A multiplication
+        by read-only ones (backward's seed gradient) is dropped the same way: its result is its input."""
         writes, viewed = {}, {b.root for b in self.recorder.buffers if b.kind == "view"}
         for call in self.calls:
             if call.how != "guard":
@@ -85,6 +175,10 @@ class Program:
             call.args = [same.get(a, a) if type(a) is Buffer else a for a in call.args]
             call.kwargs = {k: same.get(v, v) if type(v) is Buffer else v for k, v in call.kwargs.items()}
             out = call.out = same.get(call.out, call.out)
+            kept_input = _times_one(call, writes, viewed)
+            if kept_input is not None:          # x * 1 is x, bit for bit: read x instead
+                same[out] = kept_input
+                continue
             if call.how == "ufunc" and out.kind == "temp" and writes[out] == 1 and out not in viewed:
                 key = (call.fn, tuple(_identity(a, version) for a in call.args),
                        tuple((k, _identity(v, version)) for k, v in call.kwargs.items()))
@@ -143,17 +237,20 @@ class Program:
                 slot = [nbytes, stop, np.empty(max(nbytes, 1), np.uint8)]
                 slots.append(slot)
             slot_of[owner] = slot
-        self.arrays = {}
-        for b in temps:
-            storage = slot_of[self.group.get(b, b)][2]
-            self.arrays[b] = np.ndarray(b.shape, b.dtype, buffer=storage, strides=b.strides)
+        self.arrays, made = {}, {}
+        for b in temps:                         # buffers on the same bytes with the same layout share
+            storage = slot_of[self.group.get(b, b)][2]      # one array object: numpy checks an output
+            key = (id(storage), b.shape, b.dtype, b.strides)  # for overlap with its inputs unless it is
+            if key not in made:                             # the same object (0.3 us per call at 16x16)
+                made[key] = np.ndarray(b.shape, b.dtype, buffer=storage, strides=b.strides)
+            self.arrays[b] = made[key]
         self.planned_bytes = sum(slot[0] for slot in slots)
         self.eager_bytes = sum(b.nbytes for b in self.recorder.buffers if b.kind == "temp")
         self.n_slots = len(slots)
 
     # ----- the replay function -----------------------------------------------------------------------
     def _generate(self):
-        ns = {"MISS": MISS, "_view": _view, "np": np}
+        ns = {"MISS": MISS, "_view": _view, "np": np, "_ErrorState": _ErrorState}
         names = {}
 
         def constant(value, label=None):
@@ -175,6 +272,17 @@ class Program:
                 return constant(value)
             return names[value]
 
+        # 0-d results written once by a call that returns a number are held as numpy scalars in local
+        # variables (t7 = vdot(t6, t6); t8 = 0.0625 * t7): no 0-d array is written and read back
+        writes, blocked = {}, {b.root for b in self.recorder.buffers if b.kind == "view"}
+        for call in self.calls:
+            if call.how != "guard":
+                writes.setdefault(call.out, []).append(call)
+        blocked |= {b for _, b in self.grads}
+        for update, hook_args, *_ in self.hooks:
+            blocked |= {a for a in hook_args if type(a) is Buffer}
+        self.scalars = {b for b, made in writes.items() if b.kind == "temp" and b.shape == () and
+                        b not in blocked and len(made) == 1 and _scalar_call(made[0])}
         args = sorted((b for b in self.recorder.buffers if b.kind == "arg"), key=lambda b: b.arg)
         lines, body = [], []
         for b in self.recorder.buffers:
@@ -184,7 +292,9 @@ class Program:
                 names[b] = b.name
                 ns[b.name] = b.array
             elif b.kind == "temp":
-                if b in self.arrays:
+                if b in self.scalars:
+                    names[b] = b.name
+                elif b in self.arrays:
                     names[b] = b.name
                     ns[b.name] = self.arrays[b]
             elif b.kind == "view":
@@ -201,18 +311,30 @@ class Program:
             for how, key in path:
                 expr += f".{key}" if how == "attr" else f"[{ref(key)}]"
             checks.append(f"{expr} is not {names[buf]}")
-        seen_guards = set()
-        for update, hook_args, guard, expected in self.hooks:
+        seen_guards, stamps, hooks = set(), [], []
+        for j, (update, hook_args, guard, expected, stamp) in enumerate(self.hooks):
+            call = f"{constant(update)}({''.join(ref(a) + ', ' for a in hook_args)})"
+            changed = ""
+            if stamp is not None:       # run guard and hook only when the stamp has changed
+                owner, attribute, value = stamp
+                current = f"{constant(owner)}.{attribute}"
+                changed = f"{current} != stamp{j}"
+                ns[f"stamp{j}"] = value
+                stamps.append(f"stamp{j}")
+                hooks.append(f"    if {changed}:\n        {call}\n        stamp{j} = {current}")
+            else:
+                hooks.append(f"    {call}")
             if guard is not None:
-                identity = (id(getattr(guard, "__self__", None)), getattr(guard, "__func__", guard))
+                identity = (id(getattr(guard, "__self__", None)), getattr(guard, "__func__", guard), changed)
                 if identity not in seen_guards:
                     seen_guards.add(identity)
-                    checks.append(f"{constant(guard)}() != {constant(expected)}")
+                    test = f"{constant(guard)}() != {constant(expected)}"
+                    checks.append(f"({changed} and {test})" if changed else test)
         lines.append(f"def replay({', '.join(b.name for b in args)}):")
+        if stamps:
+            lines.append(f"    global {', '.join(stamps)}")
         for i in range(0, len(checks), 4):
             lines.append(f"    if {' or '.join(checks[i:i + 4])}:\n        return MISS")
-        hooks = [f"    {constant(update)}({''.join(ref(a) + ', ' for a in hook_args)})"
-                 for update, hook_args, guard, expected in self.hooks]
         guards = [i for i, call in enumerate(self.calls) if call.how == "guard"]
         after = guards[-1] if guards else -1    # hooks run once every guard has passed: a failed guard
         if after < 0:                           # leaves no trace (the eager rerun runs them itself)
@@ -221,18 +343,26 @@ class Program:
         current = {}
         for i, call in enumerate(self.calls):
             if i == after + 1 and after >= 0:
+                if current:
+                    lines.append("    finally:\n        _ErrorState.exit(_token)")
                 current = {}
                 lines += hooks
             if call.errstate != current:
+                if current:
+                    lines.append("    finally:\n        _ErrorState.exit(_token)")
                 current = call.errstate
                 if current:
-                    lines.append(f"    with np.errstate(**{constant(current)}):")
+                    lines.append(f"    _token = {constant(_ErrorState(current))}.enter()\n    try:")
             indent = "        " if current else "    "
             lines.append(indent + self._line(call, ref, constant))
+        if current:
+            lines.append("    finally:\n        _ErrorState.exit(_token)")
         if 0 <= after == len(self.calls) - 1:
             lines += hooks
         for tensor, b in self.grads:
             lines.append(f"    {constant(tensor)}.grad = {'None' if b is None else names[b]}")
+        self._body = lines[1:]                  # the entry point inlines it after its argument checks
+        self._output_names = [names[b] for b in self.outputs]
         lines.append(f"    return ({''.join(names[b] + ', ' for b in self.outputs)})")
         self.source = "\n".join(lines)
         exec(compile(self.source, "<tg.compile program>", "exec"), ns)
@@ -241,26 +371,33 @@ class Program:
 
     def entry_point(self, spec, tensor_type, rebuild):
         """call(*args): the replay for positional array arguments, checking each one's type, shape,
-        dtype and strides first (WRONG_ARGUMENTS if one differs), returning the step's result."""
-        ns = dict(self._namespace, Tensor=tensor_type, WRONG_ARGUMENTS=WRONG_ARGUMENTS, _rebuild=rebuild,
-                  _template=self.template, _replay=self.run, MISS=MISS)
+        dtype and strides first (WRONG_ARGUMENTS if one differs), returning the step's result. One
+        function: the checks, then the replay's lines, then the result built from the outputs."""
+        ns = self._namespace
+        ns.update(Tensor=tensor_type, WRONG_ARGUMENTS=WRONG_ARGUMENTS, _rebuild=rebuild,
+                  _template=self.template)
         names = [f"a{i}" for i in range(len(spec))]
         lines = [f"def call({', '.join(names)}):"]
         for i, (is_tensor, shape, dtype, strides) in enumerate(spec):
-            ns[f"d{i}"] = dtype
+            ns[f"dtype{i}"] = dtype
             if is_tensor:
                 lines += [f"    if type(a{i}) is not Tensor:\n        return WRONG_ARGUMENTS", f"    x{i} = a{i}.data"]
             else:
                 lines += [f"    x{i} = a{i}"]
-            lines.append(f"    if type(x{i}) is not np.ndarray or x{i}.shape != {shape} or x{i}.dtype is not d{i} "
+            lines.append(f"    if type(x{i}) is not np.ndarray or x{i}.shape != {shape} or x{i}.dtype is not dtype{i} "
                          f"or x{i}.strides != {strides}:\n        return WRONG_ARGUMENTS")
-        lines.append(f"    outputs = _replay({', '.join(f'x{i}' for i in range(len(spec)))})")
-        lines.append("    if outputs is MISS:\n        return MISS")
+        lines += self._body
+        outputs = self._output_names
         if self.template[0] is tensor_type:
-            lines.append(f"    return Tensor(outputs[{self.template[1]}].copy())")
+            b = self.outputs[self.template[1]]
+            name = outputs[self.template[1]]
+            copy = name if b in self.scalars and b.dtype.kind == "f" else (
+                f"np.array({name})" if b in self.scalars else f"{name}.copy()")
+            lines.append(f"    return Tensor({copy})")
         else:
-            lines.append("    return _rebuild(_template, outputs)")
-        exec(compile("\n".join(lines), "<tg.compile entry>", "exec"), ns)
+            lines.append(f"    return _rebuild(_template, ({''.join(n + ', ' for n in outputs)}))")
+        self.entry_source = "\n".join(lines)
+        exec(compile(self.entry_source, "<tg.compile entry>", "exec"), ns)
         return ns["call"]
 
     def _line(self, call, ref, constant):
@@ -268,12 +405,22 @@ class Program:
         kwargs = "".join(f", {k}={ref(v)}" for k, v in call.kwargs.items())
         fn = constant(call.fn, call.name if call.how != "copy" else "copyto")
         out = ref(call.out)
+        scalars = self.scalars
         if (call.how == "ufunc" and call.fn in _SCALAR_OPERATORS and not call.kwargs and call.out.shape == ()
                 and all(a.shape == () for a in call.reads())):
             # on 0-d arrays Python's operators on numpy scalars make the same IEEE operation, 3x cheaper
-            a, b = (f"{name}[()]" if type(v) is Buffer else name for v, name in zip(call.args, args))
-            return f"{out}[()] = {a} {_SCALAR_OPERATORS[call.fn]} {b}"
+            a, b = (f"{name}[()]" if type(v) is Buffer and v not in scalars else name
+                    for v, name in zip(call.args, args))
+            target = out if call.out in scalars else f"{out}[()]"
+            return f"{target} = {a} {_SCALAR_OPERATORS[call.fn]} {b}"
+        if call.out in scalars and call.how != "guard":
+            if call.how == "set":
+                return f"{out} = {fn}({', '.join(args)}{kwargs})"
+            axis, dtype = (ref(call.kwargs.get(k)) for k in ("axis", "dtype"))
+            return f"{out} = {fn}({args[0]}, {axis}, {dtype})"
         if call.how == "ufunc" and call.fn not in (np.maximum, np.minimum):   # those want out= by name
+            args = [constant(_as_zero_d(a, call)) if _numbers_to_zero_d(call, a) else name
+                    for a, name in zip(call.args, args)]
             return f"{fn}({', '.join(args)}, {out}{kwargs})"
         if call.fn is np.dot and not call.kwargs:           # numpy's positional out: the cheapest call
             return f"{fn}({', '.join(args)}, {out})"
@@ -310,10 +457,11 @@ class Program:
 
         lines = ["# tg.compile program: one line per numpy call; buffers x = arguments, s = state "
                  "(parameters, optimizer buffers), k = constants, t = planned, v = views"]
-        for update, hook_args, guard, expected in self.hooks:
+        for update, hook_args, guard, expected, stamp in self.hooks:
             owner = getattr(update, "__self__", None)
+            when = "every replay" if stamp is None else f"when {type(stamp[0]).__name__}.{stamp[1]} changes"
             lines.append(f"  hook  {type(owner).__name__ + '.' if owner is not None else ''}"
-                         f"{getattr(update, '__name__', update)}{tuple(hook_args)}  (Python, every replay)")
+                         f"{getattr(update, '__name__', update)}{tuple(hook_args)}  (Python, {when})")
         for i, call in enumerate(self.calls):
             if call.how == "guard":
                 lines.append(f"  {i:4d}  guard bool({show(call.args[0])}) is {call.kwargs['expected']}")
@@ -326,7 +474,7 @@ class Program:
         for tensor, b in self.grads:
             lines.append(f"  .grad of {tensor.name or 'a tensor'} {tensor.shape} = {b.name if b else None}")
         temps = [b for b in self.arrays]
-        lines.append(f"# {len(self.calls)} numpy calls ({self.dropped} repeated calls dropped), "
+        lines.append(f"# {len(self.calls)} numpy calls ({self.dropped} repeated calls or multiplications by one dropped), "
                      f"{len(self.recorder.buffers)} buffers "
                      f"({len(temps)} planned in {self.n_slots} blocks); planned {self.planned_bytes:,} bytes, "
                      f"an eager step allocates {self.eager_bytes:,} bytes")

@@ -31,17 +31,21 @@ def recording():
     return _recorder
 
 
-def replayed(update, *args, guard=None):
+def replayed(update, *args, guard=None, stamp=None):
     """Call update(*args) now, and return what it returns. While a step is being captured, the call is
     also recorded: every replay calls update(*args) again (before any numpy call of the program), so
     Python-side numbers it refreshes (an optimizer's step count and learning rate) are never frozen.
     guard (a function of no arguments) says which branches the step took; a replay whose guard gives
-    another value runs the step eagerly and captures it again."""
+    another value runs the step eagerly and captures it again.
+    stamp = (obj, name) says that update and guard depend only on obj's attributes and that
+    getattr(obj, name) changes whenever one of them does: a replay then calls them only when it has
+    changed since they last ran (one attribute comparison instead of two Python calls)."""
     global _recorder
     recorder = _recorder
     if recorder is None:
         return update(*args)
-    recorder.hooks.append((update, args, guard, None if guard is None else guard()))
+    stamp = None if stamp is None else (stamp[0], stamp[1], getattr(stamp[0], stamp[1]))
+    recorder.hooks.append((update, args, guard, None if guard is None else guard(), stamp))
     _recorder = None                # the hook's own numpy work is Python-side: not part of the program
     try:
         return update(*args)

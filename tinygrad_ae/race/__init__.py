@@ -20,8 +20,8 @@ Read in this order, one job per module:
 from .command import main, run
 from .contenders import CONTENDERS, TinygradStep, available, gate
 from .problem import (BASELINE, DTYPES, GATE_TOLERANCE, LOSSES, PARAMETERS, SIZES, GateError, GemmBound,
-                      NumpyBaseline, Problem, check_agreement)
+                      FoldedNumpyBaseline, NumpyBaseline, Problem, check_agreement)
 
 __all__ = ["main", "run", "CONTENDERS", "TinygradStep", "available", "gate", "BASELINE", "DTYPES",
-           "GATE_TOLERANCE", "LOSSES", "PARAMETERS", "SIZES", "GateError", "GemmBound", "NumpyBaseline",
+           "GATE_TOLERANCE", "LOSSES", "PARAMETERS", "SIZES", "GateError", "GemmBound", "NumpyBaseline", "FoldedNumpyBaseline",
            "Problem", "check_agreement"]

@@ -10,7 +10,7 @@ from .. import optim, reference
 from ..autoencoder import Autoencoder
 from ..capture import compile
 from ..tensor import Tensor
-from .problem import BASELINE, PARAMETERS, Contender, NumpyBaseline, check_agreement
+from .problem import BASELINE, PARAMETERS, Contender, FoldedNumpyBaseline, NumpyBaseline, check_agreement
 
 
 class TinygradStep(Contender):
@@ -206,9 +206,11 @@ class MyGradStep(Contender):
 
 # ----- which contenders there are, and which can run here -------------------------------------------
 
-CONTENDERS = {cls.name: cls for cls in (TinygradStep, CompiledTinygradStep, NumpyBaseline, NaiveNumpy, TorchStep, AutogradStep, MyGradStep)}
+CONTENDERS = {cls.name: cls for cls in (TinygradStep, CompiledTinygradStep, NumpyBaseline, FoldedNumpyBaseline,
+                                        NaiveNumpy, TorchStep, AutogradStep, MyGradStep)}
 # numpy-based contenders whose allocations tracemalloc sees (PyTorch's allocator is invisible to it)
-TRACEABLE = ("tinygrad_ae", "tinygrad_ae compiled", BASELINE, "naive numpy", "HIPS autograd", "MyGrad")
+TRACEABLE = ("tinygrad_ae", "tinygrad_ae compiled", BASELINE, FoldedNumpyBaseline.name, "naive numpy", "HIPS autograd",
+             "MyGrad")
 
 
 def available(name):
