@@ -16,8 +16,9 @@ So every derivative is written once. Rules each entry follows:
   * backward uses only operators, ndarray methods that Tensor also has (reshape, transpose, T, sum)
     and the numpy functions Tensor dispatches (see tensor.py); it never writes into its arguments;
   * backward reuses the forward's output where the derivative is a function of it;
-  * `d *= grad` on an array `d` the formula just made multiplies in place (no new array); on a
-    Tensor, which has no in-place operators, Python makes it `d = d * grad`: one formula serves both;
+  * formulas make new arrays rather than writing in place: the captured step (tg.compile) plans where
+    to write in place, and it can drop a recomputation (the fused squared error's pred - target) only
+    when each result is written once;
   * the engine sums each gradient back to its input's shape, so a backward may return a gradient of
     the broadcast shape (broadcasting is undone in one place, never op by op).
 
@@ -109,20 +110,13 @@ class Sigmoid(Function):
     """One node instead of four, and backward is y(1 - y) from the output y."""
     __slots__ = ()
     def forward(self, x): return sigmoid(x)
-    def backward(self, grad, out, x):
-        d = 1 - out                                 # y(1 - y) grad, multiplied into the new array
-        d *= out
-        d *= grad
-        return (d,)
+    def backward(self, grad, out, x): return (grad * out * (1 - out),)
 
 
 class Tanh(Function):
     __slots__ = ()
     def forward(self, x): return np.tanh(x)
-    def backward(self, grad, out, x):
-        d = 1 - out * out
-        d *= grad
-        return (d,)
+    def backward(self, grad, out, x): return (grad * (1 - out * out),)
 
 
 class Softplus(Function):
@@ -337,9 +331,7 @@ class SquaredErrorSum(Function):
         return (scale * np.vdot(diff, diff)).astype(diff.dtype, copy=False)   # a method: tg.compile sees it
 
     def backward(self, grad, out, pred, target, scale):
-        g = pred - target
-        g *= grad
-        g *= 2.0 * scale
+        g = (pred - target) * grad * (2.0 * scale)   # (an array times 0-d grad is cheaper than 0-d arithmetic)
         return g, (-g if self.needs_grad(1) else None)
 
 
@@ -360,9 +352,7 @@ class BCEWithLogitsSum(Function):
         return (scale * total).astype(logits.dtype, copy=False)
 
     def backward(self, grad, out, logits, target, scale):
-        g = sigmoid(logits) - target
-        g *= grad
-        g *= scale
+        g = (sigmoid(logits) - target) * grad * scale
         # d/dx of (softplus(a) - x a) is -a
         return g, (logits * (-scale * grad) if self.needs_grad(1) else None)
 
