@@ -3,6 +3,9 @@
 The older copy is imported under another name (copy its `tinygrad_ae/` folder to DIR/tinygrad_ae_base;
 the package's imports are relative, so it runs as is). Both steps and the per-op chain are timed
 interleaved, round by round, so they share the machine's noise; the report is the ratio of medians.
+"model" is the public training step (Autoencoder.loss, backward, SGD); "engine" the same graph built with
+F.linear and the losses directly, so that both packages run the same calls and only the engine and the
+derivative table differ.
 
     git worktree add /tmp/base <commit> && cp -r /tmp/base/tinygrad_ae /tmp/ab/tinygrad_ae_base
     python benchmarks/bench_engine_ab.py --base-dir /tmp/ab [--rounds 31]
@@ -37,6 +40,29 @@ def make_step(tg, m, n, k, dtype, loss):
     return step
 
 
+def make_engine_step(tg, m, n, k, dtype, loss):
+    """The same step through F.linear and the losses directly: the engine and the table alone, without
+    the model's layers (nn.Linear, the Autoencoder's options), so the two packages run the same calls."""
+    ae = tg.Autoencoder(n, k, encoder="sigmoid", decoder="sigmoid" if loss == "bce" else "linear",
+                        dtype=dtype, seed=0)
+    W, b, W2, c = ae.encoder.weight, ae.encoder.bias, ae.decoder.weight, ae.decoder.bias
+    X = np.random.default_rng(0).uniform(0, 1, (m, n)).astype(dtype)
+    if loss == "bce":
+        X = (X > 0.5).astype(dtype)
+    x, F, params = tg.Tensor(X), tg.functional, (W, b, W2, c)
+
+    def step():
+        for p in params:
+            p.grad = None
+        a2 = F.linear(F.linear(x, W, b).sigmoid(), W2, c)
+        out = (F.binary_cross_entropy_with_logits(a2, x, reduction="batchmean") if loss == "bce"
+               else F.mse_loss(a2, x, reduction="batchmean"))
+        out.backward()
+        for p in params:
+            p.data -= 0.01 * p.grad
+    return step
+
+
 def time_interleaved(contenders, rounds, repeats):
     times = {name: [] for name in contenders}
     for _ in range(rounds):
@@ -59,18 +85,21 @@ def main(argv=None):
     from tinygrad_ae.race import chain
     base_chain = importlib.import_module("tinygrad_ae_base.benchmark")
     print(f"`{' '.join(sys.argv)}`: median of {args.rounds} interleaved rounds\n")
-    print("| step | before us | after us | after / before |")
-    print("|---|---|---|---|")
+    print("| step | model before us | model after us | after / before | engine before us | engine after us | after / before |")
+    print("|---|---|---|---|---|---|---|")
     for size, (m, n, k) in SIZES.items():
         for dtype in ("float32", "float64"):
             for loss in ("mse", "bce"):
-                steps = {"before": make_step(base, m, n, k, dtype, loss), "after": make_step(new, m, n, k, dtype, loss)}
+                steps = {"before": make_step(base, m, n, k, dtype, loss), "after": make_step(new, m, n, k, dtype, loss),
+                         "engine before": make_engine_step(base, m, n, k, dtype, loss),
+                         "engine after": make_engine_step(new, m, n, k, dtype, loss)}
                 repeats = 3 if size == "mnist" else 30
                 for fn in steps.values():
                     fn()
                 t = time_interleaved(steps, args.rounds, repeats)
-                print(f"| {size} {dtype} {loss} | {t['before']:.1f} | {t['after']:.1f} | {t['after'] / t['before']:.3f} |",
-                      flush=True)
+                print(f"| {size} {dtype} {loss} | {t['before']:.1f} | {t['after']:.1f} | {t['after'] / t['before']:.3f} "
+                      f"| {t['engine before']:.1f} | {t['engine after']:.1f} "
+                      f"| {t['engine after'] / t['engine before']:.3f} |", flush=True)
     x0 = np.array([0.3])
     chains = {"before": lambda: base_chain.chain_tinygrad(2000, x0), "after": lambda: chain.chain_tinygrad(2000, x0),
               "numpy": lambda: chain.chain_numpy(2000, x0)}
