@@ -130,7 +130,7 @@ def _finish(tensors, create_graph):
     """Without create_graph, results are detached (PyTorch's _grad_postprocess)."""
     if create_graph:
         return tuple(tensors)
-    return tuple(t if t._ctx is None and not t.requires_grad else Tensor(t.data) for t in tensors)
+    return tuple(t if t.is_leaf and not t.requires_grad else Tensor(t.data) for t in tensors)
 
 
 def _untuple(values, is_tuple):

@@ -11,7 +11,7 @@ from ..tensor import Tensor
 from .trace import Traced
 
 
-def _is_array(x):
+def is_array(x):
     return type(x) is Tensor or isinstance(x, np.ndarray)
 
 
@@ -22,7 +22,7 @@ _SKIP = (type, types.ModuleType, types.FunctionType, types.BuiltinFunctionType, 
 def discover(fn, args, skip=()):
     """The Tensors reachable from fn and its (non-array) arguments, and the array locations among them:
     (owner, key, "attr" | "item", root, path), path being the attribute and item steps from root."""
-    roots = [a for a in args if not _is_array(a)]
+    roots = [a for a in args if not is_array(a)]
     function = fn
     if inspect.ismethod(function):
         roots.append(function.__self__)

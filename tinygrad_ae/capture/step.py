@@ -16,9 +16,9 @@ import numpy as np
 
 from ..tensor import Tensor
 from . import trace
-from .discover import _is_array, discover, get, put
+from .discover import is_array, discover, get, put
 from .plan import MISS, WRONG_ARGUMENTS, Program
-from .trace import Buffer, Recorder, Traced, _tensors_in
+from .trace import Buffer, Recorder, Traced, tensors_in
 
 RECAPTURE_WARNING = 4       # more captures than this (another shape, changed state...) say so once
 
@@ -68,7 +68,7 @@ class CompiledStep:
         if program is not None:
             if entry["call"] is not None:
                 self._fast = entry["call"]
-            outputs = program.run(*[x.data if type(x) is Tensor else x for x in leaves if _is_array(x)])
+            outputs = program.run(*[x.data if type(x) is Tensor else x for x in leaves if is_array(x)])
             if outputs is not MISS:
                 return _rebuild(program.template, outputs)
             entry["program"] = entry["pending"] = entry["call"] = self._fast = None   # state changed, or a guard failed
@@ -99,7 +99,7 @@ class CompiledStep:
             return result
         entry["program"] = self.program = Program(*recording)
         entry["pending"] = None
-        if not kwargs and all(_is_array(a) for a in args) and len(set(map(id, args))) == len(args):
+        if not kwargs and all(is_array(a) for a in args) and len(set(map(id, args))) == len(args):
             spec = [(type(a) is Tensor,) + _key(a)[1:] for a in args]
             entry["call"] = self._fast = self.program.entry_point(spec, Tensor, _rebuild)
             self._fast.arity = len(args)
@@ -145,8 +145,8 @@ def capture(fn, args, kwargs):
         arg_buffers[id(x)] = (result, buf)
         return result
 
-    new_args = [bind_arg(a) if _is_array(a) else a for a in args]
-    new_kwargs = {k: (bind_arg(kwargs[k]) if _is_array(kwargs[k]) else kwargs[k]) for k in sorted(kwargs)}
+    new_args = [bind_arg(a) if is_array(a) else a for a in args]
+    new_kwargs = {k: (bind_arg(kwargs[k]) if is_array(kwargs[k]) else kwargs[k]) for k in sorted(kwargs)}
     grads_before = {id(t): t.grad for t in tensors}
     trace._recorder = rec
     try:
@@ -188,7 +188,7 @@ def capture(fn, args, kwargs):
 
 def _label_graph(result, rec):
     """Give the buffers of named Tensors in the returned graph their names (a1, h, x_hat, L...)."""
-    stack, seen = [t for t in _tensors_in(result)], set()
+    stack, seen = [t for t in tensors_in(result)], set()
     while stack:
         t = stack.pop()
         if id(t) in seen:
@@ -197,8 +197,8 @@ def _label_graph(result, rec):
         buf = rec.by_id.get(id(t.data))
         if t.name and buf is not None and buf.label is None:
             buf.label = t.name
-        if t._ctx is not None:
-            stack.extend(p for p in t._ctx.parents if type(p) is Tensor)
+        if t.grad_fn is not None:
+            stack.extend(p for p in t.grad_fn.parents if type(p) is Tensor)
 
 
 def _is_bound(g, swapped, tensor):

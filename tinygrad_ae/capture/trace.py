@@ -376,12 +376,12 @@ def _has_out(func, cache={}):
     return found
 
 
-def _tensors_in(value):
+def tensors_in(value):
     """The Tensors a step returned (for the program's outputs)."""
     if isinstance(value, Tensor):
         return [value]
     if isinstance(value, (tuple, list)):
-        return [t for v in value for t in _tensors_in(v)]
+        return [t for v in value for t in tensors_in(v)]
     if isinstance(value, dict):
-        return [t for v in value.values() for t in _tensors_in(v)]
+        return [t for v in value.values() for t in tensors_in(v)]
     return []
