@@ -31,6 +31,7 @@ encode and decode apply the activations between them.
 mode); `ae.reconstruction_loss(x)` is the lecture's term alone on clean x; `ae.train()` / `ae.eval()` switch
 modes as PyTorch modules do. encode, decode, forward and evaluate never corrupt their input.
 """
+import itertools
 import math
 import numbers
 import time
@@ -59,8 +60,9 @@ class TrainingDiverged(FloatingPointError):
         self.loss, self.epoch, self.batch, self.lr = loss, epoch, batch, lr
 
 
-def _activate(name, a):
-    return a if name == "linear" else getattr(a, name)()
+def _activation(name):
+    """The Tensor method that applies activation `name`; None for "linear" (the identity)."""
+    return None if name == "linear" else getattr(Tensor, name)
 
 
 # g'(a)^2 written from the activation's output h, for the contractive penalty's closed form
@@ -135,8 +137,14 @@ class Autoencoder(nn.Module):
             for name, tensor in params + (() if self.tied else (("W*", self.decoder.weight),)):
                 tensor.name = name
         # each layer's activation, input to code and code to output: g ... g, code; g ... g, f
-        self._encoder_activations = (self.encoder_activation,) * (len(sizes) - 1) + (self.code_activation,)
-        self._decoder_activations = (self.encoder_activation,) * (len(sizes) - 1) + (self.decoder_activation,)
+        hidden = (self.encoder_activation,) * (len(sizes) - 1)
+        # encode's and decode's plans, made once here rather than at every call: (layer, name of its output
+        # a_i, activation) per encoder layer; (layer, activation) per decoder layer before the last, whose
+        # output is a2, and the output activation f (None: linear)
+        self._encode_plan = tuple(zip(encoders, ("a1",) if not self.deep else [f"a{i + 1}" for i in range(len(sizes))],
+                                      map(_activation, hidden + (self.code_activation,))))
+        self._decode_plan = tuple(zip(decoders[:-1], map(_activation, hidden)))
+        self._decode_output, self._output_activation = decoders[-1], _activation(self.decoder_activation)
         self.n_inputs = int(n_inputs)
         self.n_hidden = sizes if self.deep else sizes[0]
         self.dtype = np.dtype(dtype)
@@ -192,9 +200,8 @@ class Autoencoder(nn.Module):
     @property
     def penalties(self):
         """The names (from choices.PENALTIES) of the penalties this model adds to its reconstruction term."""
-        active = {"weight_decay": self.weight_decay > 0, "sparsity": self.sparsity is not None,
-                  "contractive": self.contractive > 0}
-        return tuple(name for name in PENALTIES if active[name])
+        active = (self.weight_decay > 0, self.sparsity is not None, self.contractive > 0)   # in PENALTIES' order
+        return tuple(itertools.compress(PENALTIES, active))
 
     def __repr__(self):
         extra = "".join(
@@ -220,25 +227,25 @@ class Autoencoder(nn.Module):
     def encode(self, x):
         """h = g(W x + b) for every row of x (deep: through every encoder layer, to the code)."""
         h = self._as_input(x)
-        for i, (layer, activation) in enumerate(zip(self._layers(self.encoder), self._encoder_activations)):
+        for layer, name, activate in self._encode_plan:
             a = layer(h)
-            a.name = "a1" if not self.deep else f"a{i + 1}"
-            h = _activate(activation, a)
+            a.name = name
+            h = a if activate is None else activate(a)
         h.name = "h"
         return h
 
     def decode_logits(self, h):
         """a2 = W* h + c, the decoder's pre-activation (deep: that of its last layer)."""
-        layers = self._layers(self.decoder)
-        for layer, activation in zip(layers[:-1], self._decoder_activations):
-            h = _activate(activation, layer(h))
-        a2 = layers[-1](h)           # nn.Linear, or nn.TiedLinear: h @ W + c
+        for layer, activate in self._decode_plan:
+            h = layer(h) if activate is None else activate(layer(h))
+        a2 = self._decode_output(h)  # nn.Linear, or nn.TiedLinear: h @ W + c
         a2.name = "a2"
         return a2
 
     def decode(self, h):
         """x_hat = f(W* h + c)."""
-        x_hat = _activate(self.decoder_activation, self.decode_logits(h))
+        a2, activate = self.decode_logits(h), self._output_activation
+        x_hat = a2 if activate is None else activate(a2)
         x_hat.name = "x_hat"
         return x_hat
 
