@@ -6,7 +6,8 @@ Each primitive is a small `Function`:
     backward(self, grad, out, *inputs, **constants) -> one dL/d(input) per input (None: not needed)
 
 `backward` is a pure function of the incoming gradient `grad`, the forward's output `out`, the
-inputs and the constants (an axis, a scale): nothing is saved between the two calls. It is written in
+inputs and the constants (an axis, a scale): a node keeps its inputs and nothing a forward made on
+the side. It is written in
 plain numpy, and the engine runs the same formula on two kinds of values:
   * ndarrays, for a plain `backward()`: full speed, no graph;
   * Tensors, for `backward(create_graph=True)`: a Tensor speaks enough of numpy's protocols
