@@ -7,8 +7,7 @@ Each primitive is a small `Function`:
 
 `backward` is a pure function of the incoming gradient `grad`, the forward's output `out`, the
 inputs and the constants (an axis, a scale): a node keeps its inputs and nothing a forward made on
-the side. It is written in
-plain numpy, and the engine runs the same formula on two kinds of values:
+the side. It is written in plain numpy, and the engine runs the same formula on two kinds of values:
   * ndarrays, for a plain `backward()`: full speed, no graph;
   * Tensors, for `backward(create_graph=True)`: a Tensor speaks enough of numpy's protocols
     (`__array_ufunc__`, `__array_function__`) that `np.exp(t)`, `np.dot(a, b)` or `grad * out` record
