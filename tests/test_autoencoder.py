@@ -13,6 +13,8 @@ from hypothesis.extra.numpy import arrays
 
 import tinygrad_ae as tg
 from tinygrad_ae import reference as ref
+from helpers import close
+from strategies import floats_in as floats
 
 # every loss an autoencoder accepts: None (the default pairing) everywhere, and squared error with a sigmoid decoder
 COMBOS = [(enc, dec, tied, loss)
@@ -23,17 +25,8 @@ COMBOS = [(enc, dec, tied, loss)
 FEW = settings(max_examples=max(5, settings.default.max_examples // 2))
 
 
-def close(actual, expected, rtol=1e-10):
-    """Norm-relative closeness: max|a - b| <= rtol * max(1, max|b|)."""
-    actual, expected = np.asarray(actual, dtype=np.float64), np.asarray(expected, dtype=np.float64)
-    assert actual.shape == expected.shape, (actual.shape, expected.shape)
-    scale = max(1.0, float(np.max(np.abs(expected), initial=0.0)))
-    error = float(np.max(np.abs(actual - expected), initial=0.0))
-    return error <= rtol * scale
 
 
-def floats(lo, hi):
-    return st.floats(lo, hi, allow_nan=False, allow_infinity=False)
 
 
 @st.composite

@@ -14,18 +14,12 @@ from hypothesis.extra.numpy import arrays
 
 import tinygrad_ae as tg
 from tinygrad_ae import reference as ref
+from helpers import close
+from strategies import floats_in as floats
 
 
-def close(actual, expected, rtol=1e-10):
-    """Norm-relative closeness: max|a - b| <= rtol * max(1, max|b|)."""
-    actual, expected = np.asarray(actual, dtype=np.float64), np.asarray(expected, dtype=np.float64)
-    assert actual.shape == expected.shape, (actual.shape, expected.shape)
-    scale = max(1.0, float(np.max(np.abs(expected), initial=0.0)))
-    return float(np.max(np.abs(actual - expected), initial=0.0)) <= rtol * scale
 
 
-def floats(lo, hi):
-    return st.floats(lo, hi, allow_nan=False, allow_infinity=False)
 
 
 def bce_autoencoder(W, b, W_star, c):

@@ -12,31 +12,16 @@ from hypothesis import assume, given, strategies as st
 from hypothesis.extra.numpy import arrays
 
 from tinygrad_ae import reference as ref
+from helpers import central_differences
+from strategies import floats_in as floats
 
 COMBOS = [(enc, dec, tied, loss)
           for enc, dec, tied in itertools.product(ref.ENCODERS, ref.DECODERS, (False, True))
           for loss in (("mse", "bce") if dec == "sigmoid" else ("mse",))]
 
 
-def central_differences(f, arrays, eps=1e-6):
-    """d f / d arrays[i], one element at a time: (f(x + eps) - f(x - eps)) / (2 eps)."""
-    grads = []
-    for array in arrays:
-        grad = np.zeros_like(array)
-        for idx in np.ndindex(array.shape):
-            saved = array[idx]
-            array[idx] = saved + eps
-            up = f()
-            array[idx] = saved - eps
-            down = f()
-            array[idx] = saved
-            grad[idx] = (up - down) / (2 * eps)
-        grads.append(grad)
-    return grads
 
 
-def floats(lo, hi):
-    return st.floats(lo, hi, allow_nan=False, allow_infinity=False)
 
 
 @st.composite

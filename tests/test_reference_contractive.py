@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from tinygrad_ae import reference as ref
+from helpers import central_differences
 
 ENCODERS = ref.CONTRACTIVE_ENCODERS
 
@@ -46,17 +47,6 @@ def test_penalty_of_one_example_by_hand():
     assert ref.contractive_penalty(X, W, b, "tanh") == pytest.approx(15.0)   # tanh'(0) = 1
 
 
-def _central_differences(f, array, eps=1e-6):
-    grad = np.zeros_like(array)
-    for idx in np.ndindex(array.shape):
-        saved = array[idx]
-        array[idx] = saved + eps
-        up = f()
-        array[idx] = saved - eps
-        down = f()
-        array[idx] = saved
-        grad[idx] = (up - down) / (2 * eps)
-    return grad
 
 
 @given(encoder=st.sampled_from(ENCODERS), seed=st.integers(0, 2**32 - 1),
@@ -67,7 +57,7 @@ def test_gradients_match_central_differences(encoder, seed, m, n, k, scale):
     f = lambda: ref.contractive_penalty(X, W, b, encoder)
     for name, array in (("W", W), ("b", b)):
         assert grads[name].shape == array.shape
-        np.testing.assert_allclose(grads[name], _central_differences(f, array), rtol=1e-6, atol=1e-8,
+        np.testing.assert_allclose(grads[name], central_differences(f, [array])[0], rtol=1e-6, atol=1e-8,
                                    err_msg=f"d penalty / d {name}, {encoder}")
 
 
