@@ -36,13 +36,8 @@ def make(enc, dec, tied, loss, dtype, opt_name, n_inputs=12, n_hidden=5):
 
 
 def train_step(ae, opt):
-    def step(x):
-        opt.zero_grad()
-        loss = ae._loss(x)
-        loss.backward()
-        opt.step()
-        return loss
-    return step
+    """The library's eager step (zero_grad, loss, backward, step), for tg.compile to wrap here."""
+    return ae.training_step(opt, compile=False)
 
 
 def assert_same_state(a, b):

@@ -25,14 +25,7 @@ def eager_step(ae, opt, x):
 
 
 def compiled(ae, opt):
-    @tg.compile
-    def step(x):
-        opt.zero_grad()
-        loss = ae._loss(x)
-        loss.backward()
-        opt.step()
-        return loss
-    return step
+    return tg.compile(ae.training_step(opt, compile=False))
 
 
 def same_params(a, b):
