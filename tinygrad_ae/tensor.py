@@ -390,7 +390,7 @@ class Tensor:
         _backprop((self,), (grad,), retain_graph, create_graph)
 
     def _reverse_topological_order(self):
-        return _reverse_topological_order((self,))
+        return _reverse_topological_order((self,) if self._ctx is not None else ())
 
 
 def _data(value):
@@ -616,14 +616,12 @@ _FREED = ("backward: this graph's saved arrays were already freed by an earlier 
 
 
 def _reverse_topological_order(roots, check_freed=False):
-    """Every non-leaf tensor that leads to the roots, outputs before inputs: the tensors reachable
-    through recorded ops (an explicit stack, no recursion), newest first. check_freed: refuse a graph
-    part of which an earlier backward() freed, before any gradient is computed."""
-    nodes = []
-    for root in roots:
-        if root._ctx is not None and root not in nodes:
-            nodes.append(root)
-    stack, seen = nodes[:], set(nodes)
+    """Every non-leaf tensor that leads to the roots (distinct non-leaf tensors), outputs before
+    inputs: the tensors reachable through recorded ops (an explicit stack, no recursion), newest
+    first. check_freed: refuse a graph part of which an earlier backward() freed, before any
+    gradient is computed."""
+    nodes = list(roots)
+    stack, seen = list(roots), set(roots)
     while stack:
         ctx = stack.pop()._ctx
         if check_freed and ctx.arrays is None:
@@ -658,13 +656,16 @@ def _backprop(roots, root_grads, retain_graph, create_graph, inputs=None):
     wanted = None if inputs is None else set(inputs)
     grads = {}                                  # non-leaf tensor -> the gradient summed so far
     found = {}                                  # wanted tensor -> its gradient
-    seeds = [(root, _seed(root, g, create_graph)) for root, g in zip(roots, root_grads)]
-    for root, g in seeds:
-        if root._ctx is not None:
+    leaf_roots = []                             # a leaf passed as a root is its own gradient
+    for root, g in zip(roots, root_grads):
+        g = _seed(root, g, create_graph)
+        if root._ctx is None:
+            leaf_roots.append((root, g))
+        else:
             grads[root] = grads[root] + g if root in grads else g
     # a plain backward checks the whole graph first, so that an error leaves every .grad as it was;
     # grad() runs no op beyond its inputs (as in PyTorch), so it checks only the ops it runs
-    order = _reverse_topological_order(roots, check_freed=wanted is None)
+    order = _reverse_topological_order(list(grads), wanted is None)
     runs = None
     if wanted is not None:
         order, runs = _leading_to(order, wanted)
@@ -674,12 +675,11 @@ def _backprop(roots, root_grads, retain_graph, create_graph, inputs=None):
         _walk(order, grads, found, wanted, runs, retain_graph, create_graph)
     finally:
         _grad_mode.enabled = previous_mode
-    for root, g in seeds:                       # a leaf passed as a root is its own gradient
-        if root._ctx is None:
-            if wanted is None:
-                _accumulate(root, g, True)
-            elif root in wanted:
-                found[root] = found[root] + g if root in found else g
+    for root, g in leaf_roots:
+        if wanted is None:
+            _accumulate(root, g, True)
+        elif root in wanted:
+            found[root] = found[root] + g if root in found else g
     return found
 
 
@@ -696,11 +696,13 @@ def _walk(order, grads, found, wanted, runs, retain_graph, create_graph):
         ctx = node._ctx
         if ctx.arrays is None:
             raise RuntimeError(_FREED)
-        parents = ctx.parents
+        parents, constants = ctx.parents, ctx.constants
         if create_graph:
-            input_grads = ctx.backward(grad, node, *parents, **ctx.constants)
-        else:
-            input_grads = ctx.backward(grad, node.data, *ctx.arrays, **ctx.constants)
+            input_grads = ctx.backward(grad, node, *parents, **constants)
+        elif constants:
+            input_grads = ctx.backward(grad, node.data, *ctx.arrays, **constants)
+        else:                                   # (most ops have none: a call without ** is cheaper)
+            input_grads = ctx.backward(grad, node.data, *ctx.arrays)
         if _observers:
             for observer in list(_observers):
                 observer.on_backward(ctx, node, grad, input_grads)

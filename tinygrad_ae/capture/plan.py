@@ -15,17 +15,12 @@ optimizers' hooks (a stamped hook only when its stamp changed), then one line pe
 output passed as out=, and the assignments of .grad that the step made. No array is allocated. What
 keeps it cheap, each exact: Python numbers of ufunc calls are 0-d arrays of the result's dtype made
 once; 0-d results are numpy scalars in local variables; the error state is set through numpy's
-context variable; a multiplication by read-only ones (backward's seed) is dropped.
+context variable.
 """
 import numpy as np
 
+from ..ops import ErrorState as _ErrorState
 from .trace import Buffer, CaptureError
-
-try:    # numpy >= 2 keeps the floating-point error state in a context variable: set it directly
-    from numpy._core._ufunc_config import _extobj_contextvar as _error_state
-    from numpy._core.umath import _make_extobj
-except ImportError:         # pragma: no cover (another numpy): np.errstate, a microsecond slower
-    _error_state = _make_extobj = None
 
 MISS = object()             # a replay that cannot run (the state changed, or a guard failed): run eagerly
 WRONG_ARGUMENTS = object()  # arguments of other types, shapes or dtypes: another program, if any
@@ -75,23 +70,6 @@ def _identity(value, version):
         return (type(value), id(value))
 
 
-def _times_one(call, writes, viewed):
-    """The input x of a call x * ones that gives x again, bit for bit, or None. The ones must be a
-    read-only constant (backward's seed gradient, which the loss's backward multiplies by) of x's
-    dtype, x and the result temps of one shape and layout, each written once and never viewed."""
-    if call.how != "ufunc" or call.fn is not np.multiply or call.kwargs or len(call.args) != 2:
-        return None
-    out = call.out
-    for x, one in (call.args, call.args[::-1]):
-        if (type(x) is Buffer and type(one) is Buffer and one.kind == "const" and x.kind == "temp"
-                and out.kind == "temp" and writes.get(x) == 1 and writes.get(out) == 1
-                and x not in viewed and out not in viewed and x.shape == out.shape
-                and x.strides == out.strides and x.dtype == out.dtype == one.dtype
-                and one.array is not None and not one.array.flags.writeable and np.all(one.array == 1)):
-            return x
-    return None
-
-
 def _numbers_to_zero_d(call, value):
     """Whether a Python number operand of this ufunc call may be passed as a 0-d array of the result's
     dtype instead: the same loop on the same value (numpy converts a Python number to the array's
@@ -109,34 +87,6 @@ def _as_zero_d(value, call):
     array = np.array(value, call.out.dtype)
     array.flags.writeable = False
     return array
-
-
-class _ErrorState:
-    """What `with np.errstate(**delta):` does, without making an errstate object each replay:
-    `token = e.enter()` ... `e.exit(token)`. The state set is the delta applied to the state current
-    at entry (recomputed only when that state is another object than last time)."""
-
-    __slots__ = ("delta", "base", "state")
-
-    def __init__(self, delta):
-        self.delta, self.base, self.state = dict(delta), None, None
-
-    def enter(self):
-        if _error_state is None:
-            manager = np.errstate(**self.delta)
-            manager.__enter__()
-            return manager
-        base = _error_state.get()
-        if base is not self.base:
-            self.state, self.base = _make_extobj(**self.delta), base
-        return _error_state.set(self.state)
-
-    @staticmethod
-    def exit(token):
-        if _error_state is None:
-            token.__exit__(None, None, None)
-        else:
-            _error_state.reset(token)
 
 
 class Program:
@@ -164,8 +114,7 @@ class Program:
     def _common_subexpressions(self):
         """An elementwise ufunc called again on the same unchanged buffers and constants (backward
         recomputing forward's pred - target) makes the same array: the second call is dropped and its
-        result read from the first. Only for results written once and never viewed. A multiplication
-        by read-only ones (backward's seed gradient) is dropped the same way: its result is its input."""
+        result read from the first. Only for results written once and never viewed."""
         writes, viewed = {}, {b.root for b in self.recorder.buffers if b.kind == "view"}
         for call in self.calls:
             if call.how != "guard":
@@ -175,10 +124,6 @@ class Program:
             call.args = [same.get(a, a) if type(a) is Buffer else a for a in call.args]
             call.kwargs = {k: same.get(v, v) if type(v) is Buffer else v for k, v in call.kwargs.items()}
             out = call.out = same.get(call.out, call.out)
-            kept_input = _times_one(call, writes, viewed)
-            if kept_input is not None:          # x * 1 is x, bit for bit: read x instead
-                same[out] = kept_input
-                continue
             if call.how == "ufunc" and out.kind == "temp" and writes[out] == 1 and out not in viewed:
                 key = (call.fn, tuple(_identity(a, version) for a in call.args),
                        tuple((k, _identity(v, version)) for k, v in call.kwargs.items()))
@@ -474,7 +419,7 @@ class Program:
         for tensor, b in self.grads:
             lines.append(f"  .grad of {tensor.name or 'a tensor'} {tensor.shape} = {b.name if b else None}")
         temps = [b for b in self.arrays]
-        lines.append(f"# {len(self.calls)} numpy calls ({self.dropped} repeated calls or multiplications by one dropped), "
+        lines.append(f"# {len(self.calls)} numpy calls ({self.dropped} repeated calls dropped), "
                      f"{len(self.recorder.buffers)} buffers "
                      f"({len(temps)} planned in {self.n_slots} blocks); planned {self.planned_bytes:,} bytes, "
                      f"an eager step allocates {self.eager_bytes:,} bytes")
