@@ -200,6 +200,8 @@ class Autoencoder(nn.Module):
     @property
     def penalties(self):
         """The names (from choices.PENALTIES) of the penalties this model adds to its reconstruction term."""
+        if not (self.weight_decay or self.contractive) and self.sparsity is None:
+            return ()                   # the lecture's model, asked at every step: no tuple to build
         active = (self.weight_decay > 0, self.sparsity is not None, self.contractive > 0)   # in PENALTIES' order
         return tuple(itertools.compress(PENALTIES, active))
 

@@ -50,9 +50,7 @@ def softplus(x):
 def linear(x, weight, bias=None):
     """x @ weight.T + bias (PyTorch's F.linear), one primitive: see ops.Linear."""
     try:
-        if bias is None:
-            return apply(ops.Linear, x, weight)
-        return apply(ops.Linear, x, weight, bias)
+        return apply(ops.Linear, x, weight, bias)       # (bias None: an absent input)
     except ValueError:
         raise ValueError(f"linear: input shape {np.shape(x)} does not fit weight shape {weight.shape} "
                          f"(expected {weight.shape[1]} features in the input's last dimension)") from None
