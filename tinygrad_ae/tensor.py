@@ -602,12 +602,17 @@ _ONES = {}
 
 
 def _ones(data):
-    """A cached read-only array of ones per shape and dtype (backward never writes into its grad)."""
+    """Ones of data's shape and dtype, cached (backward never writes into its grad): for a 0-d output
+    (a loss) the number 1 of its dtype, since arithmetic on a numpy number costs a tenth of that on
+    a 0-d array (the fused losses' backward multiplies grad by their scale); else a read-only array."""
     key = data.dtype if data.ndim == 0 else (data.shape, data.dtype)  # a dtype hashes faster than a tuple
     ones = _ONES.get(key)
     if ones is None:
-        ones = _ONES[key] = np.ones(data.shape, data.dtype)
-        ones.flags.writeable = False
+        if data.ndim == 0:
+            ones = _ONES[key] = data.dtype.type(1)
+        else:
+            ones = _ONES[key] = np.ones(data.shape, data.dtype)
+            ones.flags.writeable = False
     return ones
 
 
