@@ -138,15 +138,13 @@ class Autoencoder(nn.Module):
                 tensor.name = name
         # each layer's activation, input to code and code to output: g ... g, code; g ... g, f
         hidden = (self.encoder_activation,) * (len(sizes) - 1)
-        # encode's and decode's plans, made once here rather than at every call: (layer's forward, name of
-        # its output a_i, activation) per encoder layer; (layer's forward, activation) per decoder layer
-        # before the last, whose output is a2, and the output activation f (None: linear). The bound
-        # forward saves the Python call of Module.__call__ per layer on the hot path.
-        self._encode_plan = tuple(zip((layer.forward for layer in encoders),
-                                      ("a1",) if not self.deep else [f"a{i + 1}" for i in range(len(sizes))],
+        # encode's and decode's plans, made once here rather than at every call: (layer, name of its output
+        # a_i, activation) per encoder layer; (layer, activation) per decoder layer before the last, whose
+        # output is a2, and the output activation f (None: linear)
+        self._encode_plan = tuple(zip(encoders, ("a1",) if not self.deep else [f"a{i + 1}" for i in range(len(sizes))],
                                       map(_activation, hidden + (self.code_activation,))))
-        self._decode_plan = tuple(zip((layer.forward for layer in decoders[:-1]), map(_activation, hidden)))
-        self._decode_output, self._output_activation = decoders[-1].forward, _activation(self.decoder_activation)
+        self._decode_plan = tuple(zip(decoders[:-1], map(_activation, hidden)))
+        self._decode_output, self._output_activation = decoders[-1], _activation(self.decoder_activation)
         self.n_inputs = int(n_inputs)
         self.n_hidden = sizes if self.deep else sizes[0]
         self.dtype = np.dtype(dtype)
@@ -231,8 +229,8 @@ class Autoencoder(nn.Module):
     def encode(self, x):
         """h = g(W x + b) for every row of x (deep: through every encoder layer, to the code)."""
         h = self._as_input(x)
-        for forward, name, activate in self._encode_plan:
-            a = forward(h)
+        for layer, name, activate in self._encode_plan:
+            a = layer(h)
             a.name = name
             h = a if activate is None else activate(a)
         h.name = "h"
@@ -240,8 +238,8 @@ class Autoencoder(nn.Module):
 
     def decode_logits(self, h):
         """a2 = W* h + c, the decoder's pre-activation (deep: that of its last layer)."""
-        for forward, activate in self._decode_plan:
-            h = forward(h) if activate is None else activate(forward(h))
+        for layer, activate in self._decode_plan:
+            h = layer(h) if activate is None else activate(layer(h))
         a2 = self._decode_output(h)  # nn.Linear, or nn.TiedLinear: h @ W + c
         a2.name = "a2"
         return a2
