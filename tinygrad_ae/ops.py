@@ -405,9 +405,9 @@ class BCEWithLogitsSum(Function):
         # max(a, 0) = (a + |a|) / 2 exactly, and an add is cheaper than np.maximum
         t = np.abs(logits)
         twice_relu = logits + t
-        np.negative(t, out=t)
-        np.exp(t, out=t)
-        np.log1p(t, out=t)
+        np.negative(t, t)                       # in place (the output positional: cheaper than out=)
+        np.exp(t, t)
+        np.log1p(t, t)
         total = t.sum() + 0.5 * twice_relu.sum() - np.vdot(target, logits)
         return scale * total
 
