@@ -65,8 +65,10 @@ def make_engine_step(tg, m, n, k, dtype, loss):
 
 def time_interleaved(contenders, rounds, repeats):
     times = {name: [] for name in contenders}
-    for _ in range(rounds):
-        for name, fn in contenders.items():
+    order = list(contenders.items())
+    for round_number in range(rounds):
+        # every other round in reverse, so that no contender always runs right after the same one
+        for name, fn in (order if round_number % 2 == 0 else order[::-1]):
             start = time.perf_counter()
             for _ in range(repeats):
                 fn()
