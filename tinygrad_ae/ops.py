@@ -372,9 +372,10 @@ class Linear(Function):
         rows_x = x
         if grad.ndim != 2 or x.ndim != 2:           # batch dims (if any) flattened into rows
             grad, rows_x = grad.reshape(-1, weight.shape[0]), x.reshape(-1, weight.shape[1])
-        grad_x = np.dot(grad, weight).reshape(x.shape) if self.needs_grad(0) else None
-        grad_w = np.dot(grad.T, rows_x) if self.needs_grad(1) else None
-        grad_b = column_sums(grad) if bias is not None and self.needs_grad(2) else None
+        parents = self.parents                  # all Tensors (bias None if absent): read without needs_grad's getattr
+        grad_x = np.dot(grad, weight).reshape(x.shape) if parents[0].requires_grad else None
+        grad_w = np.dot(grad.T, rows_x) if parents[1].requires_grad else None
+        grad_b = column_sums(grad) if bias is not None and parents[2].requires_grad else None
         return grad_x, grad_w, grad_b
 
 

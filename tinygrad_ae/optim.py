@@ -205,6 +205,9 @@ class SGD(Optimizer):
 
     def step(self):
         numbers = replayed(self._numbers, guard=self._branches, stamp=(self, "settings_version"))
+        if not (self.momentum or self.weight_decay):
+            self._plain_step(numbers)
+            return
         for i, p in enumerate(self.params):
             if p.grad is None:
                 continue
@@ -213,7 +216,7 @@ class SGD(Optimizer):
             s = self._scratch[i]
             if s is None:
                 s = self._scratch_for(i, p)
-            if not self.momentum:           # plain SGD, the common case: p -= lr * g, no temporaries
+            if not self.momentum:
                 np.multiply(g, lr, s)
                 np.subtract(p.data, s, p.data)
                 continue
@@ -237,6 +240,21 @@ class SGD(Optimizer):
                 g = buf
             np.multiply(g, lr, s)
             np.subtract(p.data, s, p.data)
+
+
+    def _plain_step(self, numbers):
+        """p -= lr * g for every parameter with a gradient: plain SGD, the common case, in a loop that
+        looks nothing up twice (the small autoencoder's step feels every attribute read)."""
+        multiply, subtract, scratch = np.multiply, np.subtract, self._scratch
+        for i, p in enumerate(self.params):
+            g, data = p.grad, p.data
+            if g is None:
+                continue
+            s = scratch[i]
+            if s is None:
+                s = self._scratch_for(i, p)
+            multiply(g, numbers[data.dtype][0], s)      # s = lr * g, no temporary
+            subtract(data, s, data)
 
 
 class Adam(Optimizer):
