@@ -7,7 +7,8 @@ Each primitive is a small `Function`:
 
 `backward` is a pure function of the incoming gradient `grad`, the forward's output `out`, the
 inputs and the constants (an axis, a scale): a node keeps its inputs and nothing a forward made on
-the side. It is written in plain numpy, and the engine runs the same formula on two kinds of values:
+the side (the one exception, the fused squared error's residual, says why). It is written in plain
+numpy, and the engine runs the same formula on two kinds of values:
   * ndarrays, for a plain `backward()`: full speed, no graph;
   * Tensors, for `backward(create_graph=True)`: a Tensor speaks enough of numpy's protocols
     (`__array_ufunc__`, `__array_function__`) that `np.exp(t)`, `np.dot(a, b)` or `grad * out` record
@@ -17,8 +18,7 @@ So every derivative is written once. Rules each entry follows:
     and the numpy functions Tensor dispatches (see tensor.py); it never writes into its arguments;
   * backward reuses the forward's output where the derivative is a function of it;
   * formulas make new arrays rather than writing in place: the captured step (tg.compile) plans where
-    to write in place, and it can drop a recomputation (the fused squared error's pred - target) only
-    when each result is written once;
+    to write in place, and it can drop a repeated computation only when each result is written once;
   * the engine sums each gradient back to its input's shape, so a backward may return a gradient of
     the broadcast shape (broadcasting is undone in one place, never op by op).
 
@@ -384,15 +384,23 @@ class Linear(Function):
 # ---------------------------------------------------------------------------------------------
 
 class SquaredErrorSum(Function):
-    """scale * sum((pred - target)^2); backward 2 scale (pred - target), the slides' 2(x_hat - x)."""
-    __slots__ = ()
+    """scale * sum((pred - target)^2); backward 2 scale (pred - target), the slides' 2(x_hat - x).
+
+    The one entry that keeps something its forward made: the residual pred - target, which a plain
+    backward reads (once) instead of computing it again, a pass over the batch saved. On Tensors
+    (create_graph) or in a second pass (retain_graph) backward computes it from the inputs, the same
+    formula; tests/test_tensor.py checks that both paths give the same gradient."""
+    __slots__ = ("residual",)
 
     def forward(self, pred, target, scale):
-        diff = pred - target
+        diff = self.residual = pred - target
         return scale * np.vdot(diff, diff)      # a float32 number stays float32 (numpy >= 2)
 
     def backward(self, grad, out, pred, target, scale):
-        g = (pred - target) * (grad * (2.0 * scale))   # number arithmetic first: one pass over the array
+        diff, self.residual = self.residual, None
+        if diff is None or not isinstance(pred, np.ndarray):
+            diff = pred - target                # (on Tensors: recomputed, so that it is recorded)
+        g = diff * (grad * (2.0 * scale))       # number arithmetic first: one pass over the array
         return g, (-g if self.needs_grad(1) else None)
 
 
