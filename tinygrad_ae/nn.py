@@ -123,6 +123,9 @@ class Linear(Module):
         self.weight = Tensor(weight, requires_grad=True, name="weight")
         self.bias = Tensor(np.zeros(self.out_features, dtype), requires_grad=True, name="bias") if bias else None
 
+    def __call__(self, x):          # Module's, for one input: no *args/**kwargs to pack on the hot path
+        return self.forward(x)
+
     def forward(self, x):
         try:    # the primitive itself, as F.linear does: a layer call is the autoencoder's hot path
             return apply(ops.Linear, x if isinstance(x, Tensor) else Tensor(x), self.weight, self.bias)
@@ -154,6 +157,8 @@ class TiedLinear(Module):
     def weight(self):
         """W.T, the effective (out_features, in_features) weight: a view for reading, not a parameter."""
         return self.tied_to.weight.T
+
+    __call__ = Linear.__call__
 
     def forward(self, x):
         try:
