@@ -11,6 +11,7 @@ from hypothesis import given, strategies as st
 
 import tinygrad_ae as tg
 import tinygrad_ae.functional as F
+from tinygrad_ae import ops
 from tinygrad_ae import Tensor
 from strategies import (
     MATMUL_KINDS, array_pairs, arrays, arrays_with_axes, arrays_with_permutation, matmul_pairs,
@@ -299,3 +300,27 @@ def test_smooth_ops_gradient_at_zero():
         x = Tensor(np.zeros(3), requires_grad=True)
         getattr(x, op)().sum().backward()
         np.testing.assert_allclose(x.grad, np.full(3, expected), rtol=1e-15, err_msg=op)
+
+
+# ---------------------------------------------------------------- numpy's error state, set cheaply
+
+def test_sigmoid_ignores_only_overflow_and_gives_the_callers_error_state_back():
+    x = np.array([-200.0, 0.0, 200.0], np.float32)         # exp(200) overflows float32: 1/(1 + inf) = 0 is exact
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(over="raise", divide="raise"):
+            np.testing.assert_array_equal(Tensor(x).sigmoid().data, [0.0, 0.5, 1.0])
+            assert np.geterr()["over"] == "raise" and np.geterr()["divide"] == "raise"
+
+
+def test_error_state_follows_the_state_it_is_entered_from():
+    ignore_overflow = ops.ErrorState({"over": "ignore"})
+    for outer in ({"divide": "raise"}, {"divide": "ignore"}, {"divide": "raise"}):  # the cached state is redone
+        with np.errstate(**outer):
+            before = np.geterr()
+            token = ignore_overflow.enter()
+            try:
+                assert np.geterr() == dict(before, over="ignore")
+            finally:
+                ops.ErrorState.exit(token)
+            assert np.geterr() == before

@@ -19,7 +19,7 @@ context variable.
 """
 import numpy as np
 
-from ..ops import ErrorState as _ErrorState
+from ..ops import ErrorState
 from .trace import Buffer, CaptureError
 
 MISS = object()             # a replay that cannot run (the state changed, or a guard failed): run eagerly
@@ -195,7 +195,7 @@ class Program:
 
     # ----- the replay function -----------------------------------------------------------------------
     def _generate(self):
-        ns = {"MISS": MISS, "_view": _view, "np": np, "_ErrorState": _ErrorState}
+        ns = {"MISS": MISS, "_view": _view, "np": np, "ErrorState": ErrorState}
         names = {}
 
         def constant(value, label=None):
@@ -289,19 +289,19 @@ class Program:
         for i, call in enumerate(self.calls):
             if i == after + 1 and after >= 0:
                 if current:
-                    lines.append("    finally:\n        _ErrorState.exit(_token)")
+                    lines.append("    finally:\n        ErrorState.exit(_token)")
                 current = {}
                 lines += hooks
             if call.errstate != current:
                 if current:
-                    lines.append("    finally:\n        _ErrorState.exit(_token)")
+                    lines.append("    finally:\n        ErrorState.exit(_token)")
                 current = call.errstate
                 if current:
-                    lines.append(f"    _token = {constant(_ErrorState(current))}.enter()\n    try:")
+                    lines.append(f"    _token = {constant(ErrorState(current))}.enter()\n    try:")
             indent = "        " if current else "    "
             lines.append(indent + self._line(call, ref, constant))
         if current:
-            lines.append("    finally:\n        _ErrorState.exit(_token)")
+            lines.append("    finally:\n        ErrorState.exit(_token)")
         if 0 <= after == len(self.calls) - 1:
             lines += hooks
         for tensor, b in self.grads:
