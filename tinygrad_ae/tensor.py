@@ -700,15 +700,15 @@ def _walk(order, grads, found, wanted, runs, retain_graph, create_graph):
             if node not in runs:                # nothing wanted lies behind it: stop here
                 continue
         ctx = node._ctx
-        if ctx.arrays is None:
+        arrays, parents, constants = ctx.arrays, ctx.parents, ctx.constants
+        if arrays is None:
             raise RuntimeError(_FREED)
-        parents, constants = ctx.parents, ctx.constants
         if create_graph:
             input_grads = ctx.backward(grad, node, *parents, **constants)
         elif constants:
-            input_grads = ctx.backward(grad, node.data, *ctx.arrays, **constants)
+            input_grads = ctx.backward(grad, node.data, *arrays, **constants)
         else:                                   # (most ops have none: a call without ** is cheaper)
-            input_grads = ctx.backward(grad, node.data, *ctx.arrays)
+            input_grads = ctx.backward(grad, node.data, *arrays)
         if _observers:
             for observer in list(_observers):
                 observer.on_backward(ctx, node, grad, input_grads)
