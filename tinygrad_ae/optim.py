@@ -3,7 +3,8 @@
 Parameters are updated in place (`p.data` is never replaced, so anything holding the array sees the
 update) and a step allocates nothing: state buffers and a scratch buffer per parameter are created at
 that parameter's first step and reused. Each ufunc gets its output as its last positional argument
-(np.multiply(g, lr, s) is s = g * lr), which numpy parses faster than out=s. Parameters whose `.grad` is None are skipped.
+(np.multiply(g, lr, s) is s = g * lr), which numpy parses faster than out=s. Parameters whose `.grad`
+is None are skipped.
 `state_dict()` is a flat dict of ndarrays (hyperparameters and per-parameter state as "name.index"),
 so it can go through `tg.save`, and `load_state_dict` restores it for an exact resume.
 
@@ -241,7 +242,6 @@ class SGD(Optimizer):
             np.multiply(g, lr, s)
             np.subtract(p.data, s, p.data)
 
-
     def _plain_step(self, numbers):
         """p -= lr * g for every parameter with a gradient: plain SGD, the common case, in a loop that
         looks nothing up twice (the small autoencoder's step feels every attribute read)."""
@@ -325,9 +325,9 @@ class Adam(Optimizer):
             np.multiply(g, g, s)
             s *= rest2
             v += s
-            np.divide(v, correction2, s)             # s = sqrt(v_hat) + eps
+            np.divide(v, correction2, s)                 # s = sqrt(v_hat) + eps
             np.sqrt(s, s)
             s += eps
-            np.divide(m, s, s)                       # s = lr * m_hat / (sqrt(v_hat) + eps)
+            np.divide(m, s, s)                           # s = lr * m_hat / (sqrt(v_hat) + eps)
             s *= step_size
             np.subtract(p.data, s, p.data)

@@ -112,9 +112,9 @@ class Program:
 
     # ----- repeated calls, lifetimes, in-place, shared memory ---------------------------------------------
     def _common_subexpressions(self):
-        """An elementwise ufunc called again on the same unchanged buffers and constants (backward
-        recomputing forward's pred - target) makes the same array: the second call is dropped and its
-        result read from the first. Only for results written once and never viewed."""
+        """An elementwise ufunc called again on the same unchanged buffers and constants (a step that
+        computes x - W twice) makes the same array: the second call is dropped and its result read
+        from the first. Only for results written once and never viewed."""
         writes, viewed = {}, {b.root for b in self.recorder.buffers if b.kind == "view"}
         for call in self.calls:
             if call.how != "guard":
