@@ -107,3 +107,18 @@ def arrays_with_permutation(draw):
     permutation = draw(st.permutations(range(x.ndim)))
     negative = draw(st.lists(st.booleans(), min_size=x.ndim, max_size=x.ndim))
     return x, tuple(axis - x.ndim if flip else axis for axis, flip in zip(permutation, negative))
+
+
+@st.composite
+def autoencoder_problems(draw, unit_targets, undercomplete=None):
+    """(X, W, b, W_star, c) in float64 for the lecture's autoencoder: m <= 4 examples, n <= 5 features, k
+    hidden units with k < n (undercomplete), k >= n (overcomplete) or any k <= 6 (None). Targets in [0, 1]
+    for cross-entropy (unit_targets), else in [-2, 1]; weights and biases in [-1.5, 1.5]."""
+    m = draw(st.integers(1, 4))
+    n = draw(st.integers(2 if undercomplete else 1, 5))
+    k = draw(st.integers(1, 6) if undercomplete is None else
+             st.integers(1, n - 1) if undercomplete else st.integers(n, n + 2))
+    X = draw(hnp.arrays(np.float64, (m, n), elements=floats_in(0.0 if unit_targets else -2.0, 1.0)))
+    W, b, W_star, c = (draw(hnp.arrays(np.float64, shape, elements=floats_in(-1.5, 1.5)))
+                       for shape in ((k, n), (k,), (n, k), (n,)))
+    return X, W, b, W_star, c

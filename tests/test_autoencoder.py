@@ -9,12 +9,11 @@ import warnings
 import numpy as np
 import pytest
 from hypothesis import assume, given, settings, strategies as st
-from hypothesis.extra.numpy import arrays
 
 import tinygrad_ae as tg
 from tinygrad_ae import reference as ref
 from helpers import close
-from strategies import floats_in as floats
+from strategies import autoencoder_problems
 
 # every loss an autoencoder accepts: None (the default pairing) everywhere, and squared error with a sigmoid decoder
 COMBOS = [(enc, dec, tied, loss)
@@ -23,24 +22,6 @@ COMBOS = [(enc, dec, tied, loss)
 
 # 32 combinations x 2 sizes: half the profile's examples each keeps the file fast and scales with the profile
 FEW = settings(max_examples=max(5, settings.default.max_examples // 2))
-
-
-
-
-
-
-@st.composite
-def problems(draw, undercomplete, unit_targets):
-    """(X, W, b, W_star, c) in float64: m examples, n features, k hidden units with k < n or k >= n."""
-    m = draw(st.integers(1, 4))
-    n = draw(st.integers(2 if undercomplete else 1, 5))
-    k = draw(st.integers(1, n - 1) if undercomplete else st.integers(n, n + 2))
-    X = draw(arrays(np.float64, (m, n), elements=floats(0.0 if unit_targets else -2.0, 1.0)))
-    W = draw(arrays(np.float64, (k, n), elements=floats(-1.5, 1.5)))
-    b = draw(arrays(np.float64, (k,), elements=floats(-1.5, 1.5)))
-    W_star = draw(arrays(np.float64, (n, k), elements=floats(-1.5, 1.5)))
-    c = draw(arrays(np.float64, (n,), elements=floats(-1.5, 1.5)))
-    return X, W, b, W_star, c
 
 
 def state(W, b, W_star, c, tied):
@@ -71,7 +52,7 @@ def grads_of(ae):
 @given(data=st.data())
 def test_loss_and_gradients_equal_the_closed_forms(encoder, decoder, tied, loss, undercomplete, data):
     bce = decoder == "sigmoid" and loss is None
-    X, W, b, W_star, c = data.draw(problems(undercomplete, unit_targets=bce))
+    X, W, b, W_star, c = data.draw(autoencoder_problems(unit_targets=bce, undercomplete=undercomplete))
     if encoder == "relu":   # relu has a kink at 0: keep every pre-activation clearly on one side
         assume(np.all(np.abs(X @ W.T + b) > 1e-6))
     ae = build(X, W, b, W_star if not tied else None, c, encoder, decoder, tied, loss)

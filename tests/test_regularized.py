@@ -10,30 +10,13 @@ import itertools
 import numpy as np
 import pytest
 from hypothesis import assume, given, settings, strategies as st
-from hypothesis.extra.numpy import arrays
 
 import tinygrad_ae as tg
 from tinygrad_ae import reference as ref
 from helpers import close
-from strategies import floats_in as floats
+from strategies import autoencoder_problems
 
 FEW = settings(max_examples=max(5, settings.default.max_examples // 2), deadline=None)
-
-
-
-
-
-
-@st.composite
-def problems(draw, unit_targets):
-    m, n = draw(st.integers(1, 4)), draw(st.integers(1, 5))
-    k = draw(st.integers(1, 6))
-    X = draw(arrays(np.float64, (m, n), elements=floats(0.0 if unit_targets else -2.0, 1.0)))
-    W = draw(arrays(np.float64, (k, n), elements=floats(-1.5, 1.5)))
-    b = draw(arrays(np.float64, (k,), elements=floats(-1.5, 1.5)))
-    W_star = draw(arrays(np.float64, (n, k), elements=floats(-1.5, 1.5)))
-    c = draw(arrays(np.float64, (n,), elements=floats(-1.5, 1.5)))
-    return X, W, b, W_star, c
 
 
 def build(W, b, W_star, c, encoder, decoder, tied, **regularization):
@@ -111,7 +94,7 @@ def case_id(case):
 @FEW
 @given(data=st.data())
 def test_every_penalty_alone_and_combined_has_the_closed_forms_gradients(encoder, decoder, tied, penalties, data):
-    X, W, b, W_star, c = data.draw(problems(unit_targets=decoder == "sigmoid"))
+    X, W, b, W_star, c = data.draw(autoencoder_problems(unit_targets=decoder == "sigmoid"))
     if encoder == "relu":
         assume(np.all(np.abs(X @ W.T + b) > 1e-6))
     penalties = dict(penalties)
@@ -144,7 +127,7 @@ def test_every_penalty_alone_and_combined_has_the_closed_forms_gradients(encoder
 @given(data=st.data())
 def test_the_contractive_term_equals_the_mean_squared_jacobian_norm(encoder, tied, data):
     """||J_h(x)||_F^2 from the Jacobian itself, column by column (central differences of encode)."""
-    X, W, b, W_star, c = data.draw(problems(unit_targets=False))
+    X, W, b, W_star, c = data.draw(autoencoder_problems(unit_targets=False))
     if encoder == "relu":
         assume(np.all(np.abs(X @ W.T + b) > 1e-3))
     ae = build(W, b, W_star, c, encoder, "linear", tied, contractive=1.0)
@@ -190,7 +173,7 @@ def test_the_contractive_term_and_its_gradient_equal_the_generic_jacobian(encode
 @given(data=st.data())
 def test_denoising_encodes_the_corrupted_copy_and_compares_with_the_clean_input(noise, level, encoder, decoder,
                                                                                 tied, data):
-    X, W, b, W_star, c = data.draw(problems(unit_targets=decoder == "sigmoid"))
+    X, W, b, W_star, c = data.draw(autoencoder_problems(unit_targets=decoder == "sigmoid"))
     penalties = data.draw(st.sampled_from([{}, {"weight_decay": 0.2}, {"contractive": 0.5},
                                            {"sparsity": 0.1} if encoder == "sigmoid" else {}]))
     ae = build(W, b, W_star, c, encoder, decoder, tied, noise=noise, noise_level=level, **penalties)
