@@ -11,6 +11,7 @@ from hypothesis import given, settings, strategies as st
 import tinygrad_ae as tg
 import tinygrad_ae.functional as F
 from tinygrad_ae import Tensor
+from helpers import central_differences
 from strategies import arrays
 
 REDUCTIONS = ["none", "sum", "mean", "batchmean"]
@@ -104,3 +105,23 @@ def test_sum_is_the_sum_of_none(name):
     p, t = Tensor(rng.uniform(lo, hi, (6, 5))), Tensor(rng.uniform(0, 1, (6, 5)))
     assert fn(p, t, reduction="sum").item() == pytest.approx(fn(p, t, reduction="none").data.sum(), rel=1e-13)
     assert fn(p, t, reduction="batchmean").item() == pytest.approx(fn(p, t, reduction="none").data.sum() / 6, rel=1e-13)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("logit, target", [(1.3, 0.7), (-2.1, 0.0), (0.4, 1.0)])
+def test_binary_cross_entropy_with_logits_of_a_0d_tensor(reduction, logit, target):
+    """0-d logits (a numpy scalar in the fused sum's forward) give PyTorch's value and gradients."""
+    a, t = np.array(logit), np.array(target)
+    # PyTorch's formula, by hand: max(a, 0) - a t + log1p(exp(-|a|)); d/da = sigmoid(a) - t, d/dt = -a
+    expected = max(logit, 0.0) - logit * target + np.log1p(np.exp(-abs(logit)))
+    ta, tt = Tensor(a.copy(), requires_grad=True), Tensor(t.copy(), requires_grad=True)
+    out = F.binary_cross_entropy_with_logits(ta, tt, reduction=reduction)
+    assert out.shape == () and out.dtype == np.float64
+    assert out.item() == pytest.approx(expected, rel=1e-14)
+    out.backward()
+    assert ta.grad.shape == () and tt.grad.shape == ()
+    assert ta.grad.item() == pytest.approx(1 / (1 + np.exp(-logit)) - target, rel=1e-12, abs=1e-15)
+    assert tt.grad.item() == pytest.approx(-logit, rel=1e-12)
+    numeric = central_differences(
+        lambda: F.binary_cross_entropy_with_logits(Tensor(a), Tensor(t), reduction=reduction).item(), [a, t])
+    np.testing.assert_allclose([ta.grad.item(), tt.grad.item()], [g.item() for g in numeric], rtol=1e-7, atol=1e-9)

@@ -411,13 +411,10 @@ class BCEWithLogitsSum(Function):
 
     def forward(self, logits, target, scale):
         # softplus(a) - x a = max(a, 0) + log1p(exp(-|a|)) - x a, each term summed on its own;
-        # max(a, 0) = (a + |a|) / 2 exactly, and an add is cheaper than np.maximum
+        # max(a, 0) = (a + |a|) / 2 exactly, and an add is cheaper than np.maximum. No array is
+        # written in place: a 0-d input makes numpy scalars, which have no buffer to write to.
         t = np.abs(logits)
-        twice_relu = logits + t
-        np.negative(t, t)                       # in place (the output positional: cheaper than out=)
-        np.exp(t, t)
-        np.log1p(t, t)
-        total = t.sum() + 0.5 * twice_relu.sum() - np.vdot(target, logits)
+        total = np.log1p(np.exp(-t)).sum() + 0.5 * (logits + t).sum() - np.vdot(target, logits)
         return scale * total
 
     def backward(self, grad, out, logits, target, scale):
