@@ -1,4 +1,5 @@
 """save/load: exact round trip, atomic writes, corrupt and truncated files, pickled payloads refused unrun."""
+import io
 import os
 import zipfile
 
@@ -205,3 +206,85 @@ def test_pickled_payload_is_refused_and_never_runs(tmp_path):
     with pytest.raises(ValueError, match=r"evil\.npz.*pickled objects.*'evil'.*refused"):
         load(path)
     assert not marker.exists()
+
+
+def _npz_with_member(path, member_bytes, name="w.npy"):
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as zf:
+        zf.writestr(name, member_bytes)
+    return path
+
+
+def _npy_header(shape, descr="<f8"):
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buffer, {"descr": descr, "fortran_order": False, "shape": shape})
+    return buffer.getvalue()
+
+
+def _patch_central_directory(path, offset, new_bytes):
+    """Overwrite bytes of the (only) central directory entry, offset counted from its signature."""
+    data = bytearray(path.read_bytes())
+    start = data.find(b"PK\x01\x02")
+    assert start > 0
+    data[start + offset:start + offset + len(new_bytes)] = new_bytes
+    path.write_bytes(bytes(data))
+
+
+def _assert_clear_error(path, what):
+    with pytest.raises(ValueError, match=rf"{path.name}.*not a valid \.npz.*{what}.*save it again") as info:
+        load(path)
+    assert type(info.value) is ValueError
+    return info.value
+
+
+def test_unsupported_compression_method_or_zip_version_is_a_value_error(tmp_path):
+    good = tmp_path / "good.npz"
+    save({"w": np.arange(10.0)}, good)
+    method = tmp_path / "method.npz"
+    method.write_bytes(good.read_bytes())
+    _patch_central_directory(method, 10, b"\xff\x00")            # compression method 0 (stored) -> 255
+    _assert_clear_error(method, "'w.npy' cannot be decompressed")
+    version = tmp_path / "version.npz"
+    version.write_bytes(good.read_bytes())
+    _patch_central_directory(version, 6, b"\xd2\x00")            # version needed to extract: 21.0
+    _assert_clear_error(version, "zip structure cannot be read")
+
+
+def test_a_header_declaring_more_data_than_the_member_holds_allocates_nothing(tmp_path, monkeypatch):
+    # 300 bytes that declare 100e9 float64 (745 GiB): refused from the header, before any allocation
+    huge = _npz_with_member(tmp_path / "huge.npz", _npy_header((100_000_000_000,)) + bytes(64))
+    assert len(huge.read_bytes()) < 400
+    read_array = np.lib.format.read_array
+    monkeypatch.setattr(np.lib.format, "read_array", lambda *a, **k: pytest.fail("read_array reached"))
+    _assert_clear_error(huge, r"'w\.npy' declares shape \(100000000000,\) of float64 \(800000000000 bytes\) "
+                              r"but holds 64 bytes")
+    # a few bytes short or long are refused the same way
+    short = _npz_with_member(tmp_path / "short.npz", _npy_header((3, 2)) + bytes(47))
+    _assert_clear_error(short, r"declares shape \(3, 2\).*48 bytes.*holds 47 bytes")
+    monkeypatch.setattr(np.lib.format, "read_array", read_array)
+    exact = _npz_with_member(tmp_path / "exact.npz", _npy_header((3, 2)) + np.arange(6.0).tobytes())
+    np.testing.assert_array_equal(load(exact)["w"], np.arange(6.0).reshape(3, 2))
+
+
+def test_a_zip_directory_claiming_more_than_the_file_holds_allocates_nothing(tmp_path, monkeypatch):
+    # the header and the zip's sizes agree on 3.2 GB, in a 300-byte file: the zip's claim is bounded too
+    count = 400_000_000
+    header = _npy_header((count,))
+    lying = _npz_with_member(tmp_path / "lying.npz", header + bytes(64))
+    claimed = (len(header) + 8 * count).to_bytes(4, "little")
+    _patch_central_directory(lying, 20, claimed + claimed)        # compressed size, uncompressed size
+    monkeypatch.setattr(np.lib.format, "read_array", lambda *a, **k: pytest.fail("read_array reached"))
+    _assert_clear_error(lying, "'w.npy' claims 3200000128 bytes, more than the whole file")
+
+
+def test_highly_compressed_numpy_files_still_load(tmp_path):
+    path = tmp_path / "zeros.npz"
+    np.savez_compressed(path, z=np.zeros(1_000_000))             # deflate near its 1032-fold limit
+    assert path.stat().st_size < 20_000
+    np.testing.assert_array_equal(load(path)["z"], np.zeros(1_000_000))
+
+
+def test_a_truncated_header_dict_is_a_value_error(tmp_path):
+    text = b"{'descr': '<f8', 'fortran_order': False, 'shape': (3,"   # the dict cut off mid-shape
+    header = b"\x93NUMPY\x01\x00" + len(text + b"\n").to_bytes(2, "little") + text + b"\n"
+    cut = _npz_with_member(tmp_path / "cut.npz", header + bytes(24))
+    _assert_clear_error(cut, "'w.npy' has a malformed .npy header")
