@@ -48,6 +48,44 @@ def test_non_numeric_data_is_refused_naming_what_was_given(data, word):
         Tensor(data)
 
 
+LONGDOUBLE_OPERANDS = {
+    "tensor * scalar": lambda x: x * np.longdouble(2),
+    "scalar + tensor": lambda x: np.longdouble(2) + x,
+    "tensor - 0-d array": lambda x: x - np.array(2, dtype=np.longdouble),
+    "tensor / array": lambda x: x / np.full(2, 2, dtype=np.longdouble),
+    "pow": lambda x: x ** np.longdouble(2),
+    "maximum": lambda x: tg.maximum(x, np.longdouble(0.5)),
+}
+
+
+@pytest.mark.parametrize("combine", LONGDOUBLE_OPERANDS.values(), ids=LONGDOUBLE_OPERANDS.keys())
+def test_longdouble_operands_are_refused_saying_to_use_float64(combine):
+    """np.longdouble's .item() is a longdouble again: as an operand it made apply recurse forever."""
+    x = leaf([1.0, 2.0])
+    with pytest.raises(TypeError, match=r"longdouble\) is not supported; use float64"):
+        combine(x)
+    assert x.grad is None
+
+
+def test_longdouble_tensors_are_refused_at_construction():
+    """0-d long-double tensors recursed in tg.maximum's backward under create_graph; now none are made.
+    The same graph in float64 is the control: its second-order gradient works."""
+    refusal = rf"Tensor: {np.dtype(np.longdouble)} \(np.longdouble\) is not supported; use float64"
+    for data in (np.longdouble(1.5), np.array(1.5, dtype=np.longdouble), np.ones((2, 2), dtype=np.longdouble)):
+        with pytest.raises(TypeError, match=refusal):
+            Tensor(data, requires_grad=True)
+    a, b = leaf(1.5), leaf(0.5)
+    y = tg.maximum(a * a, b)
+    y.backward(create_graph=True)
+    assert a.grad.item() == 3.0 and b.grad.item() == 0.0
+    first = a.grad
+    a.grad = None
+    first.backward()
+    assert a.grad.item() == 2.0
+    # lists of long doubles become float32, as every list does
+    assert Tensor([np.longdouble(1.5)]).dtype == np.float32
+
+
 def test_attributes():
     t = Tensor(np.zeros((2, 3, 4)), requires_grad=True, name="x")
     assert t.shape == (2, 3, 4) and t.ndim == 3 and t.size == 24 and t.dtype == np.float64

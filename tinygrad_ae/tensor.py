@@ -89,17 +89,28 @@ def remove_observer(observer):
             return
 
 
+def _refuse_longdouble(where, dtype):
+    """np.longdouble (float128 on x86 Linux) is refused, not supported: no op of the table is
+    checked in it, and its scalars' .item() is a longdouble again, never a Python number."""
+    raise TypeError(f"{where}: {np.dtype(dtype)} (np.longdouble) is not supported; "
+                    "use float64, e.g. x.astype(np.float64) or float(x)")
+
+
 def _as_array(data):
     """The ndarray a new Tensor wraps: floating arrays keep their dtype (and are not copied);
     Python numbers, lists and integer or bool arrays become float32, as in PyTorch."""
     if isinstance(data, np.ndarray):
         if data.dtype.kind == "f":
+            if data.dtype.type is np.longdouble:
+                _refuse_longdouble("Tensor", data.dtype)
             return data
         if data.dtype.kind in "biu":
             return data.astype(np.float32)
         raise TypeError(f"Tensor: cannot make a tensor from an array of dtype {data.dtype}; "
                         "pass numbers (a float or integer array, a number or a list of numbers)")
     if isinstance(data, np.floating):
+        if isinstance(data, np.longdouble):
+            _refuse_longdouble("Tensor", data.dtype)
         return np.asarray(data)
     if isinstance(data, (numbers.Real, list, tuple)) and not isinstance(data, (str, bytes)):
         try:
@@ -123,6 +134,8 @@ def _operand(value):
     if isinstance(value, np.ndarray):
         return Tensor(value)
     if isinstance(value, np.generic):           # numpy scalars (np.bool_ included) as Python numbers
+        if isinstance(value, np.longdouble):    # (its .item() is a longdouble again: apply would recurse)
+            _refuse_longdouble("cannot combine a Tensor with this number", value.dtype)
         value = value.item()
     if isinstance(value, bool):
         return float(value)
@@ -264,6 +277,8 @@ class Tensor:
     def __pow__(self, exponent):
         if not isinstance(exponent, numbers.Real):
             raise TypeError(f"pow: the exponent must be a Python number, got {type(exponent).__name__}")
+        if isinstance(exponent, np.longdouble):
+            _refuse_longdouble("pow: the exponent", exponent.dtype)
         return apply(ops.Pow, self, exponent=exponent.item() if isinstance(exponent, np.generic) else exponent)
 
     def exp(self): return apply(ops.Exp, self)
