@@ -88,7 +88,12 @@ class Module:
             if name not in params:
                 problems.append(f"unexpected key {name!r}")
                 continue
-            value = np.asarray(value.data if isinstance(value, Tensor) else value)
+            try:
+                value = np.asarray(value.data if isinstance(value, Tensor) else value)
+            except ValueError as error:        # a ragged nested list: numpy's message names no key
+                problems.append(f"key {name!r} holds a {type(value).__name__} that is not a rectangular array "
+                                f"({error}); pass an array, or nested lists of equal lengths")
+                continue
             p = params[name]
             if value.shape != p.shape:
                 problems.append(f"key {name!r} has shape {value.shape}, the parameter has shape {p.shape}")
