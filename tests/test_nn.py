@@ -203,7 +203,7 @@ def test_load_state_dict_copies_in_place_and_casts():
     (lambda d: d.update({"scale": np.ones(3, dtype=complex)}), r"'scale' has dtype complex128"),
     (lambda d: d.update({"encoder.weight": [[0.5] * 4, [0.5] * 3, [0.5] * 4]}),  # ragged
      r"^TwoLayer\.load_state_dict: key 'encoder\.weight' holds a list that is not a rectangular array \(.*\); "
-     r"nested lists of equal lengths$"),
+     r"pass an array, or nested lists of equal lengths$"),
 ])
 def test_load_state_dict_errors_name_the_key_and_change_nothing(edit, pattern):
     model = TwoLayer(seed=1)
