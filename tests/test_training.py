@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import tinygrad_ae as tg
-from tinygrad_ae import cli, training
+from tinygrad_ae import cli, fileio, training
 from tinygrad_ae.data import FASHION_MNIST_DIR, Dataset, load_digits, train_val_split
 from tinygrad_ae.reference import pca_bound
 
@@ -129,6 +129,69 @@ def test_ctrl_c_while_a_checkpoint_is_written_leaves_the_previous_one_whole(tmp_
     assert run([*TINY, "--epochs", "4", "--out", str(out)]) == 130
     assert training.load_checkpoint(out / "checkpoint.npz")["epoch"] == 1
     assert "holds the model after epoch 1 of 4" in capsys.readouterr().err
+
+
+def _leave_stale_temporaries(out):
+    """What a SIGKILL in the middle of writes leaves: atomic_write's temporaries (named by its scheme),
+    half written; and files that are not the job's, which must survive."""
+    half = (out / "checkpoint.npz").read_bytes()[:100] if (out / "checkpoint.npz").exists() else b"PK\x03\x04"
+    stale = {"checkpoint.npz.0123abcd.tmp": half, "history.csv.deadbeef.tmp": b"epoch,tr",
+             "loss.png.00ff00ff.tmp": b"\x89PNG"}
+    kept = {"notes.0123abcd.tmp": b"mine", "notes.txt": b"mine too", "checkpoint.npz.tmp": b"not the scheme"}
+    for name, data in {**stale, **kept}.items():
+        (out / name).write_bytes(data)
+    return kept
+
+
+def test_resume_removes_the_temporaries_a_killed_write_left_and_still_resumes_exactly(straight, tmp_path):
+    out = tmp_path / "killed"
+    assert run([*TINY, "--epochs", "2", "--out", str(out)]) == 0
+    kept = _leave_stale_temporaries(out)
+    assert run(["--resume", str(out / "checkpoint.npz"), "--epochs", "4"]) == 0
+    assert_same_weights(out, straight)
+    assert training.load_checkpoint(out / "checkpoint.npz")["epoch"] == 4
+    assert {p.name for p in out.iterdir()} - set(training.RUN_FILES) == set(kept)
+    assert all((out / name).read_bytes() == data for name, data in kept.items())
+
+
+def test_resume_into_another_folder_clears_both(straight, tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    assert run([*TINY, "--epochs", "2", "--out", str(first)]) == 0
+    second.mkdir()
+    _leave_stale_temporaries(first), _leave_stale_temporaries(second)
+    assert run(["--resume", str(first / "checkpoint.npz"), "--epochs", "4", "--out", str(second)]) == 0
+    assert_same_weights(second, straight)
+    for folder in (first, second):
+        assert fileio.stale_temporaries(folder, training.RUN_FILES) == []
+        assert (folder / "notes.0123abcd.tmp").read_bytes() == b"mine"      # not the job's: kept
+
+
+def test_a_new_run_removes_the_temporaries_a_killed_first_write_left(tmp_path):
+    out = tmp_path / "fresh"                       # killed while writing its epoch-0 checkpoint: none on disk
+    out.mkdir()
+    kept = _leave_stale_temporaries(out)
+    assert run([*TINY, "--epochs", "1", "--out", str(out)]) == 0
+    assert {p.name for p in out.iterdir()} - set(training.RUN_FILES) == set(kept)
+    assert training.load_checkpoint(out / "checkpoint.npz")["epoch"] == 1
+
+
+def test_a_folder_that_refuses_writes_is_named_with_what_to_do(tmp_path, monkeypatch, capsys):
+    """As a read-only --out folder refuses (simulated: root writes into any folder): os.open of the
+    temporary file raises PermissionError naming it; the job's error names the folder instead."""
+    real_open = fileio.os.open
+
+    def refuse_temporaries(path, flags, *args):
+        if str(path).endswith(".tmp"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, flags, *args)
+
+    out = tmp_path / "locked"
+    monkeypatch.setattr(fileio.os, "open", refuse_temporaries)
+    assert run([*TINY, "--epochs", "1", "--out", str(out)]) == training.EXIT_USAGE
+    err = capsys.readouterr().err
+    assert err.startswith(f"tinygrad-ae train: error: cannot write {str(out / 'checkpoint.npz')!r}: "
+                          f"the folder {str(out)!r} does not let this process create files in it")
+    assert "make the folder writable" in err and ".tmp" not in err and "Traceback" not in err
 
 
 def test_divergence_stops_with_advice_and_keeps_the_last_good_checkpoint(tmp_path, capsys):

@@ -21,13 +21,14 @@ from .autoencoder import Autoencoder, TrainingDiverged
 from .options import (DEFAULTS, LATER_OPTIONS, UsageError, build_model, check_options, data_key,  # noqa: F401
                       flag, hidden_option, noise_option, parse_noise, resolve_options)
 from .data import DATASET_NAMES, has_test_split, load_dataset, train_val_split
-from .fileio import atomic_write
+from .fileio import atomic_write, remove_stale_temporaries
 from .pictures import PICTURES, draw_pictures
 from .reference import pca_bound
 from .serialization import load, save
 
 VAL_FRACTION, SPLIT_SEED = 0.2, 0     # fixed, so runs with different seeds are judged on the same rows
 CHECKPOINT, MODEL, HISTORY = "checkpoint.npz", "model.npz", "history.csv"
+RUN_FILES = (CHECKPOINT, MODEL, HISTORY, *PICTURES)        # every file the job writes into its run folder
 EXIT_OK, EXIT_USAGE, EXIT_DIVERGED, EXIT_INTERRUPTED = 0, 2, 3, 130
 Diverged = TrainingDiverged           # the name this module used before the library and the job shared one error
 PLOT_INSTALL = report.PLOT_INSTALL
@@ -126,6 +127,7 @@ def prepare(given):
     rng = np.random.default_rng(opts["seed"])          # the shuffle order, seeded as Autoencoder.fit does
     history = {key: [] for key in checkpoint.HISTORY_KEYS}
     out.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temporaries(out)
     run = Run(opts, dataset, X_train, X_val, model, optimizer, rng, history, 0, out, digest,
               *_bound(X_train, model), y_val, held_out)
     # epoch 0: a Ctrl-C or a divergence in the first epoch still leaves a checkpoint to resume from
@@ -163,6 +165,7 @@ def _prepare_resume(given):
     history = ckpt["history"]
     out = Path(given["out"]) if given.get("out") else path.parent
     out.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temporaries(path.parent, out)
     k = min(model.code_size, X_train.shape[1])
     bound = ckpt["bound"] if ckpt["bound"] and ckpt["bound"][1] == k else _bound(X_train, model)
     run = Run(opts, dataset, X_train, X_val, model, optimizer, checkpoint.restore_rng(ckpt["rng_state"]), history,
@@ -170,6 +173,14 @@ def _prepare_resume(given):
     if out.resolve() != path.parent.resolve():
         _save(run)                                      # the new folder starts with the run as it was
     return run
+
+
+def _remove_stale_temporaries(*folders):
+    """Delete the temporary files that writes killed outright (SIGKILL, power loss) left in the run's
+    folders: atomic_write's `<name>.<8 hex>.tmp` of the files this job writes, nothing else. The run
+    owns its folder, so no write into it is under way when it starts."""
+    for folder in dict.fromkeys(Path(f).resolve() for f in folders):
+        remove_stale_temporaries(folder, RUN_FILES)
 
 
 def _bound(X_train, model):
