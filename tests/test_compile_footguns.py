@@ -313,3 +313,115 @@ def test_an_array_kept_from_inside_the_step_is_not_updated_by_replays():
     frozen = kept["h"]
     step(Tensor(X[0]))
     assert kept["h"] is frozen                   # a replay runs no Python: return what you need instead
+
+
+def test_random_numbers_drawn_with_numpy_that_happen_to_be_equal_still_keep_the_step_eager():
+    """A fresh array the capture did not see being made is never assumed constant, even when both
+    captures drew the same values (a mask that keeps everything, here): the step stays eager."""
+    ae, opt = model()
+    ref_ae, ref_opt = model()
+    rng, ref_rng = np.random.default_rng(0), np.random.default_rng(0)
+
+    def body(a, o, x, r):
+        o.zero_grad()
+        keep = (r.random(x.shape) >= 0.0).astype(np.float32)        # all ones, but drawn each call
+        loss = a._loss(Tensor(x * keep))
+        loss.backward()
+        o.step()
+        return loss
+
+    step = tg.compile(lambda x: body(ae, opt, x, rng))
+    with pytest.warns(RuntimeWarning, match=r"runs eagerly: .*first read at .*test_compile_footguns\.py"):
+        for i in range(6):
+            assert np.array_equal(step(X[i % 4]).data, body(ref_ae, ref_opt, X[i % 4], ref_rng).data)
+    assert step.program is None and same_params(ae, ref_ae)
+
+
+def test_the_models_own_noise_inside_the_step_is_drawn_anew_by_every_replay():
+    """ae.loss draws a denoising model's noise from ae.generator through tinygrad_ae.random.draw: the
+    program records the draw, and each replay continues the generator's stream as eager steps do."""
+    def make():
+        ae = tg.Autoencoder(12, 5, noise="mask", noise_level=0.1, seed=3)
+        return ae, optim.SGD(ae.parameters(), lr=0.1)
+    (ae, opt), (ref_ae, ref_opt) = make(), make()
+
+    def body(a, o, x):
+        o.zero_grad()
+        loss = a.loss(x)
+        loss.backward()
+        o.step()
+        return loss
+
+    step = tg.compile(lambda x: body(ae, opt, x))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for i in range(8):
+            assert np.array_equal(step(Tensor(X[i % 4])).data, body(ref_ae, ref_opt, Tensor(X[i % 4])).data)
+    assert step.program is not None and "random" in step.program.source
+    assert same_params(ae, ref_ae)
+    assert ae.generator.bit_generator.state == ref_ae.generator.bit_generator.state
+
+
+def test_a_generator_replaced_after_capture_is_followed():
+    """Restoring a checkpoint puts a new Generator on the model: the replay checks where it draws from
+    and captures again, so the noise continues from the restored state."""
+    def make():
+        ae = tg.Autoencoder(12, 5, noise="gaussian", noise_level=0.2, seed=4)
+        return ae, optim.SGD(ae.parameters(), lr=0.1)
+    (ae, opt), (ref_ae, ref_opt) = make(), make()
+
+    def body(a, o, x):
+        o.zero_grad()
+        loss = a.loss(x)
+        loss.backward()
+        o.step()
+        return loss
+
+    step = tg.compile(lambda x: body(ae, opt, x))
+    for i in range(5):
+        step(Tensor(X[i % 4]))
+        body(ref_ae, ref_opt, Tensor(X[i % 4]))
+    assert step.program is not None
+    ae.generator, ref_ae.generator = np.random.default_rng(99), np.random.default_rng(99)
+    for i in range(5):
+        assert np.array_equal(step(Tensor(X[i % 4])).data, body(ref_ae, ref_opt, Tensor(X[i % 4])).data)
+    assert same_params(ae, ref_ae)
+
+
+def test_dropout_from_a_new_generator_each_call_keeps_the_step_eager():
+    """F.dropout(x) without rng draws from a new Generator every call: no replay could continue it."""
+    ae, opt = model()
+
+    @tg.compile
+    def step(x):
+        opt.zero_grad()
+        loss = tg.functional.mse_loss(ae.forward(tg.functional.dropout(x, 0.5)), x, reduction="batchmean")
+        loss.backward()
+        opt.step()
+        return loss
+
+    with pytest.warns(RuntimeWarning, match="Generator that none of its objects holds"):
+        for i in range(4):
+            step(Tensor(X[i]))
+    assert step.program is None
+
+
+def test_an_array_argument_meeting_a_tensor_gives_the_tensors_op():
+    """x @ W with x a plain array argument: under capture the array is traced, and the Tensor's op must
+    still run (a graph node), as in the eager step."""
+    W = Tensor(np.random.default_rng(0).standard_normal((12, 3)), requires_grad=True)
+    ref = Tensor(W.data.copy(), requires_grad=True)
+    opt, ref_opt = optim.SGD([W], lr=0.1), optim.SGD([ref], lr=0.1)
+
+    def body(w, o, x):
+        o.zero_grad()
+        loss = ((x @ w) ** 2).sum()
+        loss.backward()
+        o.step()
+        return loss
+
+    step = tg.compile(lambda x: body(W, opt, x))
+    for i in range(6):
+        x = X[i % 4].astype(np.float64)
+        assert np.array_equal(step(x).data, body(ref, ref_opt, x).data)
+    assert step.program is not None and np.array_equal(W.data, ref.data)

@@ -39,7 +39,7 @@ import time
 import numpy as np
 
 from . import functional as F
-from . import capture, nn, optim
+from . import capture, nn, optim, random
 from .choices import (DECODERS, ENCODERS, LOSSES, NOISES, OPTIMIZERS, PENALTIES, check,  # noqa: F401 (re-exported)
                       pair)
 from .data import iterate_minibatches, validate_rows
@@ -266,8 +266,8 @@ class Autoencoder(nn.Module):
         rng = self.generator if generator is None else generator
         shape, dtype = x.shape, x.dtype
         if self.noise == "mask":
-            return x * (rng.random(shape, dtype=dtype) >= self.noise_level).astype(dtype)
-        return x + self.noise_level * rng.standard_normal(shape, dtype=dtype)
+            return x * (random.draw(rng, "random", shape, dtype) >= self.noise_level).astype(dtype)
+        return x + self.noise_level * random.draw(rng, "standard_normal", shape, dtype)
 
     # ----- the objective ----------------------------------------------------------------------
     def loss(self, x):

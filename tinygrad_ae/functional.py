@@ -6,7 +6,7 @@ finite where it is not.
 """
 import numpy as np
 
-from . import ops
+from . import ops, random
 from .tensor import Tensor, apply
 
 # "batchmean" (PyTorch's name, from kl_div) sums over all elements and divides by the batch size,
@@ -134,7 +134,7 @@ def _class_targets(op, logits, target):
     if isinstance(target, Tensor):
         raise TypeError(f"{op}: target must be integer class indices (an int array or list), not a Tensor "
                         "(a Tensor holds floats); pass the labels as a numpy int array")
-    target = np.asarray(target)
+    target = np.asanyarray(target)             # (an argument of a captured step stays traced)
     if target.dtype.kind not in "iu":
         raise TypeError(f"{op}: target must hold integer class indices, got dtype {target.dtype}; "
                         "pass labels.astype(int)")
@@ -157,7 +157,7 @@ def cross_entropy(logits, target, reduction="mean"):
         raise ValueError(f"cross_entropy: reduction must be one of ('mean', 'sum', 'none'), got {reduction!r}")
     target = _class_targets("cross_entropy", logits, target)
     if reduction == "none":
-        rows = np.arange(target.size).reshape(target.shape)
+        rows = ops.cached_arange(target.size).reshape(target.shape)
         return -log_softmax(logits)[(rows, target) if logits.ndim == 2 else (target,)]
     scale = 1.0 if reduction == "sum" else (1.0 / target.size if target.size else float("nan"))
     return apply(ops.SoftmaxCrossEntropySum, logits, target=target, scale=scale)
@@ -173,5 +173,5 @@ def dropout(x, p=0.5, training=True, rng=None):
         return x
     if p == 1:
         return x * np.zeros(x.shape, x.dtype)
-    keep = np.random.default_rng(rng).random(x.shape) >= p
+    keep = random.draw(np.random.default_rng(rng), "random", x.shape, np.float64) >= p
     return x * (keep * (1.0 / (1.0 - p))).astype(x.dtype)

@@ -137,6 +137,19 @@ def column_sums(rows):
     return np.dot(ones, rows)
 
 
+_ARANGES = {}
+
+
+def cached_arange(n):
+    """np.arange(n), one read-only array per n: a constant a captured step can bind, being the same
+    object in every call (a fresh arange would be a fresh array each time, which a capture refuses)."""
+    numbers = _ARANGES.get(n)
+    if numbers is None:
+        numbers = _ARANGES[n] = np.arange(n)
+        numbers.flags.writeable = False
+    return numbers
+
+
 # ---------------------------------------------------------------------------------------------
 # Unary
 # ---------------------------------------------------------------------------------------------
@@ -470,16 +483,23 @@ class Min(Function):
 # ---------------------------------------------------------------------------------------------
 
 def dispatches(function):
-    """Let a helper of the table run on Tensors as numpy's own functions do: when its first argument
-    is not an ndarray but speaks numpy's __array_function__ protocol (a Tensor), the call goes there
-    (tensor.py maps the helper to its primitive)."""
-    def helper(x, *args, **kwargs):
-        kind = type(x)
-        if kind is not np.ndarray and hasattr(kind, "__array_function__"):
-            return kind.__array_function__(x, helper, (kind,), (x,) + args, kwargs)
-        return function(x, *args, **kwargs)
+    """Let a helper of the table dispatch as numpy's own functions do: when one of its arguments (or
+    an array inside a tuple argument, such as an index) has a type that overrides numpy's
+    __array_function__ protocol, the call goes there: a Tensor maps the helper to its primitive
+    (tensor.py), a captured step's traced array records the call (so an index passed into the step
+    stays an input of the program, never a frozen constant)."""
+    def helper(*args, **kwargs):
+        for x in args:
+            for item in x if type(x) is tuple else (x,):
+                kind = type(item)
+                if kind is not np.ndarray and getattr(kind, "__array_function__", _PLAIN) is not _PLAIN:
+                    return kind.__array_function__(item, helper, (kind,), args, kwargs)
+        return function(*args, **kwargs)
     helper.__name__, helper.__doc__ = function.__name__, function.__doc__
     return helper
+
+
+_PLAIN = np.ndarray.__array_function__
 
 
 def _has_array(index):
@@ -489,7 +509,7 @@ def _has_array(index):
 @dispatches
 def index_add(values, index, shape):
     """Zeros of `shape` with `values` added at `index`, repeated indices accumulating (np.add.at)."""
-    out = np.zeros(shape, dtype=values.dtype)
+    out = np.zeros_like(values, shape=shape)   # (made from values: a captured step sees it made)
     if _has_array(index):
         np.add.at(out, index, values)
     else:                                       # a basic index selects each element at most once
@@ -556,9 +576,9 @@ class Clip(Function):
         return np.clip(x, lo, hi)
 
     def backward(self, grad, out, x, lo=None, hi=None):
-        inside = np.ones(np.shape(x), dtype=bool)
+        inside = True
         if lo is not None:
-            inside = inside & (x >= lo)
+            inside = x >= lo
         if hi is not None:
             inside = inside & (x <= hi)
         return (np.where(inside, grad, 0),)
@@ -571,13 +591,13 @@ class Clip(Function):
 def softmax(x, axis=-1):
     """exp(x) / sum(exp(x)) on an ndarray or a Tensor, shifted by the (constant) max so that exp
     never overflows; the shift does not change the value, so no gradient needs to flow through it."""
-    e = np.exp(x - np.max(np.asarray(x), axis=axis, keepdims=True))
+    e = np.exp(x - np.max(np.asanyarray(x), axis=axis, keepdims=True))   # (a traced array stays traced)
     return e / e.sum(axis=axis, keepdims=True)
 
 
 def one_hot(target, classes, dtype):
     """Rows of the identity picked by integer class labels: shape target.shape + (classes,)."""
-    return np.equal(np.expand_dims(target, -1), np.arange(classes)).astype(dtype)
+    return np.equal(np.expand_dims(target, -1), cached_arange(classes)).astype(dtype)
 
 
 class SoftmaxCrossEntropySum(Function):

@@ -432,7 +432,7 @@ def _normalize_index(index, shape):
             raise TypeError("getitem: cannot index with a Tensor (its values are floats); index with an "
                             "integer numpy array or list, or a boolean mask such as x > 0")
         if isinstance(item, (list, np.ndarray)):
-            array = np.asarray(item)
+            array = np.asanyarray(item)         # (an array argument of a captured step stays traced)
             if array.size == 0 and array.dtype.kind == "f":  # [] is float64 to numpy: an empty selection
                 array = array.astype(np.intp)
             if array.dtype.kind not in "biu":
@@ -617,10 +617,13 @@ def _seed(out, grad, create_graph):
 _ONES = {}
 
 
+@ops.dispatches
 def _ones(data):
     """Ones of data's shape and dtype, cached (backward never writes into its grad): for a 0-d output
     (a loss) the number 1 of its dtype, since arithmetic on a numpy number costs a tenth of that on
-    a 0-d array (the fused losses' backward multiplies grad by their scale); else a read-only array."""
+    a 0-d array (the fused losses' backward multiplies grad by their scale); else a read-only array.
+    It dispatches as numpy's functions do, so in a captured step the seed is the output of a call on
+    the loss and every gradient is an array the program computes, never a constant it assumes."""
     key = data.dtype if data.ndim == 0 else (data.shape, data.dtype)  # a dtype hashes faster than a tuple
     ones = _ONES.get(key)
     if ones is None:

@@ -20,8 +20,9 @@ _SKIP = (type, types.ModuleType, types.FunctionType, types.BuiltinFunctionType, 
 
 
 def discover(fn, args, skip=()):
-    """The Tensors reachable from fn and its (non-array) arguments, and the array locations among them:
-    (owner, key, "attr" | "item", root, path), path being the attribute and item steps from root."""
+    """The Tensors reachable from fn and its (non-array) arguments, the array locations among them:
+    (owner, key, "attr" | "item", root, path), path being the attribute and item steps from root, and
+    the numpy Generators among them: (generator, root, path)."""
     roots = [a for a in args if not is_array(a)]
     function = fn
     if inspect.ismethod(function):
@@ -33,7 +34,7 @@ def discover(fn, args, skip=()):
         roots += list(function.__defaults__ or ())
     elif hasattr(function, "__dict__"):
         roots.append(function)
-    tensors, locations, seen = [], [], set()
+    tensors, locations, generators, seen = [], [], [], set()
     stack = [(root, root, ()) for root in reversed(roots)]
     while stack:
         obj, root, path = stack.pop()
@@ -48,6 +49,9 @@ def discover(fn, args, skip=()):
             continue
         if isinstance(obj, np.ndarray):
             continue                            # inside a tuple: read where used, as a constant
+        if isinstance(obj, np.random.Generator):
+            generators.append((obj, root, path))
+            continue
         if isinstance(obj, list):
             items = enumerate(obj) if len(obj) <= 10_000 else ()
             how = "item"
@@ -67,7 +71,7 @@ def discover(fn, args, skip=()):
                 locations.append((obj, key, how, root, path + ((how, key),)))
             else:
                 stack.append((value, root, path + ((how, key),)))
-    return tensors, locations
+    return tensors, locations, generators
 
 
 def _is_module_like(obj):

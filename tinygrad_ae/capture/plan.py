@@ -255,7 +255,7 @@ class Program:
             expr = constant(root)
             for how, key in path:
                 expr += f".{key}" if how == "attr" else f"[{ref(key)}]"
-            checks.append(f"{expr} is not {names[buf]}")
+            checks.append(f"{expr} is not {names[buf] if type(buf) is Buffer else constant(buf)}")  # (or a Generator)
         seen_guards, stamps, hooks = set(), [], []
         for j, (update, hook_args, guard, expected, stamp) in enumerate(self.hooks):
             call = f"{constant(update)}({''.join(ref(a) + ', ' for a in hook_args)})"

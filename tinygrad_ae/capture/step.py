@@ -5,9 +5,12 @@ names (globals, closure cells, `self` of a bound method), walked through attribu
 the Tensors' data and grad, the optimizer's buffers. During a capture each is swapped for a `Traced`
 view of itself, and swapped back after.
 
-The step is captured twice and the two recordings must agree: a number or an array that differs
-between them (random numbers drawn inside the step, or an array made from data in Python) is
-something a replay could not see, so the step then stays eager, with a warning that says why.
+The step is captured twice and the two recordings must agree: the same calls on the same buffers
+with the same numbers. An array the step reads that no traced numpy call made (random numbers drawn
+with numpy's own generators, an array built from data in Python) is a constant only if it is the very
+same object in both captures: a fresh array, even one with equal values, proves nothing, so the step
+then stays eager, with a warning that names where that array was made. The package's own random
+draws go through `random.draw`, which a capture records: a replay draws anew from the same Generator.
 """
 import types
 import warnings
@@ -88,10 +91,10 @@ class CompiledStep:
         if recording is None:
             return result
         pending = entry["pending"]
-        if pending is None:
+        if pending is None and type(recording) is not str:
             entry["pending"] = recording
             return result
-        difference = _difference(pending, recording)
+        difference = recording if type(recording) is str else _difference(pending, recording)
         if difference:
             entry["eager"] = difference
             warnings.warn(f"tg.compile: {self.__name__} runs eagerly: {difference}", RuntimeWarning,
@@ -118,9 +121,10 @@ def compile(fn=None):  # noqa: A001 (the name users expect, as torch.compile)
 
 def capture(fn, args, kwargs):
     """Run fn once with its arrays traced. Returns (result, (recorder, outputs, grads, locations,
-    template)), or (result, None) when the step replaced state it reads (capture again next time)."""
+    template)), (result, None) when the step replaced state it reads (capture again next time), or
+    (result, reason) when it can never be replayed (run it eagerly)."""
     rec = Recorder()
-    tensors, locations = discover(fn, list(args) + list(kwargs.values()), skip=(CompiledStep,))
+    tensors, locations, generators = discover(fn, list(args) + list(kwargs.values()), skip=(CompiledStep,))
     swapped = []
     for owner, key, how, root, path in locations:
         array = get(owner, key, how)
@@ -148,11 +152,11 @@ def capture(fn, args, kwargs):
     new_args = [bind_arg(a) if is_array(a) else a for a in args]
     new_kwargs = {k: (bind_arg(kwargs[k]) if is_array(kwargs[k]) else kwargs[k]) for k in sorted(kwargs)}
     grads_before = {id(t): t.grad for t in tensors}
-    trace._recorder = rec
+    trace.begin(rec)
     try:
         result = fn(*new_args, **new_kwargs)
     finally:
-        trace._recorder = None
+        trace.end()
         for tensor, data in saved_args:
             tensor.data = data
         replaced = _restore(swapped)
@@ -180,6 +184,14 @@ def capture(fn, args, kwargs):
         return plain_result, None
     kept = [(root, path, buf) for owner, key, how, array, traced, buf, root, path in swapped
             if buf in used and not (key == "grad" and any(t is owner for t, _ in grads))]
+    for generator in rec.generators:            # a replay checks that each is still where the step finds it
+        found = next(((root, path) for g, root, path in generators if g is generator), None)
+        if found is None:
+            return plain_result, (
+                "it draws random numbers from a numpy Generator that none of its objects holds (a new "
+                "one made in each call?), so a replay could not continue its stream; keep the Generator "
+                "on the model or pass it in (e.g. F.dropout(x, rng=self.rng))")
+        kept.append(found + (generator,))
     if any(key == "grad" and buf in used and any(t is owner for t, _ in grads)
            for owner, key, how, array, traced, buf, root, path in swapped):
         return plain_result, None               # read a .grad and then replaced it: not supported
@@ -279,9 +291,8 @@ def _difference(first, second):
         for x, y in zip(a.args + list(a.kwargs.values()) + [a.out], b.args + list(b.kwargs.values()) + [b.out]):
             problem = _operand_difference(x, y)
             if problem:
-                return (f"call {i} ({a.name}) {problem}: random numbers drawn inside the step, or values "
-                        "computed from data in Python, would be frozen by a replay. Draw them outside the "
-                        "step and pass them in as arguments")
+                return (f"call {i} ({a.name}) {problem}. Make such values outside the step and pass them "
+                        "in as arguments (or draw them with tinygrad_ae.random.draw)")
     if len(rec_a.hooks) != len(rec_b.hooks) or any(
             ha[0] != hb[0] or ha[3] != hb[3] for ha, hb in zip(rec_a.hooks, rec_b.hooks)):
         return "its optimizer hooks differ between the two captures"
@@ -303,10 +314,11 @@ def _operand_difference(x, y):
     if type(x) is Buffer or type(y) is Buffer:
         if type(x) is not Buffer or type(y) is not Buffer or _sig(x) != _sig(y):
             return "reads different arrays"
-        if x.kind == "const" and x.array is not y.array and not (
-                x.array.shape == y.array.shape and x.array.dtype == y.array.dtype
-                and np.array_equal(x.array, y.array, equal_nan=x.array.dtype.kind in "fc")):
-            return "reads an array made inside the step whose values differ between calls"
+        if x.kind == "const" and x.array is not y.array:
+            return (f"reads an array (first read at {y.site or x.site}) that no numpy call on the step's "
+                    "arrays made, a new one in each call: random numbers drawn with numpy's own generators, or values "
+                    "computed in Python (after np.asarray or .view(np.ndarray) stripped the tracing), "
+                    "would be frozen by a replay, even where two calls happened to make equal values")
         return ""
     if type(x) is not type(y):
         return f"reads the constant {x!r} in one capture and {y!r} in the other"

@@ -13,10 +13,14 @@ is recorded as a guard: a replay checks it and, if the branch would go the other
 eagerly instead.
 """
 import inspect
+import os
+import sys
+import threading
 
 import numpy as np
 from numpy.lib.array_utils import byte_bounds
 
+from .. import random
 from ..tensor import Tensor
 
 
@@ -24,11 +28,26 @@ class CaptureError(RuntimeError):
     """The step does something a captured program could not repeat faithfully."""
 
 
-_recorder = None            # the Recorder of the capture in progress (captures run one at a time)
+class _Capturing(threading.local):
+    """The Recorder of the capture in progress in this thread (None: none). Per thread, as grad mode
+    is: two threads capturing their own steps at once never see each other's arrays."""
+
+    def __init__(self):
+        self.recorder = None
 
 
-def recording():
-    return _recorder
+_capturing = _Capturing()
+
+
+def begin(recorder):
+    """Make recorder this thread's capture in progress; it also sees the package's random draws."""
+    _capturing.recorder = recorder
+    random.observe_draws(recorder.draw)
+
+
+def end():
+    _capturing.recorder = None
+    random.observe_draws(None)
 
 
 def replayed(update, *args, guard=None, stamp=None):
@@ -40,17 +59,16 @@ def replayed(update, *args, guard=None, stamp=None):
     stamp = (obj, name) says that update and guard depend only on obj's attributes and that
     getattr(obj, name) changes whenever one of them does: a replay then calls them only when it has
     changed since they last ran (one attribute comparison instead of two Python calls)."""
-    global _recorder
-    recorder = _recorder
+    recorder = _capturing.recorder
     if recorder is None:
         return update(*args)
     stamp = None if stamp is None else (stamp[0], stamp[1], getattr(stamp[0], stamp[1]))
     recorder.hooks.append((update, args, guard, None if guard is None else guard(), stamp))
-    _recorder = None                # the hook's own numpy work is Python-side: not part of the program
+    _capturing.recorder = None      # the hook's own numpy work is Python-side: not part of the program
     try:
         return update(*args)
     finally:
-        _recorder = recorder
+        _capturing.recorder = recorder
 
 
 class Buffer:
@@ -58,13 +76,15 @@ class Buffer:
     reads from its objects: a parameter, an optimizer buffer), "const" (any other array it reads:
     bound by reference), "temp" (made by the step; the planner gives it memory) or "view" (of root)."""
 
-    __slots__ = ("index", "kind", "shape", "dtype", "root", "offset", "strides", "array", "label", "arg")
+    __slots__ = ("index", "kind", "shape", "dtype", "root", "offset", "strides", "array", "label", "arg",
+                 "site")
 
     def __init__(self, index, kind, array, root=None, offset=0, label=None):
         self.index, self.kind, self.root, self.offset, self.label = index, kind, root or self, offset, label
         self.shape, self.dtype, self.strides = array.shape, array.dtype, array.strides
         self.array = array          # the plain ndarray seen while capturing (kept alive: addresses stay unique)
         self.arg = None
+        self.site = None            # for a constant: where in Python code it was first read
 
     @property
     def nbytes(self):
@@ -84,7 +104,9 @@ class Buffer:
 class Call:
     """One numpy call: fn(*args, **kwargs) writing `out` (a Buffer), reading the Buffers among args.
     how: "ufunc" (out passed positionally), "kw" (out=), "set" (result copied into out: no out= exists),
-    "copy" (np.copyto(out, src)), "guard" (bool(args[0]) must equal kwargs["expected"])."""
+    "copy" (np.copyto(out, src): copies, and fills such as np.zeros_like), "at" (ufunc.at(out, index,
+    values): in place into its first argument), "setitem", "guard" (bool(args[0]) must equal
+    kwargs["expected"])."""
 
     __slots__ = ("fn", "args", "kwargs", "out", "how", "errstate", "inplace", "name")
 
@@ -126,6 +148,7 @@ class Recorder:
         self.counts = {}
         self.base_errstate = np.geterr()
         self.state_written = False      # a call has written into an array that outlives the step
+        self.generators = []            # the numpy Generators the step drew from (random.draw)
 
     # ----- buffers ------------------------------------------------------------------------------
     def _new(self, kind, array, root=None, offset=0, label=None):
@@ -165,6 +188,7 @@ class Recorder:
                 self._register(x, buf)
                 return buf
         buf = self._new("const", x)
+        buf.site = _user_site()
         self._register(x, buf)
         return buf
 
@@ -197,6 +221,12 @@ class Recorder:
     # ----- the numpy protocols ---------------------------------------------------------------------
     def ufunc(self, ufunc, method, inputs, kwargs):
         out = kwargs.get("out")
+        if method == "at":                      # in place into its first argument: records no new buffer
+            target, rest = inputs[0], inputs[1:]
+            ufunc.at(_plain(target), *(_plain_index(x) for x in rest))
+            self._record(ufunc.at, [self.resolve(target)] + [self._operand(x) for x in rest], {},
+                         self.resolve(target), "at", f"{ufunc.__name__}.at")
+            return None
         if ufunc.nout != 1:
             raise CaptureError(f"numpy's {ufunc.__name__} has {ufunc.nout} outputs; the captured program "
                                "supports one-output functions only")
@@ -220,6 +250,13 @@ class Recorder:
     def function(self, func, args, kwargs):
         if func in _METADATA:
             return func(*map(_plain, args), **kwargs)
+        if func in _FILLS:                      # zeros_like(x) and its kin: a fill of a planned buffer
+            traced, buf = self._result(func(*map(_plain, args), **kwargs))
+            value = 0 if func in (np.zeros_like, np.empty_like) else 1 if func is np.ones_like else (
+                args[1] if len(args) > 1 else kwargs["fill_value"])
+            self._record(np.copyto, [buf, self._operand(value)], {"casting": "unsafe"}, buf, "copy",
+                         func.__name__)
+            return traced
         if func in _UNSUPPORTED:
             raise CaptureError(f"np.{func.__name__} inside a compiled step: {_UNSUPPORTED[func]}")
         plain_args = [type(a)(map(_plain, a)) if isinstance(a, (tuple, list)) else _plain(a) for a in args]
@@ -244,6 +281,17 @@ class Recorder:
         traced, buf = self._result(result)
         how = "kw" if _has_out(func) else "set"
         self._record(func, operands, rest, buf, how, func.__name__)
+        return traced
+
+    def draw(self, generator, method, size, dtype):
+        """A random draw of the package (random.draw): recorded, so a replay draws anew from the same
+        generator, continuing its stream exactly as the eager step would."""
+        fn = getattr(generator, method)
+        traced, buf = self._result(fn(size, dtype=dtype))
+        how = "kw" if method in random.DRAWS_WITH_OUT else "set"
+        self._record(fn, [size], {"dtype": np.dtype(dtype)}, buf, how, method)
+        if not any(g is generator for g in self.generators):
+            self.generators.append(generator)
         return traced
 
     # ----- methods of Traced that are not numpy calls ------------------------------------------------
@@ -274,6 +322,30 @@ class Recorder:
         return value
 
 
+def _plain_index(x):
+    if type(x) is tuple:
+        return tuple(map(_plain, x))
+    return _plain(x)
+
+
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_NUMPY = os.path.dirname(os.path.abspath(np.__file__))
+_CAPTURE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _user_site():
+    """'file:line in function' of the code that made a constant: the innermost frame outside numpy and
+    the capture machinery (a table formula, a user's step), named in the fallback warning."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        path = os.path.abspath(frame.f_code.co_filename)
+        if not path.startswith((_NUMPY, _CAPTURE)):
+            where = os.path.relpath(path, os.path.dirname(_PACKAGE)) if path.startswith(_PACKAGE) else path
+            return f"{where}:{frame.f_lineno} in {frame.f_code.co_name}"
+        frame = frame.f_back
+    return "an unknown place"
+
+
 def _setitem(array, key, value):
     array[key] = value
 
@@ -292,7 +364,7 @@ def _is_basic_index(key):
 
 def _frozen(name, what):
     def method(self, *args, **kwargs):
-        if _recorder is None:
+        if _capturing.recorder is None:
             return getattr(_plain(self), name)(*args, **kwargs)
         raise CaptureError(
             f"{what} on a value computed inside a compiled step: the number would be frozen at capture "
@@ -307,19 +379,26 @@ class Traced(np.ndarray):
     Outside a capture (a hook's own work, or an array kept after its capture) it acts as a plain array."""
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        if _recorder is None:
+        if any(_defers_to(x) for x in inputs):
+            return NotImplemented               # x @ W with W a Tensor: the Tensor's op (a graph node)
+        recorder = _capturing.recorder
+        if recorder is None:
             if "out" in kwargs:
                 kwargs["out"] = tuple(map(_plain, kwargs["out"]))
-            return getattr(ufunc, method)(*map(_plain, inputs), **kwargs)
-        return _recorder.ufunc(ufunc, method, inputs, kwargs)
+            return getattr(ufunc, method)(*map(_plain_index, inputs), **kwargs)
+        return recorder.ufunc(ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
-        if _recorder is None:
+        if any(_defers_to_type(t) for t in types):
+            return NotImplemented
+        recorder = _capturing.recorder
+        if recorder is None:
             return func(*map(_plain, args), **{k: _plain(v) for k, v in kwargs.items()})
-        return _recorder.function(func, args, kwargs)
+        return recorder.function(func, args, kwargs)
 
     def __bool__(self):
-        return bool(_plain(self)) if _recorder is None else _recorder.guard(self)
+        recorder = _capturing.recorder
+        return bool(_plain(self)) if recorder is None else recorder.guard(self)
 
     item = _frozen("item", ".item()")
     tolist = _frozen("tolist", ".tolist()")
@@ -329,30 +408,34 @@ class Traced(np.ndarray):
     __complex__ = _frozen("__complex__", "complex()")
 
     def copy(self, order="C"):
-        return _plain(self).copy(order) if _recorder is None else _recorder.copy(self, None)
+        recorder = _capturing.recorder
+        return _plain(self).copy(order) if recorder is None else recorder.copy(self, None)
 
     def astype(self, dtype, order="K", casting="unsafe", subok=True, copy=True):
         if not copy and np.dtype(dtype) == self.dtype:
             return self
-        if _recorder is None:
+        recorder = _capturing.recorder
+        if recorder is None:
             return _plain(self).astype(dtype, order, casting, subok, copy)
-        return _recorder.copy(self, np.dtype(dtype), casting)
+        return recorder.copy(self, np.dtype(dtype), casting)
 
     def fill(self, value):
         self[...] = value
 
     def __setitem__(self, key, value):
-        if _recorder is None:
+        recorder = _capturing.recorder
+        if recorder is None:
             _plain(self)[key] = _plain(value)
         else:
-            _recorder.setitem(self, key, value)
+            recorder.setitem(self, key, value)
 
     def __getitem__(self, key):
-        if _recorder is None or _is_basic_index(key):
-            value = super().__getitem__(key)
-            if _recorder is None or isinstance(value, np.ndarray):
+        recorder = _capturing.recorder
+        if recorder is None or _is_basic_index(key):
+            value = super().__getitem__(key if recorder is not None else _plain_index(key))
+            if recorder is None or isinstance(value, np.ndarray):
                 return value                    # a view: found by address when used
-        return _recorder.function(_getitem, (self, key), {})   # an element, or a copy (index arrays)
+        return recorder.function(_getitem, (self, key), {})    # an element, or a copy (index arrays)
 
     def __repr__(self):
         return f"Traced(shape={self.shape}, dtype={self.dtype})"
@@ -360,6 +443,16 @@ class Traced(np.ndarray):
     __str__ = __repr__
 
 
+def _defers_to_type(kind):
+    """Whether a type overrides numpy's protocols itself (a Tensor): its own method must run."""
+    return not issubclass(kind, np.ndarray) and getattr(kind, "__array_ufunc__", None) is not None
+
+
+def _defers_to(x):
+    return _defers_to_type(type(x))
+
+
+_FILLS = {np.zeros_like, np.ones_like, np.empty_like, np.full_like}
 _METADATA = {np.shape, np.ndim, np.size, np.result_type, np.can_cast, np.may_share_memory, np.shares_memory,
              np.iscomplexobj, np.isrealobj}
 _UNSUPPORTED = {np.copyto: "write with out= or [...] = instead"}
