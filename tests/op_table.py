@@ -12,7 +12,7 @@ from hypothesis.extra import numpy as hnp
 
 import tinygrad_ae as tg
 import tinygrad_ae.functional as F
-from tinygrad_ae import ops
+from tinygrad_ae.engine import ops
 from strategies import (MATMUL_KINDS, array_pairs, arrays, arrays_with_axes, arrays_with_permutation,
                         matmul_pairs, nonzero_arrays, positive_arrays, reshape_targets, shapes)
 

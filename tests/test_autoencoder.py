@@ -392,7 +392,7 @@ def test_diverging_run_raises_and_suggests_a_lower_learning_rate(digits):
     steps, ae = [], tg.Autoencoder(64, 8, encoder="sigmoid", decoder="linear", seed=0)
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)   # fit keeps numpy's overflow warnings to itself
-        with pytest.raises(tg.autoencoder.TrainingDiverged, match=r"in epoch 1 \(batch \d+\).*1e\+06") as info:
+        with pytest.raises(tg.TrainingDiverged, match=r"in epoch 1 \(batch \d+\).*1e\+06") as info:
             ae.fit(digits[:200], epochs=5, optimizer="sgd", lr=1e6, seed=0,
                    on_step=lambda epoch, i, loss: steps.append(loss))
     assert len(steps) > 1 and not np.isfinite(steps[-1]) and all(np.isfinite(steps[:-1]))   # the first bad step

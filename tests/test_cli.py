@@ -11,7 +11,7 @@ import pytest
 import tinygrad_ae as tg
 from tinygrad_ae import cli, data
 from tinygrad_ae.data import load_digits, train_val_split
-from tinygrad_ae.reference import pca_bound
+from tinygrad_ae.models.reference import pca_bound
 
 HAS_MATPLOTLIB = importlib.util.find_spec("matplotlib") is not None
 
@@ -147,7 +147,7 @@ def test_resume_of_a_finished_run_has_nothing_to_train_and_keeps_its_weights(fin
 def test_resume_into_another_folder_continues_there(finished, tmp_path):
     other = tmp_path / "longer"
     assert cli.main(["train", "--resume", str(finished / "checkpoint.npz"), "--epochs", "2", "--out", str(other)]) == 0
-    from tinygrad_ae.training import load_checkpoint
+    from tinygrad_ae.training.job import load_checkpoint
     assert load_checkpoint(other / "checkpoint.npz")["epoch"] == 2
     assert load_checkpoint(finished / "checkpoint.npz")["epoch"] == 1     # the original is left alone
 

@@ -216,7 +216,7 @@ def test_fit_stops_a_diverging_run_at_the_same_step_compiled_or_not():
     errors = []
     for compiled in (True, False):
         model = tg.Autoencoder(64, 8, seed=0)
-        with pytest.raises(tg.autoencoder.TrainingDiverged) as caught:
+        with pytest.raises(tg.TrainingDiverged) as caught:
             model.fit(X_train, epochs=20, batch_size=64, lr=50.0, optimizer="sgd", seed=0, compile=compiled)
         errors.append(str(caught.value))
     assert errors[0] == errors[1]
@@ -240,7 +240,8 @@ def test_fit_interrupted_mid_epoch_leaves_the_same_model_compiled_or_not():
 
 
 def test_train_job_no_compile_gives_the_same_weights(tmp_path, capsys):
-    from tinygrad_ae import cli, training
+    from tinygrad_ae import cli
+    from tinygrad_ae.training import job as training
     options = ["--hidden", "4", "--batch-size", "100", "--epochs", "3", "--lr", "0.003"]
     assert cli.parse_train_args(options)["compile"] is None
     assert cli.parse_train_args(options + ["--no-compile"])["compile"] is False

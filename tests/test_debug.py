@@ -7,7 +7,7 @@ import pytest
 
 import tinygrad_ae.functional as F
 from tinygrad_ae import Autoencoder, Tensor, no_grad
-from tinygrad_ae import tensor as engine
+from tinygrad_ae.engine import tensor as engine
 from tinygrad_ae.debug import AnomalyError, detect_anomaly, summarize, trace
 
 
@@ -233,7 +233,7 @@ def test_outside_the_context_nothing_is_checked_or_recorded():
 
 def test_importing_the_tools_has_no_side_effects():
     code = ("import sys, tinygrad_ae.debug, tinygrad_ae.viz\n"
-            "from tinygrad_ae import tensor\n"
+            "from tinygrad_ae.engine import tensor\n"
             "print(tensor._observers, sorted(m for m in sys.modules if m.split('.')[0] in "
             "('matplotlib', 'tqdm', 'hypothesis', 'pytest')))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, strategies as st
 
 import tinygrad_ae as tg
-from tinygrad_ae import Tensor, ops
+from tinygrad_ae import Tensor
+from tinygrad_ae.engine import ops
 from strategies import arrays, shapes
 
 

@@ -113,11 +113,11 @@ def test_every_link_in_the_document_resolves():
 
 def test_the_resolver_notices_a_missing_name():
     with pytest.raises(AssertionError, match="no gradients_by_magic"):
-        resolve("tinygrad_ae/reference.py::gradients_by_magic", "../tinygrad_ae/reference.py")
+        resolve("tinygrad_ae/models/reference.py::gradients_by_magic", "../tinygrad_ae/models/reference.py")
     with pytest.raises(AssertionError, match="no test_that_was_deleted"):
         resolve("tests/test_reference.py::test_that_was_deleted", "../tests/test_reference.py")
     with pytest.raises(AssertionError, match="does not match"):
-        resolve("tinygrad_ae/ops.py::Sigmoid", "../tinygrad_ae/reference.py")
+        resolve("tinygrad_ae/engine/ops.py::Sigmoid", "../tinygrad_ae/models/reference.py")
 
 
 def test_the_documents_example_runs_as_shown(tmp_path):

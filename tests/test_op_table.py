@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import tinygrad_ae as tg
-from tinygrad_ae import Tensor, ops
+from tinygrad_ae import Tensor
+from tinygrad_ae.engine import ops
 from op_table import OP_TABLE
 
 PRIMITIVES = sorted(name for name, cls in vars(ops).items()

@@ -11,7 +11,8 @@ from hypothesis import given, strategies as st
 
 import tinygrad_ae as tg
 import tinygrad_ae.functional as F
-from tinygrad_ae import Tensor, ops
+from tinygrad_ae import Tensor
+from tinygrad_ae.engine import ops
 from strategies import (
     MATMUL_KINDS, array_pairs, arrays, arrays_with_axes, arrays_with_permutation, matmul_pairs,
     nonzero_arrays, positive_arrays, reshape_targets, shapes)

@@ -12,7 +12,8 @@ from hypothesis.extra import numpy as hnp
 
 import tinygrad_ae as tg
 import tinygrad_ae.functional as F
-from tinygrad_ae import Tensor, nn, ops
+from tinygrad_ae import Tensor, nn
+from tinygrad_ae.engine import ops
 from op_table import class_targets, distinct_arrays, numpy_indices
 from strategies import arrays, shapes
 

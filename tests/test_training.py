@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 
 import tinygrad_ae as tg
-from tinygrad_ae import cli, fileio, training
+from tinygrad_ae import cli, fileio
+from tinygrad_ae.training import job as training
 from tinygrad_ae.data import FASHION_MNIST_DIR, Dataset, load_digits, train_val_split
-from tinygrad_ae.reference import pca_bound
+from tinygrad_ae.models.reference import pca_bound
 
 HAS_MATPLOTLIB = importlib.util.find_spec("matplotlib") is not None
 HAS_TQDM = importlib.util.find_spec("tqdm") is not None
@@ -212,10 +213,10 @@ def test_divergence_stops_with_advice_and_keeps_the_last_good_checkpoint(tmp_pat
 
 def test_the_job_and_the_library_stop_a_diverging_run_with_the_same_error_message(tmp_path, capsys):
     X_train, X_val = train_val_split(load_digits()[0], 0.2, 0)
-    with pytest.raises(tg.autoencoder.TrainingDiverged) as info:
+    with pytest.raises(tg.TrainingDiverged) as info:
         tg.Autoencoder(64, 4, seed=0).fit(X_train, epochs=3, batch_size=32, lr=1e6, optimizer="sgd", seed=0,
                                           X_val=X_val)
-    assert isinstance(info.value, FloatingPointError) and training.Diverged is tg.autoencoder.TrainingDiverged
+    assert isinstance(info.value, FloatingPointError) and training.TrainingDiverged is tg.TrainingDiverged
     code = run(["--hidden", "4", "--epochs", "3", "--optimizer", "sgd", "--lr", "1e6", "--out", str(tmp_path)])
     assert code == 3
     assert f"tinygrad-ae train: {info.value}, e.g. --lr 100000." in capsys.readouterr().err
@@ -513,7 +514,7 @@ def test_a_folder_with_test_files_is_judged_on_them_and_pca_on_the_same_rows(tmp
 
 
 def test_reconstructions_show_one_example_of_each_class():
-    from tinygrad_ae.pictures import examples
+    from tinygrad_ae.training.pictures import examples
     X = np.arange(12.0).reshape(6, 2)
     assert np.array_equal(examples(X, np.array([2, 0, 2, 1, 0, 1])), X[[1, 3, 0]])
     assert np.array_equal(examples(X, None, count=2), X[:2])

@@ -32,7 +32,7 @@ table in ops.py:
 """
 import numpy as np
 
-from .tensor import Tensor, enable_grad, grad as _engine_grad
+from .engine.tensor import Tensor, enable_grad, grad as _engine_grad
 
 __all__ = ["vjp", "jvp", "jacobian", "hessian", "hvp", "vhp"]
 

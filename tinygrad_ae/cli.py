@@ -7,7 +7,7 @@ import argparse
 import importlib
 import sys
 
-from .choices import DECODERS, ENCODERS, LOSSES, OPTIMIZERS
+from .models.spec import DECODERS, ENCODERS, LOSSES, OPTIMIZERS
 
 # subcommand -> (module whose main(argv) runs it, one line of help)
 TOOLS = {
@@ -17,7 +17,7 @@ TOOLS = {
 
 
 def build_parser(prog="tinygrad-ae"):
-    from .training import DEFAULTS    # the numbers live with the job; shown here in --help
+    from .training.job import DEFAULTS    # the numbers live with the job; shown here in --help
 
     d = DEFAULTS
     parser = argparse.ArgumentParser(
@@ -105,7 +105,7 @@ def main(argv=None, prog=None):
     except SystemExit as stop:              # argparse has printed the usage (or --help)
         return stop.code if isinstance(stop.code, int) else 2
     del options["command"]                  # only `train` gets here
-    from .training import run_job
+    from .training.job import run_job
     return run_job(options, prog=prog)
 
 

@@ -21,7 +21,7 @@ import weakref
 
 import numpy as np
 
-from .tensor import Tensor, add_observer, remove_observer
+from .engine.tensor import Tensor, add_observer, remove_observer
 
 __all__ = ["trace", "detect_anomaly", "AnomalyError", "summarize"]
 

@@ -6,8 +6,9 @@ finite where it is not.
 """
 import numpy as np
 
-from . import ops, random
-from .tensor import Tensor, apply
+from . import random
+from .engine import ops
+from .engine.tensor import Tensor, apply
 
 # "batchmean" (PyTorch's name, from kl_div) sums over all elements and divides by the batch size,
 # the first dimension: the lecture's (1/m) sum_i sum_j normalization of the autoencoder's loss.

@@ -6,7 +6,7 @@ Everything runs in float64: float32's rounding would drown the differences.
 """
 import numpy as np
 
-from .tensor import Tensor, enable_grad, grad, no_grad
+from .engine.tensor import Tensor, enable_grad, grad, no_grad
 
 
 def _scalar_output(fn, tensors, weights):

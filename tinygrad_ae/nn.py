@@ -8,8 +8,8 @@ keeps assignment order, so no registration calls are needed and names follow PyT
 import numpy as np
 
 from . import functional as F
-from . import ops
-from .tensor import Tensor, apply
+from .engine import ops
+from .engine.tensor import Tensor, apply
 
 
 class Module:

@@ -22,7 +22,7 @@ import numbers
 import numpy as np
 
 from .capture import replayed
-from .tensor import Tensor
+from .engine.tensor import Tensor
 
 
 def _real(owner, name, value):

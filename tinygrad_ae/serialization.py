@@ -11,7 +11,7 @@ import zlib
 import numpy as np
 
 from .fileio import atomic_write
-from .tensor import Tensor
+from .engine.tensor import Tensor
 
 _HEADER_READERS = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
 

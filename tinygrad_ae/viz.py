@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .tensor import Tensor
+from .engine.tensor import Tensor
 from .debug import summarize
 from .fileio import atomic_write
 
@@ -196,8 +196,8 @@ def lecture_graph(batch=4, hidden=16, decoder="sigmoid", tied=False, seed=0):
     library computes from the logits a2 (so x_hat = sigmoid(a2) is a side branch of the picture)."""
     from . import data
     from . import functional as F
-    from .autoencoder import Autoencoder
-    from .tensor import Tensor
+    from .models.autoencoder import Autoencoder
+    from .engine.tensor import Tensor
 
     X, _ = data.load_digits()
     rng = np.random.default_rng(seed)

@@ -7,7 +7,7 @@ import types
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..engine.tensor import Tensor
 from .trace import Traced
 
 

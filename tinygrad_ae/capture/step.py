@@ -17,7 +17,7 @@ import warnings
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..engine.tensor import Tensor
 from . import trace
 from .discover import is_array, discover, get, put
 from .plan import MISS, WRONG_ARGUMENTS, Program

@@ -21,7 +21,7 @@ import numpy as np
 from numpy.lib.array_utils import byte_bounds
 
 from .. import random
-from ..tensor import Tensor
+from ..engine.tensor import Tensor
 
 
 class CaptureError(RuntimeError):

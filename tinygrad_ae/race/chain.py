@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..engine.tensor import Tensor
 from .problem import GateError
 
 

@@ -6,10 +6,11 @@ note saying how to install them when they are missing.
 """
 import numpy as np
 
-from .. import optim, reference
-from ..autoencoder import Autoencoder
+from .. import optim
+from ..models import reference
+from ..models.autoencoder import Autoencoder
 from ..capture import compile
-from ..tensor import Tensor
+from ..engine.tensor import Tensor
 from .problem import BASELINE, PARAMETERS, Contender, FoldedNumpyBaseline, NumpyBaseline, check_agreement
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import choices
-from .autoencoder import Autoencoder
-from .data import DATASET_NAMES
+from ..models import spec as choices
+from ..models.autoencoder import Autoencoder
+from ..data import DATASET_NAMES
 
 # What a run uses when the user does not say; decoder and loss follow the lecture's pairing (resolve_options).
 # On the embedded digits these defaults take about ten seconds on two cores and end within ~3% of the PCA bound.

@@ -18,7 +18,7 @@ __all__ = [
     "FASHION_MNIST_DIR", "DATASET_NAMES", "has_test_split",
 ]
 
-DIGITS_FILE = Path(__file__).resolve().parent / "_datasets" / "digits.npz"
+DIGITS_FILE = Path(__file__).resolve().parent.parent / "_datasets" / "digits.npz"
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")   # where Debian's dataset-fashion-mnist puts them
 DATASET_NAMES = ("digits", "fashion-mnist", "mnist")
 

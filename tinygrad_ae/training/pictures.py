@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import DATASET_NAMES
-from .fileio import atomic_write
-from .tensor import no_grad
+from ..data import DATASET_NAMES
+from ..fileio import atomic_write
+from ..engine.tensor import no_grad
 
 PICTURES = ("reconstructions.png", "loss.png", "filters.png")
 

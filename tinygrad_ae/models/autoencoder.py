@@ -38,12 +38,12 @@ import time
 
 import numpy as np
 
-from . import functional as F
-from . import capture, nn, optim, random
-from .choices import (DECODERS, ENCODERS, LOSSES, NOISES, OPTIMIZERS, PENALTIES, check,  # noqa: F401 (re-exported)
+from .. import functional as F
+from .. import capture, nn, optim, random
+from .spec import (DECODERS, ENCODERS, LOSSES, NOISES, OPTIMIZERS, PENALTIES, check,  # noqa: F401 (re-exported)
                       pair)
-from .data import iterate_minibatches, validate_rows
-from .tensor import Tensor, no_grad
+from ..data import iterate_minibatches, validate_rows
+from ..engine.tensor import Tensor, no_grad
 
 
 class TrainingDiverged(FloatingPointError):

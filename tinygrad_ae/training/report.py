@@ -8,9 +8,9 @@ import os
 
 import numpy as np
 
-from .choices import PENALTIES
-from .reference import pca_error
-from .tensor import no_grad
+from ..models.spec import PENALTIES
+from ..models.reference import pca_error
+from ..engine.tensor import no_grad
 
 PLOT_INSTALL = 'pip install "tinygrad_ae[plot]"   (from a source checkout: pip install ".[plot]")'
 

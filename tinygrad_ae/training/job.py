@@ -17,20 +17,19 @@ from pathlib import Path
 import numpy as np
 
 from . import checkpoint, report
-from .autoencoder import Autoencoder, TrainingDiverged
+from ..models.autoencoder import Autoencoder, TrainingDiverged
 from .options import (DEFAULTS, LATER_OPTIONS, UsageError, build_model, check_options, data_key,  # noqa: F401
                       flag, hidden_option, noise_option, parse_noise, resolve_options)
-from .data import DATASET_NAMES, has_test_split, load_dataset, train_val_split
-from .fileio import atomic_write, remove_stale_temporaries
+from ..data import DATASET_NAMES, has_test_split, load_dataset, train_val_split
+from ..fileio import atomic_write, remove_stale_temporaries
 from .pictures import PICTURES, draw_pictures
-from .reference import pca_bound
-from .serialization import load, save
+from ..models.reference import pca_bound
+from ..serialization import load, save
 
 VAL_FRACTION, SPLIT_SEED = 0.2, 0     # fixed, so runs with different seeds are judged on the same rows
 CHECKPOINT, MODEL, HISTORY = "checkpoint.npz", "model.npz", "history.csv"
 RUN_FILES = (CHECKPOINT, MODEL, HISTORY, *PICTURES)        # every file the job writes into its run folder
 EXIT_OK, EXIT_USAGE, EXIT_DIVERGED, EXIT_INTERRUPTED = 0, 2, 3, 130
-Diverged = TrainingDiverged           # the name this module used before the library and the job shared one error
 PLOT_INSTALL = report.PLOT_INSTALL
 
 
