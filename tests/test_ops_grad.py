@@ -12,7 +12,7 @@ from hypothesis import given, strategies as st
 import tinygrad_ae as tg
 import tinygrad_ae.functional as F
 from tinygrad_ae import Tensor
-from tinygrad_ae.engine import ops
+from tinygrad_ae.engine import numerics, ops
 from strategies import (
     MATMUL_KINDS, array_pairs, arrays, arrays_with_axes, arrays_with_permutation, matmul_pairs,
     nonzero_arrays, positive_arrays, reshape_targets, shapes)
@@ -314,7 +314,7 @@ def test_sigmoid_ignores_only_overflow_and_gives_the_callers_error_state_back():
 
 
 def test_error_state_follows_the_state_it_is_entered_from():
-    ignore_overflow = ops.ErrorState({"over": "ignore"})
+    ignore_overflow = numerics.ErrorState({"over": "ignore"})
     for outer in ({"divide": "raise"}, {"divide": "ignore"}, {"divide": "raise"}):  # the cached state is redone
         with np.errstate(**outer):
             before = np.geterr()
@@ -322,5 +322,5 @@ def test_error_state_follows_the_state_it_is_entered_from():
             try:
                 assert np.geterr() == dict(before, over="ignore")
             finally:
-                ops.ErrorState.exit(token)
+                numerics.ErrorState.exit(token)
             assert np.geterr() == before

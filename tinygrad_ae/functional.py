@@ -7,7 +7,7 @@ finite where it is not.
 import numpy as np
 
 from . import random
-from .engine import ops
+from .engine import numerics, ops
 from .engine.tensor import Tensor, apply
 
 # "batchmean" (PyTorch's name, from kl_div) sums over all elements and divides by the batch size,
@@ -158,7 +158,7 @@ def cross_entropy(logits, target, reduction="mean"):
         raise ValueError(f"cross_entropy: reduction must be one of ('mean', 'sum', 'none'), got {reduction!r}")
     target = _class_targets("cross_entropy", logits, target)
     if reduction == "none":
-        rows = ops.cached_arange(target.size).reshape(target.shape)
+        rows = numerics.cached_arange(target.size).reshape(target.shape)
         return -log_softmax(logits)[(rows, target) if logits.ndim == 2 else (target,)]
     scale = 1.0 if reduction == "sum" else (1.0 / target.size if target.size else float("nan"))
     return apply(ops.SoftmaxCrossEntropySum, logits, target=target, scale=scale)

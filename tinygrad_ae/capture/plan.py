@@ -19,7 +19,7 @@ context variable.
 """
 import numpy as np
 
-from ..engine.ops import ErrorState
+from ..engine.numerics import ErrorState
 from .trace import Buffer, CaptureError
 
 MISS = object()             # a replay that cannot run (the state changed, or a guard failed): run eagerly

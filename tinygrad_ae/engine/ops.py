@@ -31,9 +31,11 @@ Numerics:
     (dL/da = sigmoid(a) - x for cross-entropy on logits), cheaper and finite where the composed chain
     is not; binary cross-entropy on probabilities clamps each log at -100, as PyTorch does.
 
-This module imports nothing from the rest of the package, so the table reads on its own.
+This module imports only numerics.py (the speed tricks and numerical helpers), so the table reads on its own.
 """
 import numpy as np
+
+from .numerics import DIVIDE_IGNORED, OVERFLOW_IGNORED, ErrorState, cached_arange, column_sums
 
 
 class Function:
@@ -65,49 +67,9 @@ class Function:
         return type(self).__name__.lower()
 
 
-try:    # numpy >= 2 keeps the floating-point error state in a context variable: set it directly
-    from numpy._core._ufunc_config import _extobj_contextvar as _error_state
-    from numpy._core.umath import _make_extobj
-except ImportError:         # pragma: no cover (another numpy): np.errstate, a microsecond slower
-    _error_state = _make_extobj = None
-
-
-class ErrorState:
-    """What `with np.errstate(**delta):` does, at a tenth of its cost (np.errstate takes about a
-    microsecond, as much as a small sigmoid's arithmetic): `token = e.enter()` ... `e.exit(token)`.
-    The state set is the delta applied to the state current at entry. tg.compile's replay uses it too."""
-
-    __slots__ = ("delta", "cache")
-
-    def __init__(self, delta):
-        self.delta, self.cache = dict(delta), (None, None)   # (state at entry, state to set)
-
-    def enter(self):
-        if _error_state is None:
-            manager = np.errstate(**self.delta)
-            manager.__enter__()
-            return manager
-        base = _error_state.get()
-        cache = self.cache                      # one attribute, so that threads never mix two states
-        if cache[0] is not base:
-            cache = self.cache = (base, _make_extobj(**self.delta))
-        return _error_state.set(cache[1])
-
-    @staticmethod
-    def exit(token):
-        if _error_state is None:
-            token.__exit__(None, None, None)
-        else:
-            _error_state.reset(token)
-
-
-_OVERFLOW_IGNORED = ErrorState({"over": "ignore"})
-_DIVIDE_IGNORED = ErrorState({"divide": "ignore"})
-
-
 def sigmoid(x):
     """1/(1 + exp(-x)) on an ndarray or a Tensor: the helper two entries share (see Numerics)."""
-    token = _OVERFLOW_IGNORED.enter()
+    token = OVERFLOW_IGNORED.enter()
     try:
         return 1 / (1 + np.exp(-x))
     finally:
@@ -116,38 +78,11 @@ def sigmoid(x):
 
 def clamped_log(x):
     """log(x), at least -100: PyTorch's clamp in binary cross-entropy (log(0) is -100, not -inf)."""
-    token = _DIVIDE_IGNORED.enter()
+    token = DIVIDE_IGNORED.enter()
     try:
         return np.maximum(np.log(x), -100.0)
     finally:
         ErrorState.exit(token)
-
-
-_ONES_ROWS = {}
-
-
-def column_sums(rows):
-    """The sum of a 2-D array's rows (a bias's gradient), as ones @ rows: BLAS's matrix-vector product
-    takes half the time of np.add.reduce(rows, axis=0) at every size. The ones are cached per length."""
-    key = (rows.shape[0], rows.dtype)
-    ones = _ONES_ROWS.get(key)
-    if ones is None:
-        ones = _ONES_ROWS[key] = np.ones(rows.shape[0], rows.dtype)
-        ones.flags.writeable = False
-    return np.dot(ones, rows)
-
-
-_ARANGES = {}
-
-
-def cached_arange(n):
-    """np.arange(n), one read-only array per n: a constant a captured step can bind, being the same
-    object in every call (a fresh arange would be a fresh array each time, which a capture refuses)."""
-    numbers = _ARANGES.get(n)
-    if numbers is None:
-        numbers = _ARANGES[n] = np.arange(n)
-        numbers.flags.writeable = False
-    return numbers
 
 
 # ---------------------------------------------------------------------------------------------
