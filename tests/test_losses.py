@@ -125,3 +125,11 @@ def test_binary_cross_entropy_with_logits_of_a_0d_tensor(reduction, logit, targe
     numeric = central_differences(
         lambda: F.binary_cross_entropy_with_logits(Tensor(a), Tensor(t), reduction=reduction).item(), [a, t])
     np.testing.assert_allclose([ta.grad.item(), tt.grad.item()], [g.item() for g in numeric], rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize("loss", ["mse_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits"])
+def test_the_mean_of_an_empty_batch_is_nan_as_in_pytorch(loss):
+    """torch.nn.functional's losses give nan for "mean" over no elements (0/0), and 0 for "sum"."""
+    empty = Tensor(np.zeros((0, 3)), requires_grad=True)
+    assert np.isnan(getattr(F, loss)(empty, np.zeros((0, 3)), reduction="mean").item())
+    assert getattr(F, loss)(empty, np.zeros((0, 3)), reduction="sum").item() == 0.0

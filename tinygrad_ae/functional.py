@@ -78,7 +78,7 @@ def _scale(reduction, data):
     if reduction == "sum":
         return 1.0
     count = data.size if reduction == "mean" else (len(data) if data.ndim else 1)
-    return 1.0 / max(count, 1)
+    return 1.0 / count if count else float("nan")   # the mean of nothing is nan, as in PyTorch
 
 
 def _loss(name, a, target, reduction, elementwise, fused_sum=None):
