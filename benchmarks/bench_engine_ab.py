@@ -85,7 +85,7 @@ def main(argv=None):
     base = importlib.import_module("tinygrad_ae_base")
     import tinygrad_ae as new
     from tinygrad_ae.race import chain
-    base_chain = importlib.import_module("tinygrad_ae_base.benchmark")
+    base_chain = importlib.import_module("tinygrad_ae_base.race.chain")
     print(f"`{' '.join(sys.argv)}`: median of {args.rounds} interleaved rounds\n")
     print("| step | model before us | model after us | after / before | engine before us | engine after us | after / before |")
     print("|---|---|---|---|---|---|---|")
