@@ -115,6 +115,30 @@ def test_if_on_data_after_the_update_raises():
         step(X[0])
 
 
+def test_an_if_on_an_array_the_step_does_not_compute_is_checked_first_even_after_the_update():
+    """bool() of a 0-d array the step reads but never writes (a setting, as the optimizers keep theirs)
+    is a check at the start of the program, wherever the step tests it: after the update too. Flipping
+    it takes the other branch: the step is captured again and replays that one."""
+    def make():
+        ae, opt = model()
+        return ae, opt, {"halve": np.array(False)}
+
+    def body(a, o, settings, x):
+        loss = eager_step(a, o, x)
+        if settings["halve"]:                    # after opt.step() wrote the parameters
+            a.encoder.bias.data *= 0.5
+        return loss
+
+    (ae, opt, settings), (ref_ae, ref_opt, ref_settings) = make(), make()
+    step = tg.compile(lambda x: body(ae, opt, settings, x))
+    for i in range(10):
+        if i == 5:
+            settings["halve"][()] = ref_settings["halve"][()] = True      # in place: the same array
+        assert np.array_equal(step(Tensor(X[i % 4])).data, body(ref_ae, ref_opt, ref_settings, X[i % 4]).data)
+    assert same_params(ae, ref_ae) and step.captures == 4
+    assert step.program.calls[0].how == "guard" and step.program.calls[0].kwargs["expected"] is True
+
+
 def test_python_values_that_do_not_change_between_the_two_captures_are_frozen():
     """A Python number the step reads is a constant of the program: changing it later has no effect."""
     ae, opt = model()

@@ -8,9 +8,9 @@ writes. Views (.T, reshape, broadcast_to, a[i]) are not calls: a view is a `Buff
 buffer, byte offset, shape and strides, found by address.
 
 What a capture cannot replay is refused while capturing (`CaptureError`): a value read back into
-Python (`.item()`, `float()`, `int()`) would be frozen. `bool()` of a traced value (an `if` on data)
-is recorded as a guard: a replay checks it and, if the branch would go the other way, runs the step
-eagerly instead.
+Python (`.item()`, `float()`, `int()`) would be frozen. `bool()` of a traced value (an `if` on data, or
+on a setting such as an optimizer's momentum kept in a 0-d array) is recorded as a guard: a replay
+checks it and, if the branch would go the other way, runs the step eagerly instead.
 """
 import inspect
 import os
@@ -148,6 +148,8 @@ class Recorder:
         self.counts = {}
         self.base_errstate = np.geterr()
         self.state_written = False      # a call has written into an array that outlives the step
+        self.written = set()            # the root buffers calls have written so far
+        self.front = 0                  # the checks on values the step did not compute: calls[:front]
         self.generators = []            # the numpy Generators the step drew from (random.draw)
 
     # ----- buffers ------------------------------------------------------------------------------
@@ -215,6 +217,7 @@ class Recorder:
         call = Call(fn, args, kwargs, out, how, delta, name)
         if out.root.kind != "temp":
             self.state_written = True
+        self.written.add(out.root)
         self.calls.append(call)
         return call
 
@@ -311,14 +314,24 @@ class Recorder:
                      "setitem", "setitem")
 
     def guard(self, x):
+        """bool() of a traced value: the branch taken becomes a check of the program. A value the step
+        did not compute (a setting kept in a 0-d array, an argument) is checked once, at the start of
+        the program, wherever the step tests it; a computed value is checked where it is computed, and
+        only before the step writes into its state (a failed check then runs the step eagerly)."""
         value = bool(_plain(x))
+        buf = self.resolve(x)
+        check = Call(bool, [buf], {"expected": value}, buf, "guard", {}, "guard")
+        if buf.root not in self.written:
+            if not any(c.args[0] is buf for c in self.calls[:self.front]):
+                self.calls.insert(self.front, check)
+                self.front += 1
+            return value
         if self.state_written:
             raise CaptureError(
                 "a Python `if` (or bool()) on a value computed inside the step, after the step has already "
                 "written into its parameters or optimizer state: a replay could not take the other branch. "
                 "Move the test before the updates, or outside the step")
-        buf = self.resolve(x)
-        self.calls.append(Call(bool, [buf], {"expected": value}, buf, "guard", {}, "guard"))
+        self.calls.append(check)
         return value
 
 
