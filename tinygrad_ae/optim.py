@@ -1,28 +1,32 @@
 """Optimizers with PyTorch's update rules: `SGD` (momentum, dampening, Nesterov, weight decay) and `Adam`.
 
-Parameters are updated in place (`p.data` is never replaced, so anything holding the array sees the
-update) and a step allocates nothing: state buffers and a scratch buffer per parameter are created at
-that parameter's first step and reused. Each ufunc gets its output as its last positional argument
-(np.multiply(g, lr, s) is s = g * lr), which numpy parses faster than out=s. Parameters whose `.grad`
-is None are skipped.
+Each optimizer writes its rule once, for one parameter (`update`), as PyTorch's documentation writes
+it; `step()` applies it to every parameter that has a gradient (a parameter whose `.grad` is None is
+skipped). Parameters are updated in place (`p.data` is never replaced, so anything holding the array
+sees the update) and a step allocates no array: state buffers and a scratch buffer per parameter are
+made at that parameter's first step and reused. Each ufunc gets its output as its last positional
+argument (np.multiply(g, lr, s) is s = g * lr).
+
+The numbers live in arrays. A hyperparameter reads and assigns as a Python number (`opt.lr = 0.01`,
+also through `configure` and `load_state_dict`); assigning checks it and writes the numbers the rule
+multiplies by (`numbers_of`) into 0-d arrays of each parameter dtype, in place (`numbers(dtype)`:
+numpy multiplies an array by a 0-d array of its own dtype exactly as by the Python float). The rule's
+`if`s test those arrays. Adam's step count is a 0-d array that step() increments, and its bias
+corrections are computed from it by numpy calls in float64, as PyTorch computes them in Python floats.
+So a step is numpy calls on arrays and nothing else, which is what a captured step (`tg.compile`)
+replays: it reads the learning rate where it is written, counts Adam's steps, and checks the `if`s.
+
 `state_dict()` is a flat dict of ndarrays (hyperparameters and per-parameter state as "name.index"),
 so it can go through `tg.save`, and `load_state_dict` restores it for an exact resume.
-
-The numbers a step multiplies by (the learning rate, Adam's bias corrections) are computed in Python
-by `_numbers()` into 0-d arrays of the parameter's dtype, which numpy combines with an array exactly
-as it would the Python float. `_numbers` runs through `capture.replayed`, so a compiled step
-(`tg.compile`) calls it again on every replay: a learning rate changed after capture takes effect, and
-Adam's step count goes on. `_branches()` names the branches a step takes; a compiled step whose
-branches change (momentum set from 0 to 0.9) is captured again. SGD's numbers depend on its
-attributes only, so a replay calls `_numbers` and `_branches` again only after an attribute was
-assigned (`settings_version`, counted by `__setattr__`).
 """
 import numbers
+import types
 
 import numpy as np
 
-from .capture import replayed
 from .engine.tensor import Tensor
+
+FLOAT64 = np.dtype(np.float64)
 
 
 def _real(owner, name, value):
@@ -31,18 +35,27 @@ def _real(owner, name, value):
     return float(value)
 
 
+def _count_dtype(dtype):
+    """The dtype of a parameter's step count: a float, as PyTorch keeps it, of the parameter's precision
+    (exact up to 2^24 steps in float32) but never below float32."""
+    return np.promote_types(dtype, np.float32)
+
+
 class Optimizer:
-    """Base class: holds the parameter list, per-parameter state and the state-dict logic."""
+    """Base class: the parameter list, per-parameter state, the hyperparameters and the 0-d arrays of
+    the numbers made from them, the state dict. A subclass names its hyperparameters, says what numbers
+    they make (`numbers_of`) and writes one parameter's rule (`update`)."""
 
-    hyperparameters = ()   # attribute names saved in the state dict
-    state_names = ()       # per-parameter state, saved as "name.index"; "step" is an int, the rest arrays
-    settings_version = 0   # counts attribute assignments (opt.lr = ...): a compiled step's hook reruns then
+    hyperparameters = ()   # the settings, in the state dict's order; each one is a property (below)
+    state_names = ()       # per-parameter state, saved as "name.index"; "step" is saved as an integer
 
-    def __setattr__(self, name, value):
-        object.__setattr__(self, name, value)
-        object.__setattr__(self, "settings_version", self.settings_version + 1)
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for name in cls.hyperparameters:        # opt.lr reads the value, opt.lr = 0.01 configures it
+            setattr(cls, name, property(lambda self, name=name: self._settings[name],
+                                        lambda self, value, name=name: self.configure(**{name: value})))
 
-    def __init__(self, params):
+    def __init__(self, params, **settings):
         owner = type(self).__name__
         if isinstance(params, Tensor):
             raise TypeError(f"{owner}: params must be an iterable of Tensors such as model.parameters(); "
@@ -65,53 +78,84 @@ class Optimizer:
         self.state = [{} for _ in params]          # per parameter, as PyTorch's optimizer.state
         self._scratch = [None] * len(params)       # workspace reused by every step; not state
         self._decayed = [None] * len(params)       # holds grad + weight_decay * p when weight decay is on
-        self._number_arrays = {}                   # 0-d arrays written by _numbers(), made once
+        self._settings = {}                        # hyperparameter name -> its Python value
+        self._numbers = {}                         # dtype -> the numbers_of() as 0-d arrays of that dtype
+        self.configure(**settings)
 
-    def _set_hyperparameters(self, values):
+    # ----- hyperparameters and their numbers --------------------------------------------------------
+    def configure(self, **settings):
+        """Set hyperparameters (each checked before any is set) and write the numbers made from them
+        into their 0-d arrays, in place."""
+        values = dict(self._settings)
+        values.update((name, self._convert(name, value)) for name, value in settings.items())
         self._check(values)
-        for name, value in values.items():
-            setattr(self, name, value)
+        self._settings = values
+        for dtype in self._numbers:
+            self._write(dtype)
+
+    def numbers(self, dtype):
+        """numbers_of(the hyperparameters) as 0-d arrays of this dtype: made once, rewritten in place."""
+        n = self._numbers.get(dtype)
+        if n is None:
+            n = self._numbers[dtype] = types.SimpleNamespace()
+            self._write(dtype)
+        return n
+
+    def _write(self, dtype):
+        n = self._numbers[dtype]
+        for name, value in self.numbers_of(**self._settings).items():
+            if hasattr(n, name):
+                getattr(n, name)[()] = value
+            else:
+                setattr(n, name, np.array(value, dtype))
+
+    def numbers_of(self, **settings):
+        """{name: number} the rule multiplies by, from the hyperparameters (subclasses)."""
+        return settings
+
+    def _convert(self, name, value):
+        return _real(type(self).__name__, name, value)
 
     def _check(self, values):
         """Raise ValueError for an invalid hyperparameter (subclasses)."""
 
+    # ----- the step ---------------------------------------------------------------------------------
     def zero_grad(self):
         """Drop the gradients of all parameters (PyTorch's default, set_to_none=True)."""
         for p in self.params:
             p.grad = None
 
     def step(self):
+        """Apply the rule to every parameter that has a gradient."""
+        for i, p in enumerate(self.params):
+            if p.grad is not None:
+                self.update(i, p, p.grad, self.numbers(p.dtype))
+
+    def update(self, i, p, g, n):
+        """The rule for parameter i: p, its gradient g, the numbers n in p's dtype (subclasses)."""
         raise NotImplementedError
 
-    def _scratch_for(self, i, p):
+    def scratch(self, i, p):
         if self._scratch[i] is None:
             self._scratch[i] = np.empty_like(p.data)
         return self._scratch[i]
 
-    def _decayed_grad(self, i, p, weight_decay):
-        """p.grad, plus weight_decay * p (PyTorch's L2 penalty) in a reused buffer; p.grad is not modified."""
-        if not self.weight_decay:
-            return p.grad
+    def decayed(self, i, p, g, weight_decay):
+        """g + weight_decay * p (PyTorch's L2 penalty) in a reused buffer; p.grad is not modified."""
         if self._decayed[i] is None:
             self._decayed[i] = np.empty_like(p.data)
         buf = self._decayed[i]
         np.multiply(p.data, weight_decay, buf)
-        buf += p.grad
+        buf += g
         return buf
 
-    def _zero_d(self, key, dtype, count):
-        """count 0-d arrays of this dtype, made once per key (see the module docstring)."""
-        arrays = self._number_arrays.get(key)
-        if arrays is None:
-            arrays = self._number_arrays[key] = tuple(np.zeros((), dtype) for _ in range(count))
-        return arrays
-
+    # ----- state dicts --------------------------------------------------------------------------------
     def state_dict(self):
         """Flat dict of ndarray copies: the hyperparameters and each parameter's state as "name.index"."""
         d = {name: np.asarray(getattr(self, name)) for name in self.hyperparameters}
         for i, state in enumerate(self.state):
             for name, value in state.items():
-                d[f"{name}.{i}"] = np.array(value)
+                d[f"{name}.{i}"] = np.array(int(value)) if name == "step" else np.array(value)
         return d
 
     def load_state_dict(self, state_dict):
@@ -143,7 +187,7 @@ class Optimizer:
                         if value.shape != () or value.dtype.kind not in "iu" or value < 1:
                             problems.append(f"key {key!r} must be a positive integer, got {value!r}")
                         else:
-                            entry[name] = int(value)
+                            entry[name] = np.array(int(value), _count_dtype(p.dtype))
                     elif value.shape != p.shape:
                         problems.append(f"key {key!r} has shape {value.shape}, parameter {i} has shape {p.shape}")
                     else:
@@ -153,7 +197,7 @@ class Optimizer:
         problems += [f"unexpected key {key!r}" for key in state_dict if key not in known]
         if problems:
             raise ValueError(f"{type(self).__name__}.load_state_dict: " + "; ".join(problems))
-        self._set_hyperparameters(hyper)   # validates before assigning anything
+        self.configure(**hyper)   # validates before assigning anything
         self.state = new_state
 
     def __repr__(self):
@@ -162,22 +206,22 @@ class Optimizer:
 
 
 class SGD(Optimizer):
-    """Stochastic gradient descent, torch.optim.SGD's rule:
-        g = grad + weight_decay * p
-        b = g at the first step, else momentum * b + (1 - dampening) * g
-        g = g + momentum * b if nesterov else b          (when momentum != 0)
-        p = p - lr * g
+    """Stochastic gradient descent, torch.optim.SGD's rule (lr γ, momentum μ, dampening τ, weight decay λ):
+        g = g + λ p                                      (when λ != 0)
+        b = g at the first step, else μ b + (1 - τ) g    (when μ != 0)
+        g = g + μ b if nesterov else b
+        p = p - γ g
     """
 
     hyperparameters = ("lr", "momentum", "dampening", "nesterov", "weight_decay")
     state_names = ("momentum_buffer",)
 
     def __init__(self, params, lr, momentum=0.0, dampening=0.0, nesterov=False, weight_decay=0.0):
-        super().__init__(params)
-        self._set_hyperparameters(dict(
-            lr=_real("SGD", "lr", lr), momentum=_real("SGD", "momentum", momentum),
-            dampening=_real("SGD", "dampening", dampening), nesterov=bool(nesterov),
-            weight_decay=_real("SGD", "weight_decay", weight_decay)))
+        super().__init__(params, lr=lr, momentum=momentum, dampening=dampening, nesterov=nesterov,
+                         weight_decay=weight_decay)
+
+    def _convert(self, name, value):
+        return bool(value) if name == "nesterov" else super()._convert(name, value)
 
     def _check(self, hp):
         for name in ("lr", "momentum", "weight_decay"):
@@ -186,94 +230,57 @@ class SGD(Optimizer):
         if hp["nesterov"] and (hp["momentum"] <= 0 or hp["dampening"] != 0):
             raise ValueError("SGD: nesterov=True requires momentum > 0 and dampening = 0")
 
-    def _branches(self):
-        return bool(self.momentum), bool(self.dampening), self.nesterov, bool(self.weight_decay)
+    def numbers_of(self, lr, momentum, dampening, nesterov, weight_decay):
+        return dict(lr=lr, momentum=momentum, dampening=dampening, one_minus_dampening=1.0 - dampening,
+                    nesterov=float(nesterov), weight_decay=weight_decay)
 
-    def _numbers(self):
-        """{dtype: (lr, momentum, 1 - dampening, weight_decay)} as 0-d arrays of each parameter dtype."""
-        numbers = self._number_arrays
-        if not numbers:                     # made at the first step (parameters keep their dtype)
-            for p in self.params:
-                self._zero_d(p.dtype, p.dtype, 4)
-        for lr, mu, keep, decay in numbers.values():
-            lr[()] = self.lr
-            if self.momentum:
-                mu[()] = self.momentum
-                keep[()] = 1.0 - self.dampening
-            if self.weight_decay:
-                decay[()] = self.weight_decay
-        return numbers
-
-    def step(self):
-        numbers = replayed(self._numbers, guard=self._branches, stamp=(self, "settings_version"))
-        if not (self.momentum or self.weight_decay):
-            self._plain_step(numbers)
-            return
-        for i, p in enumerate(self.params):
-            if p.grad is None:
-                continue
-            lr, mu, keep, decay = numbers[p.dtype]
-            g = self._decayed_grad(i, p, decay) if self.weight_decay else p.grad
-            s = self._scratch[i]
-            if s is None:
-                s = self._scratch_for(i, p)
-            if not self.momentum:
-                np.multiply(g, lr, s)
-                np.subtract(p.data, s, p.data)
-                continue
+    def update(self, i, p, g, n):
+        s = self.scratch(i, p)
+        if n.weight_decay:
+            g = self.decayed(i, p, g, n.weight_decay)       # g = g + λ p
+        if n.momentum:
             state = self.state[i]
-            buf = state.get("momentum_buffer")
-            if buf is None:
-                # PyTorch starts the buffer at the first gradient itself: no dampening at step 1
-                buf = state["momentum_buffer"] = g.copy()
-            else:
-                buf *= mu
-                if self.dampening:
-                    np.multiply(g, keep, s)
-                    buf += s
+            b = state.get("momentum_buffer")
+            if b is None:                                   # b = g at the first step (no dampening)
+                b = state["momentum_buffer"] = g.copy()
+            else:                                           # b = μ b + (1 - τ) g
+                b *= n.momentum
+                if n.dampening:
+                    np.multiply(g, n.one_minus_dampening, s)
+                    b += s
                 else:
-                    buf += g
-            if self.nesterov:
-                np.multiply(buf, mu, s)
+                    b += g
+            if n.nesterov:                                  # g = g + μ b
+                np.multiply(b, n.momentum, s)
                 s += g
                 g = s
-            else:
-                g = buf
-            np.multiply(g, lr, s)
-            np.subtract(p.data, s, p.data)
-
-    def _plain_step(self, numbers):
-        """p -= lr * g for every parameter with a gradient: plain SGD, the common case, in a loop that
-        looks nothing up twice (the small autoencoder's step feels every attribute read)."""
-        multiply, subtract, scratch = np.multiply, np.subtract, self._scratch
-        for i, p in enumerate(self.params):
-            g, data = p.grad, p.data
-            if g is None:
-                continue
-            s = scratch[i]
-            if s is None:
-                s = self._scratch_for(i, p)
-            multiply(g, numbers[data.dtype][0], s)      # s = lr * g, no temporary
-            subtract(data, s, data)
+            else:                                           # g = b
+                g = b
+        np.multiply(g, n.lr, s)                             # p = p - γ g
+        np.subtract(p.data, s, p.data)
 
 
 class Adam(Optimizer):
-    """Adam, torch.optim.Adam's rule (amsgrad off), per parameter with its own step count t:
-        g = grad + weight_decay * p                        (L2 penalty, not AdamW's decoupled decay)
-        m = beta1 * m + (1 - beta1) * g;  v = beta2 * v + (1 - beta2) * g**2
-        p = p - lr * (m / (1 - beta1**t)) / (sqrt(v / (1 - beta2**t)) + eps)
+    """Adam, torch.optim.Adam's rule (amsgrad off; lr γ, betas β1 β2, eps ε, weight decay λ), per
+    parameter with its own step count t:
+        g = g + λ p                                      (when λ != 0: L2, not AdamW's decoupled decay)
+        m = β1 m + (1 - β1) g;  v = β2 v + (1 - β2) g²   (m = v = 0 before the first step)
+        m̂ = m / (1 - β1^t);     v̂ = v / (1 - β2^t)
+        p = p - γ m̂ / (√v̂ + ε)
     """
 
     hyperparameters = ("lr", "betas", "eps", "weight_decay")
     state_names = ("step", "exp_avg", "exp_avg_sq")
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
-        super().__init__(params)
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise TypeError(f"Adam: betas must be a pair (beta1, beta2), got {betas!r}")
-        self._set_hyperparameters(dict(
-            lr=_real("Adam", "lr", lr), betas=(_real("Adam", "beta1", betas[0]), _real("Adam", "beta2", betas[1])),
-            eps=_real("Adam", "eps", eps), weight_decay=_real("Adam", "weight_decay", weight_decay)))
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+
+    def _convert(self, name, value):
+        if name != "betas":
+            return super()._convert(name, value)
+        if not isinstance(value, (tuple, list)) or len(value) != 2:
+            raise TypeError(f"Adam: betas must be a pair (beta1, beta2), got {value!r}")
+        return (_real("Adam", "beta1", value[0]), _real("Adam", "beta2", value[1]))
 
     def _check(self, hp):
         for name in ("lr", "eps", "weight_decay"):
@@ -283,51 +290,33 @@ class Adam(Optimizer):
             if not 0.0 <= beta < 1.0:
                 raise ValueError(f"Adam: invalid beta{k + 1} {beta}; it must be in [0, 1)")
 
-    def _branches(self):
-        return bool(self.weight_decay)
+    def numbers_of(self, lr, betas, eps, weight_decay):
+        beta1, beta2 = betas
+        return dict(lr=lr, beta1=beta1, one_minus_beta1=1.0 - beta1, beta2=beta2, one_minus_beta2=1.0 - beta2,
+                    eps=eps, weight_decay=weight_decay)
 
-    def _numbers(self, active):
-        """Counts a step (t) for each parameter index in `active` and returns, per index, as 0-d arrays
-        of its dtype: beta1, 1 - beta1, beta2, 1 - beta2, 1 - beta2**t, eps, lr / (1 - beta1**t), weight_decay.
-        Only the two that depend on t are rewritten while the hyperparameters stay the same."""
-        beta1, beta2 = self.betas
-        hyper = (self.lr, beta1, beta2, self.eps, self.weight_decay)
-        numbers = {}
-        for i in active:
-            p, state = self.params[i], self.state[i]
-            if not state:
-                state.update(step=0, exp_avg=np.zeros_like(p.data), exp_avg_sq=np.zeros_like(p.data))
-            state["step"] += 1
-            t = state["step"]
-            arrays = numbers[i] = self._zero_d(i, p.dtype, 8)
-            if self._number_arrays.get(("hyper", i)) != hyper:
-                self._number_arrays[("hyper", i)] = hyper
-                for array, value in zip(arrays, (beta1, 1.0 - beta1, beta2, 1.0 - beta2, 0.0, self.eps, 0.0,
-                                                 self.weight_decay)):
-                    array[()] = value
-            arrays[4][()] = 1.0 - beta2 ** t
-            arrays[6][()] = self.lr / (1.0 - beta1 ** t)
-        return numbers
-
-    def step(self):
-        active = tuple(i for i, p in enumerate(self.params) if p.grad is not None)
-        numbers = replayed(self._numbers, active, guard=self._branches)
-        for i in active:
-            p = self.params[i]
-            beta1, rest1, beta2, rest2, correction2, eps, step_size, decay = numbers[i]
-            g = self._decayed_grad(i, p, decay)
-            s = self._scratch_for(i, p)
-            m, v = self.state[i]["exp_avg"], self.state[i]["exp_avg_sq"]
-            m *= beta1                                   # m = beta1 m + (1 - beta1) g
-            np.multiply(g, rest1, s)
-            m += s
-            v *= beta2                                   # v = beta2 v + (1 - beta2) g^2
-            np.multiply(g, g, s)
-            s *= rest2
-            v += s
-            np.divide(v, correction2, s)                 # s = sqrt(v_hat) + eps
-            np.sqrt(s, s)
-            s += eps
-            np.divide(m, s, s)                           # s = lr * m_hat / (sqrt(v_hat) + eps)
-            s *= step_size
-            np.subtract(p.data, s, p.data)
+    def update(self, i, p, g, n):
+        s, state = self.scratch(i, p), self.state[i]
+        if not state:
+            state.update(step=np.zeros((), _count_dtype(p.dtype)), exp_avg=np.zeros_like(p.data),
+                         exp_avg_sq=np.zeros_like(p.data))
+        t, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
+        t += 1
+        if n.weight_decay:
+            g = self.decayed(i, p, g, n.weight_decay)       # g = g + λ p
+        m *= n.beta1                                        # m = β1 m + (1 - β1) g
+        np.multiply(g, n.one_minus_beta1, s)
+        m += s
+        v *= n.beta2                                        # v = β2 v + (1 - β2) g²
+        np.multiply(g, g, s)
+        s *= n.one_minus_beta2
+        v += s
+        f = self.numbers(FLOAT64)                           # 1 - β^t and γ / (1 - β1^t) in float64
+        bias_correction1 = 1.0 - np.power(f.beta1, t)
+        bias_correction2 = 1.0 - np.power(f.beta2, t)
+        np.divide(v, bias_correction2.astype(p.dtype), s)   # v̂
+        np.sqrt(s, s)
+        s += n.eps                                          # √v̂ + ε
+        np.divide(m, s, s)                                  # m / (√v̂ + ε), times γ / (1 - β1^t):
+        s *= (f.lr / bias_correction1).astype(p.dtype)      # γ m̂ / (√v̂ + ε)
+        np.subtract(p.data, s, p.data)

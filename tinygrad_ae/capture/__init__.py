@@ -5,6 +5,6 @@ in-place, shared memory, the generated replay), step.py (compile(): warm-up, two
 """
 from .plan import Program
 from .step import CompiledStep, compile
-from .trace import CaptureError, Traced, replayed
+from .trace import CaptureError, Traced
 
-__all__ = ["compile", "CompiledStep", "CaptureError", "Program", "Traced", "replayed"]
+__all__ = ["compile", "CompiledStep", "CaptureError", "Program", "Traced"]

@@ -10,9 +10,8 @@ Each buffer keeps the strides the eager step's array had, so BLAS sees the same 
 the same bytes with the same layout are one ndarray object: numpy checks an output for overlap with
 its inputs unless it is the very same object, which costs more than the call itself on small arrays.
 
-The replay is generated source: checks that the bound arrays are still the objects captured, the
-optimizers' hooks (a stamped hook only when its stamp changed), then one line per numpy call with every
-output passed as out=, and the assignments of .grad that the step made. No array is allocated. What
+The replay is generated source: checks that the bound arrays are still the objects captured, then one
+line per numpy call with every output passed as out=, and the assignments of .grad that the step made. No array is allocated. What
 keeps it cheap, each exact: Python numbers of ufunc calls are 0-d arrays of the result's dtype made
 once; 0-d results are numpy scalars in local variables; the error state is set through numpy's
 context variable.
@@ -93,7 +92,7 @@ class Program:
     """A planned step: `run(*arrays)` replays it; `str(program)` lists it."""
 
     def __init__(self, recorder, outputs, grads, locations, template):
-        self.recorder, self.calls, self.hooks = recorder, recorder.calls, recorder.hooks
+        self.recorder, self.calls = recorder, recorder.calls
         self.outputs, self.grads, self.locations, self.template = outputs, grads, locations, template
         self._common_subexpressions()
         self._liveness()
@@ -224,8 +223,6 @@ class Program:
             if call.how != "guard":
                 writes.setdefault(call.out, []).append(call)
         blocked |= {b for _, b in self.grads}
-        for update, hook_args, *_ in self.hooks:
-            blocked |= {a for a in hook_args if type(a) is Buffer}
         self.scalars = {b for b, made in writes.items() if b.kind == "temp" and b.shape == () and
                         b not in blocked and len(made) == 1 and _scalar_call(made[0])}
         args = sorted((b for b in self.recorder.buffers if b.kind == "arg"), key=lambda b: b.arg)
@@ -256,42 +253,12 @@ class Program:
             for how, key in path:
                 expr += f".{key}" if how == "attr" else f"[{ref(key)}]"
             checks.append(f"{expr} is not {names[buf] if type(buf) is Buffer else constant(buf)}")  # (or a Generator)
-        seen_guards, stamps, hooks = set(), [], []
-        for j, (update, hook_args, guard, expected, stamp) in enumerate(self.hooks):
-            call = f"{constant(update)}({''.join(ref(a) + ', ' for a in hook_args)})"
-            changed = ""
-            if stamp is not None:       # run guard and hook only when the stamp has changed
-                owner, attribute, value = stamp
-                current = f"{constant(owner)}.{attribute}"
-                changed = f"{current} != stamp{j}"
-                ns[f"stamp{j}"] = value
-                stamps.append(f"stamp{j}")
-                hooks.append(f"    if {changed}:\n        {call}\n        stamp{j} = {current}")
-            else:
-                hooks.append(f"    {call}")
-            if guard is not None:
-                identity = (id(getattr(guard, "__self__", None)), getattr(guard, "__func__", guard), changed)
-                if identity not in seen_guards:
-                    seen_guards.add(identity)
-                    test = f"{constant(guard)}() != {constant(expected)}"
-                    checks.append(f"({changed} and {test})" if changed else test)
         lines.append(f"def replay({', '.join(b.name for b in args)}):")
-        if stamps:
-            lines.append(f"    global {', '.join(stamps)}")
         for i in range(0, len(checks), 4):
             lines.append(f"    if {' or '.join(checks[i:i + 4])}:\n        return MISS")
-        guards = [i for i, call in enumerate(self.calls) if call.how == "guard"]
-        after = guards[-1] if guards else -1    # hooks run once every guard has passed: a failed guard
-        if after < 0:                           # leaves no trace (the eager rerun runs them itself)
-            lines += hooks
         lines += body
         current = {}
-        for i, call in enumerate(self.calls):
-            if i == after + 1 and after >= 0:
-                if current:
-                    lines.append("    finally:\n        ErrorState.exit(_token)")
-                current = {}
-                lines += hooks
+        for call in self.calls:
             if call.errstate != current:
                 if current:
                     lines.append("    finally:\n        ErrorState.exit(_token)")
@@ -302,8 +269,6 @@ class Program:
             lines.append(indent + self._line(call, ref, constant))
         if current:
             lines.append("    finally:\n        ErrorState.exit(_token)")
-        if 0 <= after == len(self.calls) - 1:
-            lines += hooks
         for tensor, b in self.grads:
             lines.append(f"    {constant(tensor)}.grad = {'None' if b is None else names[b]}")
         self._body = lines[1:]                  # the entry point inlines it after its argument checks
@@ -402,11 +367,6 @@ class Program:
 
         lines = ["# tg.compile program: one line per numpy call; buffers x = arguments, s = state "
                  "(parameters, optimizer buffers), k = constants, t = planned, v = views"]
-        for update, hook_args, guard, expected, stamp in self.hooks:
-            owner = getattr(update, "__self__", None)
-            when = "every replay" if stamp is None else f"when {type(stamp[0]).__name__}.{stamp[1]} changes"
-            lines.append(f"  hook  {type(owner).__name__ + '.' if owner is not None else ''}"
-                         f"{getattr(update, '__name__', update)}{tuple(hook_args)}  (Python, {when})")
         for i, call in enumerate(self.calls):
             if call.how == "guard":
                 lines.append(f"  {i:4d}  guard bool({show(call.args[0])}) is {call.kwargs['expected']}")

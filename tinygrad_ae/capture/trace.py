@@ -50,27 +50,6 @@ def end():
     random.observe_draws(None)
 
 
-def replayed(update, *args, guard=None, stamp=None):
-    """Call update(*args) now, and return what it returns. While a step is being captured, the call is
-    also recorded: every replay calls update(*args) again (before any numpy call of the program), so
-    Python-side numbers it refreshes (an optimizer's step count and learning rate) are never frozen.
-    guard (a function of no arguments) says which branches the step took; a replay whose guard gives
-    another value runs the step eagerly and captures it again.
-    stamp = (obj, name) says that update and guard depend only on obj's attributes and that
-    getattr(obj, name) changes whenever one of them does: a replay then calls them only when it has
-    changed since they last ran (one attribute comparison instead of two Python calls)."""
-    recorder = _capturing.recorder
-    if recorder is None:
-        return update(*args)
-    stamp = None if stamp is None else (stamp[0], stamp[1], getattr(stamp[0], stamp[1]))
-    recorder.hooks.append((update, args, guard, None if guard is None else guard(), stamp))
-    _capturing.recorder = None      # the hook's own numpy work is Python-side: not part of the program
-    try:
-        return update(*args)
-    finally:
-        _capturing.recorder = recorder
-
-
 class Buffer:
     """An array of the program. kind: "arg" (an array argument of the step), "state" (an array the step
     reads from its objects: a parameter, an optimizer buffer), "const" (any other array it reads:
@@ -138,10 +117,10 @@ def _plain(x):
 
 
 class Recorder:
-    """Everything one capture saw: buffers, calls, hooks; and which Python objects they came from."""
+    """Everything one capture saw: buffers and calls; and which Python objects they came from."""
 
     def __init__(self):
-        self.buffers, self.calls, self.hooks = [], [], []
+        self.buffers, self.calls = [], []
         self.by_id = {}                 # id(ndarray object) -> Buffer (objects are kept alive in .keep)
         self.roots = []                 # root Buffers, searched by address for views
         self.keep = []
@@ -389,7 +368,7 @@ def _frozen(name, what):
 
 class Traced(np.ndarray):
     """An ndarray whose numpy calls are recorded by the capture in progress (see the module docstring).
-    Outside a capture (a hook's own work, or an array kept after its capture) it acts as a plain array."""
+    Outside a capture (an array kept after its capture) it acts as a plain array."""
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         if any(_defers_to(x) for x in inputs):
