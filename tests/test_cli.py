@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 import tinygrad_ae as tg
-from tinygrad_ae import cli, data
+from tinygrad_ae import cli
+from tinygrad_ae.data import datasets
 from tinygrad_ae.data import load_digits, train_val_split
 from tinygrad_ae.models.reference import pca_bound
 
@@ -120,7 +121,7 @@ def write_bad_files(folder):
     (["--out", "{done}"], "--resume"),
 ])
 def test_user_errors_exit_2_with_one_clear_message(args, says, tmp_path, finished, monkeypatch, capsys):
-    monkeypatch.setattr(data, "FASHION_MNIST_DIR", tmp_path / "no-fashion-here")   # as on a machine without it
+    monkeypatch.setattr(datasets, "FASHION_MNIST_DIR", tmp_path / "no-fashion-here")   # as on a machine without it
     write_bad_files(tmp_path)
     args = [a.format(tmp=tmp_path, done=finished) for a in args]
     if "--out" not in args:

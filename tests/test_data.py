@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from tinygrad_ae import data
+from tinygrad_ae.data import datasets
 
 # type code -> numpy dtype, from the IDX format description (big-endian on disk)
 IDX_CODES = {0x08: np.uint8, 0x09: np.int8, 0x0B: np.int16, 0x0C: np.int32, 0x0D: np.float32, 0x0E: np.float64}
@@ -67,7 +68,7 @@ def test_digits_dtype_and_fresh_arrays():
 
 
 def test_digits_ship_with_their_license():
-    text = (data.DIGITS_FILE.parent / "DIGITS_LICENSE.txt").read_text()
+    text = (datasets.DIGITS_FILE.parent / "DIGITS_LICENSE.txt").read_text()
     for needed in ("Alpaydin", "Kaynak", "1998", "CC BY 4.0", "Optical Recognition of Handwritten Digits"):
         assert needed in text
 
@@ -168,7 +169,7 @@ def test_has_test_split_needs_both_test_files(tmp_path, monkeypatch):
     assert not data.has_test_split(tmp_path)
     assert not data.has_test_split("digits") and not data.has_test_split("mnist")   # MNIST needs its folder
     assert not data.has_test_split(tmp_path / "t10k-images-idx3-ubyte.gz")          # a file, not a folder
-    monkeypatch.setattr(data, "FASHION_MNIST_DIR", tmp_path / "nowhere")
+    monkeypatch.setattr(datasets, "FASHION_MNIST_DIR", tmp_path / "nowhere")
     assert not data.has_test_split("fashion-mnist")
 
 

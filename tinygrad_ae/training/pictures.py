@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data import DATASET_NAMES
+from ..data.datasets import DATASET_NAMES
 from ..fileio import atomic_write
 from ..engine.tensor import no_grad
 
