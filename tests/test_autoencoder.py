@@ -12,12 +12,13 @@ from hypothesis import assume, given, settings, strategies as st
 
 import tinygrad_ae as tg
 from tinygrad_ae import reference as ref
+from tinygrad_ae.models import spec
 from helpers import close
 from strategies import autoencoder_problems
 
 # every loss an autoencoder accepts: None (the default pairing) everywhere, and squared error with a sigmoid decoder
 COMBOS = [(enc, dec, tied, loss)
-          for enc, dec, tied in itertools.product(ref.ENCODERS, ref.DECODERS, (False, True))
+          for enc, dec, tied in itertools.product(spec.ENCODERS, spec.DECODERS, (False, True))
           for loss in ((None, "mse") if dec == "sigmoid" else (None,))]
 
 # 32 combinations x 2 sizes: half the profile's examples each keeps the file fast and scales with the profile
@@ -265,9 +266,9 @@ def test_cross_entropy_refuses_targets_outside_the_unit_interval(bad):
 
 
 @pytest.mark.parametrize("kwargs,allowed", [
-    ({"encoder": "softmax"}, ref.ENCODERS),
-    ({"decoder": "relu"}, ref.DECODERS),
-    ({"loss": "l1"}, ref.LOSSES),
+    ({"encoder": "softmax"}, spec.ENCODERS),
+    ({"decoder": "relu"}, spec.DECODERS),
+    ({"loss": "l1"}, spec.LOSSES),
 ])
 def test_unknown_names_are_refused_naming_the_allowed_values(kwargs, allowed):
     with pytest.raises(ValueError) as info:

@@ -12,11 +12,12 @@ from hypothesis import assume, given, strategies as st
 from hypothesis.extra.numpy import arrays
 
 from tinygrad_ae import reference as ref
+from tinygrad_ae.models import spec
 from helpers import central_differences
 from strategies import floats_in as floats
 
 COMBOS = [(enc, dec, tied, loss)
-          for enc, dec, tied in itertools.product(ref.ENCODERS, ref.DECODERS, (False, True))
+          for enc, dec, tied in itertools.product(spec.ENCODERS, spec.DECODERS, (False, True))
           for loss in (("mse", "bce") if dec == "sigmoid" else ("mse",))]
 
 

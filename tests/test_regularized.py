@@ -13,6 +13,7 @@ from hypothesis import assume, given, settings, strategies as st
 
 import tinygrad_ae as tg
 from tinygrad_ae import reference as ref
+from tinygrad_ae.models import spec
 from helpers import close
 from strategies import autoencoder_problems
 
@@ -81,7 +82,7 @@ def allowed(encoder, penalties):
 
 PENALTY_SETS = [dict(p) for r in (1, 2, 3) for p in itertools.combinations(
     (("weight_decay", 0.3), ("sparsity", 0.2), ("contractive", 0.7)), r)]
-CASES = [(enc, dec, tied, pen) for pen in PENALTY_SETS for enc in ref.ENCODERS for dec in ("linear", "sigmoid")
+CASES = [(enc, dec, tied, pen) for pen in PENALTY_SETS for enc in spec.ENCODERS for dec in ("linear", "sigmoid")
          for tied in (False, True) if allowed(enc, pen)]
 
 

@@ -13,7 +13,7 @@ import pytest
 
 import tinygrad_ae as tg
 from tinygrad_ae import cli, fileio
-from tinygrad_ae.training import job as training
+from tinygrad_ae.training import job as training, options as job_options, pictures
 from tinygrad_ae.data import FASHION_MNIST_DIR, Dataset, load_digits, train_val_split
 from tinygrad_ae.models.reference import pca_bound
 
@@ -327,6 +327,15 @@ def test_cross_entropy_on_data_outside_0_1_is_refused_with_the_models_message(tm
     assert len(err.strip().splitlines()) == 1
 
 
+def test_a_model_no_run_can_build_is_refused_before_the_data_is_loaded(tmp_path, monkeypatch, capsys):
+    def load_dataset(name):
+        raise AssertionError("the data was loaded")
+    monkeypatch.setattr(training, "load_dataset", load_dataset)
+    assert run(["--sparsity", "0.05", "--encoder", "tanh", "--out", str(tmp_path / "o")]) == 2
+    assert "sparsity compares each hidden unit's mean activation" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
 def test_without_out_the_run_goes_to_runs_data_time(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert run([*TINY, "--epochs", "1"]) == 0
@@ -347,7 +356,7 @@ def test_without_out_the_run_goes_to_runs_data_time(tmp_path, monkeypatch):
     ({"decoder": "sigmoid", "loss": "mse"}, ("sigmoid", "mse")),
 ])
 def test_decoder_and_loss_follow_the_lectures_pairing_unless_given(given, pair):
-    opts = training.resolve_options(given)
+    opts = job_options.resolve_options(given)
     assert (opts["decoder"], opts["loss"]) == pair
     assert opts["hidden"] == 16 and opts["encoder"] == "sigmoid" and opts["optimizer"] == "adam"
 
@@ -394,7 +403,7 @@ def test_pictures_are_written_for_images_and_for_plain_rows(tmp_path, data, widt
     out = tmp_path / "o"
     assert run(["--data", data, "--hidden", "5", "--epochs", "2", "--out", str(out)]) == 0
     assert "reconstructions.png, loss.png, filters.png" in capsys.readouterr().out
-    for name in training.PICTURES:
+    for name in pictures.PICTURES:
         image = imread(out / name)
         assert image.ndim == 3 and image.shape[0] > 100 and image.shape[1] > 100, name
         assert image[..., :3].std() > 0.01, name          # not a blank canvas
@@ -447,7 +456,7 @@ def test_history_csv_logs_the_reconstruction_term_and_each_penalty(tmp_path, cap
     assert run([*TINY, *REGULARIZED, "--epochs", "2", "--out", str(out)]) == 0
     rows = (out / "history.csv").read_text().splitlines()
     assert rows[0] == "epoch,train_loss,val_loss,seconds,weight_decay,sparsity,objective"
-    model = training.build_model(training.load_checkpoint(out / "checkpoint.npz")["options"], 64)
+    model = job_options.build_model(training.load_checkpoint(out / "checkpoint.npz")["options"], 64)
     model.load_state_dict(weights(out))
     X_train, X_val = train_val_split(load_digits()[0], 0.2, 0)
     terms = model.evaluate_terms(X_train)
@@ -480,7 +489,7 @@ def test_a_deep_run_names_its_layers_and_resumes(tmp_path, capsys):
 def test_a_checkpoint_written_before_the_regularizers_resumes_as_the_plain_model(straight, tmp_path):
     state = dict(np.load(straight / "checkpoint.npz", allow_pickle=False))
     options = json.loads(str(state["options"]))
-    for name in training.LATER_OPTIONS:
+    for name in job_options.LATER_OPTIONS:
         del options[name]
     state["options"] = np.array(json.dumps(options))
     del state["model_rng_state"]

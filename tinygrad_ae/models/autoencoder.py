@@ -31,17 +31,14 @@ encode and decode apply the activations between them.
 mode); `ae.reconstruction_loss(x)` is the lecture's term alone on clean x; `ae.train()` / `ae.eval()` switch
 modes as PyTorch modules do. encode, decode, forward and evaluate never corrupt their input.
 """
-import itertools
 import math
-import numbers
 import time
 
 import numpy as np
 
 from .. import functional as F
 from .. import capture, nn, optim, random
-from .spec import (DECODERS, ENCODERS, LOSSES, NOISES, OPTIMIZERS, PENALTIES, check,  # noqa: F401 (re-exported)
-                      pair)
+from . import spec
 from ..data import iterate_minibatches, validate_rows
 from ..engine.tensor import Tensor, no_grad
 
@@ -74,52 +71,21 @@ _SQUARED_SLOPE = {
 }
 
 
-def _number(owner, name, value, low=0.0, high=math.inf, low_open=False, high_open=False, what=""):
-    """value as a float inside the interval, or a ValueError naming the argument and the interval."""
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
-    if ok:
-        value = float(value)
-        ok = (value > low if low_open else value >= low) and (value < high if high_open else value <= high)
-    if not ok:
-        interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
-        raise ValueError(f"{owner}: {name} must be a number in {interval}{what}, got {value!r}")
-    return value
-
-
-def _hidden_sizes(n_hidden):
-    """(sizes of the encoder's layers, deep?): an int is today's one-layer model, a sequence a deep one."""
-    if isinstance(n_hidden, (list, tuple)):
-        sizes = tuple(n_hidden)
-        deep = len(sizes) > 1                       # a one-element sequence is the one-layer model
-    else:
-        sizes, deep = (n_hidden,), False
-    for size in sizes:
-        if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
-            raise ValueError(f"Autoencoder: n_hidden must be a positive integer or a sequence of them "
-                             f"(a deep autoencoder, e.g. (1000, 500, 250, 30)), got {n_hidden!r}")
-    if not sizes:
-        raise ValueError("Autoencoder: n_hidden is an empty sequence; give at least one layer size")
-    return tuple(int(k) for k in sizes), deep
-
-
 class Autoencoder(nn.Module):
     """h = g(W x + b), x_hat = f(W* h + c), trained to reconstruct its input (deep: layers of each)."""
 
     def __init__(self, n_inputs, n_hidden, encoder="sigmoid", decoder="linear", tied=False,
                  loss=None, dtype=np.float32, seed=None, *, code_activation=None, weight_decay=0.0,
                  noise=None, noise_level=None, sparsity=None, sparsity_weight=None, contractive=0.0):
-        self.encoder_activation = check("encoder", encoder, ENCODERS)
-        self.decoder_activation = check("decoder", decoder, DECODERS)
-        self.loss_name = pair(decoder, loss)   # the lecture's pairing: logistic decoder <-> cross-entropy
-        self.tied = bool(tied)
-        sizes, self.deep = _hidden_sizes(n_hidden)
-        if code_activation is not None and not self.deep:
-            raise ValueError("Autoencoder: code_activation is for a deep autoencoder (n_hidden a sequence such as "
-                             "(1000, 500, 250, 30)); a one-layer model's code activation is its encoder, "
-                             f"so use encoder={code_activation!r}")
-        self.code_activation = check("code_activation", encoder if code_activation is None else code_activation,
-                                     ENCODERS)
-        self._check_regularization(weight_decay, noise, noise_level, sparsity, sparsity_weight, contractive)
+        s = spec.model_spec(n_hidden, encoder, decoder, tied, loss, code_activation=code_activation,
+                            weight_decay=weight_decay, noise=noise, noise_level=noise_level, sparsity=sparsity,
+                            sparsity_weight=sparsity_weight, contractive=contractive)
+        self.encoder_activation, self.decoder_activation, self.code_activation = s.encoder, s.decoder, s.code_activation
+        self.loss_name, self.tied, self.deep = s.loss, s.tied, s.deep
+        self.weight_decay, self.contractive = s.weight_decay, s.contractive
+        self.noise, self.noise_level = s.noise, s.noise_level
+        self.sparsity, self.sparsity_weight = s.sparsity, s.sparsity_weight
+        sizes = s.sizes
         # the model's generator: first the initial weights, then the noise of every training step. Its state
         # goes into the training checkpoints, so a resumed run draws exactly the noise it would have drawn.
         self.generator = rng = np.random.default_rng(seed)
@@ -149,44 +115,6 @@ class Autoencoder(nn.Module):
         self.n_hidden = sizes if self.deep else sizes[0]
         self.dtype = np.dtype(dtype)
 
-    def _check_regularization(self, weight_decay, noise, noise_level, sparsity, sparsity_weight, contractive):
-        owner = "Autoencoder"
-        self.weight_decay = _number(owner, "weight_decay", weight_decay)
-        self.contractive = _number(owner, "contractive", contractive)
-        if noise is None:
-            if noise_level is not None:
-                raise ValueError(f"{owner}: noise_level={noise_level!r} is given without noise; "
-                                 "add noise='mask' or noise='gaussian'")
-            self.noise, self.noise_level = None, None
-        else:
-            self.noise = check("noise", noise, NOISES)
-            if noise_level is None:
-                raise ValueError(f"{owner}: noise={noise!r} needs noise_level: " + (
-                    "q, the probability of setting each input to 0, e.g. 0.3" if noise == "mask" else
-                    "sigma, the standard deviation of the added noise, e.g. 0.5"))
-            self.noise_level = (_number(owner, "noise_level", noise_level, 0, 1, high_open=True,
-                                        what=" (q, the probability of setting an input to 0)") if noise == "mask" else
-                                _number(owner, "noise_level", noise_level, what=" (sigma of the gaussian noise)"))
-        if sparsity is None:
-            if sparsity_weight is not None:
-                raise ValueError(f"{owner}: sparsity_weight={sparsity_weight!r} is given without sparsity; "
-                                 "add sparsity=rho, the target mean activation, e.g. 0.05")
-            self.sparsity, self.sparsity_weight = None, 0.0
-        else:
-            self.sparsity = _number(owner, "sparsity", sparsity, 0, 1, low_open=True, high_open=True,
-                                    what=" (rho, the target mean activation of each hidden unit)")
-            beta = 1.0 if sparsity_weight is None else sparsity_weight
-            self.sparsity_weight = _number(owner, "sparsity_weight", beta)
-            if self.code_activation != "sigmoid":
-                raise ValueError(f"{owner}: sparsity compares each hidden unit's mean activation with rho as a "
-                                 "probability, so it needs a code whose units lie in (0, 1): encoder='sigmoid'"
-                                 f"{' (or code_activation=' + repr('sigmoid') + ')' if self.deep else ''}, "
-                                 f"got {self.code_activation!r}")
-        if self.contractive and self.deep:
-            raise ValueError(f"{owner}: contractive is supported for a one-hidden-layer encoder (its Jacobian's "
-                             f"norm has a closed form there), got a deep model; "
-                             "use an int n_hidden, or weight_decay / noise for a deep model")
-
     @property
     def code_size(self):
         """The number of units in the code h (the last encoder layer)."""
@@ -199,11 +127,8 @@ class Autoencoder(nn.Module):
 
     @property
     def penalties(self):
-        """The names (from choices.PENALTIES) of the penalties this model adds to its reconstruction term."""
-        if not (self.weight_decay or self.contractive) and self.sparsity is None:
-            return ()                   # the lecture's model, asked at every step: no tuple to build
-        active = (self.weight_decay > 0, self.sparsity is not None, self.contractive > 0)   # in PENALTIES' order
-        return tuple(itertools.compress(PENALTIES, active))
+        """The names (from spec.PENALTIES) of the penalties this model adds to its reconstruction term."""
+        return spec.active_penalties(self.weight_decay, self.sparsity, self.contractive)
 
     def __repr__(self):
         extra = "".join(
@@ -298,7 +223,7 @@ class Autoencoder(nn.Module):
     def _check_input(self, x):
         x = self._as_input(x)
         if self.loss_name == "bce":
-            _check_probabilities(x.data)
+            spec.check_targets(x.data)
         return x
 
     def _loss(self, x, x_in=None):
@@ -391,14 +316,14 @@ class Autoencoder(nn.Module):
         """X as an array of this model's dtype, or a ValueError that says what is wrong with it."""
         X = validate_rows(X, self.n_inputs, what).astype(self.dtype, copy=False)
         if self.loss_name == "bce":
-            _check_probabilities(X, what)
+            spec.check_targets(X, what)
         return X
 
     def make_optimizer(self, optimizer="adam", lr=1e-3):
         """An optimizer over this model's parameters: "adam", "sgd", or an Optimizer passed through."""
         if isinstance(optimizer, optim.Optimizer):
             return optimizer
-        kind = check("optimizer", optimizer, OPTIMIZERS)
+        kind = spec.check("optimizer", optimizer, spec.OPTIMIZERS)
         return optim.Adam(self.parameters(), lr=lr) if kind == "adam" else optim.SGD(self.parameters(), lr=lr)
 
     def training_step(self, optimizer, compile=True):
@@ -507,9 +432,3 @@ class Autoencoder(nn.Module):
                 history.setdefault(name, []).append(terms[name])
         return None if callback is None else callback(epoch, history)
 
-
-def _check_probabilities(X, what="x"):
-    if X.min() < 0 or X.max() > 1:
-        raise ValueError(f"{what}: cross-entropy needs targets in [0, 1] (the lecture's binary inputs), "
-                         f"got values in [{X.min():.4g}, {X.max():.4g}]; scale the data to [0, 1] or "
-                         "use loss='mse' with a linear decoder")

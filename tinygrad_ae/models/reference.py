@@ -18,7 +18,7 @@ with k hidden units and a linear decoder) has a lower squared error; `pca_error`
 """
 import numpy as np
 
-from .spec import DECODERS, ENCODERS, LOSSES, check, pair   # noqa: F401  (the names tests and users read here)
+from .spec import DECODERS, ENCODERS, check, pair
 
 
 def sigmoid(a):

@@ -2,15 +2,17 @@
 
 given (the command line's options by name, None where not given) -> resolve_options -> opts, a dict that a
 checkpoint stores as JSON and a resume reads back; build_model(opts, n_inputs) is the model they describe.
+The run's own numbers (epochs, batch size, learning rate, seed) are checked here; the model's choices by
+models/spec.py, the same rules Autoencoder applies, before any data is loaded.
 """
 import math
 from pathlib import Path
 
 import numpy as np
 
-from ..models import spec as choices
+from ..data.datasets import DATASET_NAMES
+from ..models import spec
 from ..models.autoencoder import Autoencoder
-from ..data import DATASET_NAMES
 
 # What a run uses when the user does not say; decoder and loss follow the lecture's pairing (resolve_options).
 # On the embedded digits these defaults take about ten seconds on two cores and end within ~3% of the PCA bound.
@@ -20,7 +22,7 @@ DEFAULTS = {"data": "digits", "hidden": 16, "encoder": "sigmoid", "decoder": Non
             "binarize": False, "epochs": 150, "batch_size": 32, "lr": 3e-3, "optimizer": "adam", "seed": 0,
             "code_activation": None, "weight_decay": 0.0, "noise": None, "sparsity": None, "sparsity_weight": None,
             "contractive": 0.0}
-# the options added after the first checkpoints were written: an older checkpoint resumes with these values
+# options that checkpoints written before them do not hold: such a checkpoint resumes with these values
 LATER_OPTIONS = ("code_activation", "weight_decay", "noise", "sparsity", "sparsity_weight", "contractive")
 
 
@@ -33,12 +35,12 @@ class UsageError(Exception):
 def resolve_options(given):
     """All options of a new run. `given` maps option names to what the user chose (None = not given).
 
-    The decoder and loss follow the lecture's pairing (choices.resolve): a logistic decoder pairs with
+    The decoder and loss follow the lecture's pairing (spec.resolve): a logistic decoder pairs with
     cross-entropy, anything else with squared error; --binarize (binary inputs) picks the logistic pair
     unless --decoder or --loss was given. ValueError if the two given do not fit together.
     """
     opts = {name: default if given.get(name) is None else given[name] for name, default in DEFAULTS.items()}
-    opts["decoder"], opts["loss"] = choices.resolve(given.get("decoder"), given.get("loss"), opts["binarize"])
+    opts["decoder"], opts["loss"] = spec.resolve(given.get("decoder"), given.get("loss"), opts["binarize"])
     opts["data"] = data_key(opts["data"])
     opts["hidden"] = hidden_option(opts["hidden"])
     opts["noise"] = noise_option(opts["noise"])
@@ -54,14 +56,15 @@ def hidden_option(hidden):
 
 
 def parse_noise(text):
-    """(kind, level) from "mask:0.3" or "gaussian:0.5"; UsageError otherwise."""
+    """(kind, level) from "mask:0.3" or "gaussian:0.5"; UsageError if the text is not KIND:NUMBER.
+    Which levels a kind takes is spec's rule, checked with the rest of the model (check_options)."""
     kind, _, level = str(text).partition(":")
     kind = kind.strip().lower()
     try:
         value = float(level)
     except ValueError:
         value = None
-    if kind not in choices.NOISES or value is None or not math.isfinite(value):
+    if kind not in spec.NOISES or value is None:
         raise UsageError(f"--noise must be mask:Q (each input set to 0 with probability Q, e.g. mask:0.3) or "
                          f"gaussian:SIGMA (e.g. gaussian:0.5), got {text!r}")
     return kind, value
@@ -84,12 +87,13 @@ def data_key(data):
 
 
 def check_options(opts):
-    """UsageError for numbers no run can use (choices.py and Autoencoder check the names and their pairing)."""
-    hidden = opts["hidden"]
-    for value in hidden if isinstance(hidden, list) else [hidden]:
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise UsageError(f"--hidden must be a positive whole number, or sizes separated by commas for a deep "
-                             f"autoencoder (e.g. 1000,500,250,30), got {hidden!r}")
+    """UsageError for numbers no run can use; ValueError (spec's, naming the argument) for a model no run can
+    build, e.g. --sparsity with a tanh encoder."""
+    try:
+        spec.hidden_sizes(opts["hidden"])
+    except ValueError:
+        raise UsageError(f"--hidden must be a positive whole number, or sizes separated by commas for a deep "
+                         f"autoencoder (e.g. 1000,500,250,30), got {opts['hidden']!r}") from None
     for name in ("epochs", "batch_size"):
         value = opts[name]
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
@@ -99,6 +103,7 @@ def check_options(opts):
         raise UsageError(f"--lr must be a positive number such as 0.003, got {lr!r}")
     if isinstance(opts["seed"], bool) or not isinstance(opts["seed"], (int, np.integer)) or opts["seed"] < 0:
         raise UsageError(f"--seed must be a whole number >= 0, got {opts['seed']!r}")
+    spec.model_spec(**model_arguments(opts))
 
 
 def flag(name, value):
@@ -109,13 +114,17 @@ def flag(name, value):
     return flag if isinstance(value, bool) else f"{flag} {value}"
 
 
-def build_model(opts, n_inputs):
-    """The Autoencoder the options describe, initialized from --seed (as Autoencoder(seed=...) in a script).
-    ValueError (naming the argument) for a combination that does not make sense, e.g. --sparsity with tanh."""
+def model_arguments(opts):
+    """The options as Autoencoder's arguments (all but n_inputs, dtype and seed)."""
     noise, level = parse_noise(opts["noise"]) if opts.get("noise") else (None, None)
     hidden = opts["hidden"]
-    return Autoencoder(n_inputs, tuple(hidden) if isinstance(hidden, list) else hidden, encoder=opts["encoder"],
-                       decoder=opts["decoder"], tied=opts["tied"], loss=opts["loss"], seed=opts["seed"],
-                       code_activation=opts.get("code_activation"), weight_decay=opts.get("weight_decay") or 0.0,
-                       noise=noise, noise_level=level, sparsity=opts.get("sparsity"),
-                       sparsity_weight=opts.get("sparsity_weight"), contractive=opts.get("contractive") or 0.0)
+    return {"n_hidden": tuple(hidden) if isinstance(hidden, list) else hidden, "encoder": opts["encoder"],
+            "decoder": opts["decoder"], "tied": opts["tied"], "loss": opts["loss"],
+            "code_activation": opts.get("code_activation"), "weight_decay": opts.get("weight_decay") or 0.0,
+            "noise": noise, "noise_level": level, "sparsity": opts.get("sparsity"),
+            "sparsity_weight": opts.get("sparsity_weight"), "contractive": opts.get("contractive") or 0.0}
+
+
+def build_model(opts, n_inputs):
+    """The Autoencoder the options describe, initialized from --seed (as Autoencoder(seed=...) in a script)."""
+    return Autoencoder(n_inputs, seed=opts["seed"], **model_arguments(opts))
