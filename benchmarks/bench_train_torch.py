@@ -38,8 +38,9 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from tinygrad_ae import Autoencoder, Tensor, no_grad  # noqa: E402
+from tinygrad_ae import Autoencoder  # noqa: E402
 from tinygrad_ae.data import iterate_minibatches, load_dataset, train_val_split  # noqa: E402
+from tinygrad_ae.training.loop import make_optimizer  # noqa: E402
 
 torch.set_num_threads(args.threads)
 SEED, BATCH = 0, args.batch_size
@@ -48,7 +49,7 @@ X = load_dataset("fashion-mnist").X
 X_train, X_val = train_val_split(X, 0.2, 0)                       # the train job's split
 model = Autoencoder(X.shape[1], args.hidden, encoder="sigmoid", decoder="linear", tied=False, loss="mse", seed=SEED)
 X_train, X_val = model.check_data(X_train), model.check_data(X_val)
-opt = model.make_optimizer("adam", args.lr)
+opt = make_optimizer(model, "adam", args.lr)
 step = model.training_step(opt, compile=not args.no_compile)
 rng_ours = np.random.default_rng(SEED)
 

@@ -13,6 +13,7 @@ from hypothesis import assume, given, settings, strategies as st
 import tinygrad_ae as tg
 from tinygrad_ae import reference as ref
 from tinygrad_ae.models import spec
+from tinygrad_ae.training import loop
 from helpers import close
 from strategies import autoencoder_problems
 
@@ -374,7 +375,7 @@ def test_fit_continues_a_history_with_its_optimizer_and_generator_exactly_as_one
     whole = tg.Autoencoder(64, 5, seed=3)
     full = whole.fit(X, epochs=4, batch_size=50, lr=1e-2, seed=7, X_val=X_val)
     split = tg.Autoencoder(64, 5, seed=3)
-    opt, rng, steps = split.make_optimizer("adam", 1e-2), np.random.default_rng(7), []
+    opt, rng, steps = loop.make_optimizer(split, "adam", 1e-2), np.random.default_rng(7), []
     history = split.fit(X, epochs=2, batch_size=50, optimizer=opt, seed=rng, X_val=X_val)
     again = split.fit(X, epochs=2, batch_size=50, optimizer=opt, seed=rng, X_val=X_val, history=history,
                       on_step=lambda epoch, i, loss: steps.append((epoch, i)))
@@ -398,3 +399,15 @@ def test_diverging_run_raises_and_suggests_a_lower_learning_rate(digits):
                    on_step=lambda epoch, i, loss: steps.append(loss))
     assert len(steps) > 1 and not np.isfinite(steps[-1]) and all(np.isfinite(steps[:-1]))   # the first bad step
     assert info.value.epoch == 1 and info.value.batch == len(steps) and info.value.lr == 1e6
+
+
+def test_models_import_nothing_from_training_when_they_load():
+    """training/ builds on models/, so the reading order is top-down: no module of models/ imports training/
+    at its top (fit, train_epoch and evaluate import the loop when they are called)."""
+    import ast
+    from pathlib import Path
+    for path in (Path(tg.__file__).parent / "models").glob("*.py"):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else (
+                [alias.name for alias in node.names] if isinstance(node, ast.Import) else [])
+            assert not any("training" in name for name in names), f"{path.name} imports {names}"

@@ -1,7 +1,8 @@
 """tinygrad_ae: a tiny, readable reverse-mode autograd framework on numpy, and the lecture autoencoder."""
 from . import autograd, data, functional, nn, optim, viz
 from .models import reference
-from .models.autoencoder import Autoencoder, TrainingDiverged
+from .models.autoencoder import Autoencoder
+from .training.loop import TrainingDiverged
 from .engine import ops
 from .capture import CaptureError, compile
 from .debug import AnomalyError, detect_anomaly, trace

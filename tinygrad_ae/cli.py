@@ -1,6 +1,6 @@
 """The command line: `python -m tinygrad_ae train|bench|graph` (also installed as `tinygrad-ae`).
 
-A thin argparse front end: `train` is tinygrad_ae.training.run_job, `bench` and `graph` hand their
+A thin argparse front end: `train` is tinygrad_ae.training.job.run_job, `bench` and `graph` hand their
 arguments to tinygrad_ae.race.main and tinygrad_ae.viz.main, imported only when asked for.
 """
 import argparse
@@ -17,7 +17,7 @@ TOOLS = {
 
 
 def build_parser(prog="tinygrad-ae"):
-    from .training.job import DEFAULTS    # the numbers live with the job; shown here in --help
+    from .training.options import DEFAULTS    # the numbers live with the job's options; shown here in --help
 
     d = DEFAULTS
     parser = argparse.ArgumentParser(
@@ -84,7 +84,7 @@ def _hidden(text):
 
 
 def parse_train_args(argv, prog="tinygrad-ae"):
-    """The options of `train ARGV...` as a dict, None where not given (what training.run_job takes)."""
+    """The options of `train ARGV...` as a dict, None where not given (what training.job.run_job takes)."""
     options = vars(build_parser(prog).parse_args(["train", *argv]))
     del options["command"]
     return options

@@ -30,45 +30,22 @@ encode and decode apply the activations between them.
 `ae.loss(x)` is the objective training minimizes (reconstruction plus penalties, on a corrupted x in training
 mode); `ae.reconstruction_loss(x)` is the lecture's term alone on clean x; `ae.train()` / `ae.eval()` switch
 modes as PyTorch modules do. encode, decode, forward and evaluate never corrupt their input.
-"""
-import math
-import time
 
+Here: the architecture and the objective's entry points. The rules of a valid model are spec.py's, the
+penalties' formulas penalties.py's, and fit, train_epoch and evaluate run training/loop.py's one loop.
+"""
 import numpy as np
 
+from .. import capture, nn, random
 from .. import functional as F
-from .. import capture, nn, optim, random
-from . import spec
-from ..data import iterate_minibatches, validate_rows
-from ..engine.tensor import Tensor, no_grad
-
-
-class TrainingDiverged(FloatingPointError):
-    """The loss became NaN or inf while training: the learning rate is too high for the model.
-
-    A FloatingPointError, so `except FloatingPointError` catches it. epoch and batch count from 1
-    (batch None: the loss on the whole training set after that epoch); lr is the learning rate used."""
-
-    def __init__(self, loss, epoch, batch=None, lr=None):
-        where = f"in epoch {epoch} (batch {batch})" if batch is not None else f"after epoch {epoch}"
-        rate = "" if lr is None else f" {lr:g}"
-        super().__init__(f"training diverged: the loss became {loss} {where}; the learning rate{rate} is too "
-                         "high for this model: try a lower learning rate")
-        self.loss, self.epoch, self.batch, self.lr = loss, epoch, batch, lr
+from . import penalties, spec
+from ..data.rows import validate_rows
+from ..engine.tensor import Tensor
 
 
 def _activation(name):
     """The Tensor method that applies activation `name`; None for "linear" (the identity)."""
     return None if name == "linear" else getattr(Tensor, name)
-
-
-# g'(a)^2 written from the activation's output h, for the contractive penalty's closed form
-_SQUARED_SLOPE = {
-    "sigmoid": lambda h: (h * (1 - h)) ** 2,
-    "tanh": lambda h: (1 - h * h) ** 2,
-    "relu": lambda h: Tensor((h.data > 0).astype(h.dtype)),     # 0 or 1: a constant mask, as relu's own slope
-    "linear": None,                                             # 1 everywhere: the penalty is sum W^2
-}
 
 
 class Autoencoder(nn.Module):
@@ -142,9 +119,6 @@ class Autoencoder(nn.Module):
                 f"encoder={self.encoder_activation!r}, decoder={self.decoder_activation!r}, "
                 f"tied={self.tied}, loss={self.loss_name!r}, dtype={self.dtype}{extra})")
 
-    def _layers(self, module):
-        return list(module) if self.deep else [module]
-
     # ----- the forward pass, in the lecture's names -------------------------------------------
     def _as_input(self, x):
         if isinstance(x, Tensor):
@@ -205,7 +179,7 @@ class Autoencoder(nn.Module):
     def reconstruction_loss(self, x):
         """The lecture's reconstruction term alone, on clean x, whatever the mode and the penalties."""
         x = self._check_input(x)
-        return self._reconstruction(x, self.encode(x))
+        return self.reconstruction(x, self.encode(x))
 
     def loss_terms(self, x, corrupt=None):
         """{"reconstruction": ..., one entry per penalty, "objective": their sum} as Tensors on a batch.
@@ -220,6 +194,29 @@ class Autoencoder(nn.Module):
         an argument replays with new noise every time."""
         return self.corrupt(x) if self.training and self.noise is not None else x
 
+    def reconstruction(self, x, h):
+        """The lecture's term for the code h of a clean batch x (x not checked): decode(h) against x.
+        Cross-entropy is taken from the logits a2, so it never takes log(0)."""
+        if self.loss_name == "bce":
+            return F.binary_cross_entropy_with_logits(self.decode_logits(h), x, reduction="batchmean")
+        return F.mse_loss(self.decode(h), x, reduction="batchmean")
+
+    def penalty(self, name, h, code_mean=None):
+        """The penalty `name` (one of self.penalties) for the code h of a batch. Sparsity compares code_mean,
+        each code unit's mean activation, with rho: by default h's mean over the batch."""
+        if name == "weight_decay":
+            return penalties.weight_decay(self)
+        if name == "sparsity":
+            return penalties.sparsity(self, h.mean(axis=0) if code_mean is None else code_mean)
+        return penalties.contractive(self, h)
+
+    def check_data(self, X, what="X"):
+        """X as an array of this model's dtype, or a ValueError that says what is wrong with it."""
+        X = validate_rows(X, self.n_inputs, what).astype(self.dtype, copy=False)
+        if self.loss_name == "bce":
+            spec.check_targets(X, what)
+        return X
+
     def _check_input(self, x):
         x = self._as_input(x)
         if self.loss_name == "bce":
@@ -230,7 +227,7 @@ class Autoencoder(nn.Module):
         """loss() without the check of x, for data that check_data() has already passed; the encoder sees
         x_in (encoder_input(x), drawn by the caller), by default x."""
         if not self.penalties:      # the lecture's model (denoising or not): nothing added
-            value = self._reconstruction(x, self.encode(x if x_in is None else x_in))
+            value = self.reconstruction(x, self.encode(x if x_in is None else x_in))
         else:
             value = self._terms(x, x_in)["objective"]
         value.name = "L"
@@ -238,94 +235,16 @@ class Autoencoder(nn.Module):
 
     def _terms(self, x, x_in=None):
         h = self.encode(x if x_in is None else x_in)
-        terms = {"reconstruction": self._reconstruction(x, h)}
+        terms = {"reconstruction": self.reconstruction(x, h)}
         for name in self.penalties:
-            terms[name] = getattr(self, f"_{name}_term")(h)
+            terms[name] = self.penalty(name, h)
         objective = terms["reconstruction"]
         for name in self.penalties:
             objective = objective + terms[name]
         terms["objective"] = objective
         return terms
 
-    def _reconstruction(self, x, h):
-        """The lecture's term: x_hat = decode(h) against the clean x."""
-        if self.loss_name == "bce":
-            return F.binary_cross_entropy_with_logits(self.decode_logits(h), x, reduction="batchmean")
-        return F.mse_loss(self.decode(h), x, reduction="batchmean")
-
-    def _weights(self):
-        """Every weight matrix once: the encoder's layers, and the decoder's unless tied (then they are W^T)."""
-        layers = self._layers(self.encoder) + ([] if self.tied else self._layers(self.decoder))
-        return [layer.weight for layer in layers]
-
-    def _weight_decay_term(self, h):
-        total = None
-        for W in self._weights():
-            squares = (W * W).sum()
-            total = squares if total is None else total + squares
-        return total * self.weight_decay
-
-    def _sparsity_term(self, h, rho_hat=None):
-        """beta * sum_l KL(rho || rho_hat_l), rho_hat the mean of each code unit over the batch."""
-        rho = self.sparsity
-        rho_hat = h.mean(axis=0) if rho_hat is None else rho_hat
-        kl = rho * math.log(rho) - rho * rho_hat.log() + (1 - rho) * math.log(1 - rho) - (1 - rho) * (1 - rho_hat).log()
-        return kl.sum() * self.sparsity_weight
-
-    def _contractive_term(self, h):
-        """lam * (1/m) sum_i ||J_h(x_i)||_F^2 with J = diag(g'(a)) W: sum_j g'(a_j)^2 sum_i W_ji^2."""
-        W = self.encoder.weight
-        row_norms = (W * W).sum(axis=1)                          # sum_i W_ji^2, one per hidden unit
-        slope = _SQUARED_SLOPE[self.encoder_activation]
-        if slope is None:                                        # linear: J = W for every x
-            return row_norms.sum() * self.contractive
-        return (slope(h) * row_norms).sum() * (self.contractive / h.shape[0])
-
-    # ----- training ---------------------------------------------------------------------------
-    def evaluate(self, X, batch_size=1024):
-        """The reconstruction term on all of X (lecture normalization, clean inputs), without building a graph."""
-        return self.evaluate_terms(X, batch_size)["reconstruction"]
-
-    def evaluate_terms(self, X, batch_size=1024):
-        """{"reconstruction", each penalty, "objective"} as floats on all of X, clean inputs, no graph.
-
-        The penalties are those of the whole set: sparsity compares the mean activation over all rows."""
-        X = self.check_data(X)
-        reconstruction = contractive = 0.0
-        code_sum = None
-        with no_grad():
-            for start in range(0, len(X), batch_size):
-                x = Tensor(X[start:start + batch_size])
-                h = self.encode(x)
-                reconstruction += self._reconstruction(x, h).item() * len(x)
-                if self.sparsity is not None:
-                    code_sum = h.data.sum(axis=0, dtype=np.float64) + (0 if code_sum is None else code_sum)
-                if self.contractive:
-                    contractive += self._contractive_term(h).item() * len(x)
-            terms = {"reconstruction": reconstruction / len(X)}
-            if self.weight_decay:
-                terms["weight_decay"] = self._weight_decay_term(None).item()
-            if self.sparsity is not None:
-                terms["sparsity"] = self._sparsity_term(None, Tensor(code_sum / len(X))).item()
-            if self.contractive:
-                terms["contractive"] = contractive / len(X)
-        terms["objective"] = sum(terms.values())
-        return terms
-
-    def check_data(self, X, what="X"):
-        """X as an array of this model's dtype, or a ValueError that says what is wrong with it."""
-        X = validate_rows(X, self.n_inputs, what).astype(self.dtype, copy=False)
-        if self.loss_name == "bce":
-            spec.check_targets(X, what)
-        return X
-
-    def make_optimizer(self, optimizer="adam", lr=1e-3):
-        """An optimizer over this model's parameters: "adam", "sgd", or an Optimizer passed through."""
-        if isinstance(optimizer, optim.Optimizer):
-            return optimizer
-        kind = spec.check("optimizer", optimizer, spec.OPTIMIZERS)
-        return optim.Adam(self.parameters(), lr=lr) if kind == "adam" else optim.SGD(self.parameters(), lr=lr)
-
+    # ----- training: the step here, the loop in training/loop.py ---------------------------
     def training_step(self, optimizer, compile=True):
         """step(x): one optimizer step on the batch Tensor x (zero_grad, loss, backward, step), returning
         the loss. X must be what check_data() returned: batches are not checked again, step after step.
@@ -342,93 +261,32 @@ class Autoencoder(nn.Module):
             return loss
         return capture.compile(step) if compile else step
 
-    def train_epoch(self, X, optimizer, batch_size=64, shuffle=True, rng=None, on_batch=None, step=None):
-        """One pass over X in minibatches; returns the mean of the batch losses (weighted by size).
-        X must be what check_data() returned: batches are not checked again, step after step.
-        The loss is the objective, on corrupted inputs in training mode (see loss()).
-
-        on_batch(batch_index, batch_loss) is called after each step (e.g. for a progress bar).
-        step: a training_step(optimizer) to use (fit passes one compiled step for all epochs);
-        by default an eager one."""
-        if step is None:
-            step = self.training_step(optimizer, compile=False)
-        total = 0.0
-        for i, batch in enumerate(iterate_minibatches(X, batch_size, shuffle, rng)):
-            x = Tensor(batch)                    # X was checked once, not every batch
-            if self.noise is not None and self.training:
-                loss = step(x, self.encoder_input(x))   # the noise is drawn here, outside the step
-            else:
-                loss = step(x)
-            value = loss.item()
-            total += value * len(batch)
-            if on_batch is not None:
-                on_batch(i, value)
-        return total / len(X)
+    # The loop builds on the model (training/ imports models/, not the other way round), so these entry
+    # points import it when they are called: nothing in models/ needs training/ to load or to be read.
 
     def fit(self, X, epochs=10, batch_size=64, lr=1e-3, optimizer="adam", shuffle=True, seed=None,
             X_val=None, callback=None, *, on_step=None, history=None, compile=True):
-        """Minibatch training: the package's one training loop (the `train` job runs it too).
+        """Minibatch training, the package's one loop (the `train` job runs it too): training.loop.fit(self, ...).
 
-        Returns the history {"train": [...], "val": [...], "seconds": [...]}: after each epoch, the
-        reconstruction term on the whole (clean) training set, on X_val (stays empty without X_val), and the
-        epoch's wall time; a model with penalties also gets one list per penalty (its value on the training
-        set, e.g. history["sparsity"]) and "objective" (the reconstruction term plus the penalties).
-        The model trains in training mode (noise on) and goes back to the mode it was in.
+        Returns the history {"train": [...], "val": [...], "seconds": [...]} (and one list per penalty, and
+        "objective"); hooks on_step(epoch, batch_index, batch_loss) and callback(epoch, history) (False stops);
+        raises TrainingDiverged when the loss becomes NaN or inf. Every argument is explained in loop.fit."""
+        from ..training import loop
+        return loop.fit(self, X, epochs, batch_size, lr, optimizer, shuffle, seed, X_val, callback,
+                        on_step=on_step, history=history, compile=compile)
 
-        optimizer: "adam", "sgd", or an Optimizer (then lr is not used). seed: None, an int, or a
-        np.random.Generator, used as is, so its state goes on (how a resumed run keeps its shuffle order).
-        history: a history to continue; its lists grow in place, and `epochs` more epochs are run.
-        Hooks, each with the 0-based epoch index (counting the epochs of `history` given):
-          on_step(epoch, batch_index, batch_loss) after every optimizer step (e.g. a progress bar);
-          callback(epoch, history) after every epoch; returning False stops early.
-        compile: run the steps through tg.compile (see training_step); False runs them eagerly, with
-        bit for bit the same results.
-        A loss that becomes NaN or inf raises TrainingDiverged (a FloatingPointError) at once;
-        KeyboardInterrupt goes through, leaving the model as it is after the last step."""
-        X = self.check_data(X)
-        X_val = None if X_val is None else self.check_data(X_val, "X_val")
-        opt = self.make_optimizer(optimizer, lr)
-        lr = getattr(opt, "lr", lr)
-        rng = np.random.default_rng(seed)
-        step = self.training_step(opt, compile)
-        if history is None:
-            history = {"train": [], "val": [], "seconds": []}
-        was_training = self.training
-        try:
-            for _ in range(epochs):
-                if self._fit_epoch(X, X_val, opt, lr, batch_size, shuffle, rng, history, on_step, callback,
-                                   step) is False:
-                    break
-        finally:
-            self.train(was_training)
-        return history
+    def train_epoch(self, X, optimizer, batch_size=64, shuffle=True, rng=None, on_batch=None, step=None):
+        """One pass over X (as check_data() returned it) in minibatches: training.loop.train_epoch(self, ...)."""
+        from ..training import loop
+        return loop.train_epoch(self, X, optimizer, batch_size, shuffle, rng, on_batch, step)
 
-    def _fit_epoch(self, X, X_val, opt, lr, batch_size, shuffle, rng, history, on_step, callback, step):
-        epoch, started = len(history["train"]), time.perf_counter()
+    def evaluate(self, X, batch_size=1024):
+        """The reconstruction term on all of X (lecture normalization, clean inputs), without building a graph."""
+        from ..training import loop
+        return loop.evaluate(self, X, batch_size)
 
-        def after_step(i, loss):
-            if on_step is not None:
-                on_step(epoch, i, loss)
-            if not math.isfinite(loss):
-                raise TrainingDiverged(loss, epoch + 1, i + 1, lr)
-
-        # a diverging run overflows on its way to inf/nan: that is reported once, in words,
-        # instead of as a stream of numpy RuntimeWarnings
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            self.train()
-            self.train_epoch(X, opt, batch_size, shuffle, rng, on_batch=after_step, step=step)
-            self.eval()
-            terms = self.evaluate_terms(X)
-            val_loss = None if X_val is None else self.evaluate(X_val)
-        train_loss = terms["reconstruction"]
-        if not math.isfinite(terms["objective"]):
-            raise TrainingDiverged(terms["objective"], epoch + 1, None, lr)
-        history["train"].append(train_loss)
-        if val_loss is not None:
-            history["val"].append(val_loss)
-        history["seconds"].append(time.perf_counter() - started)
-        if self.penalties:
-            for name in self.penalties + ("objective",):
-                history.setdefault(name, []).append(terms[name])
-        return None if callback is None else callback(epoch, history)
-
+    def evaluate_terms(self, X, batch_size=1024):
+        """{"reconstruction", each penalty, "objective"} as floats on all of X, clean inputs, no graph
+        (training.loop.evaluate_terms: sparsity compares the mean activation over all rows)."""
+        from ..training import loop
+        return loop.evaluate_terms(self, X, batch_size)

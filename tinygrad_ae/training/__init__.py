@@ -1,2 +1,2 @@
-"""The `train` job: its options (`options.py`), the run (`job.py`), checkpoints, the report and the pictures."""
-from .job import DEFAULTS, load_checkpoint, run_job  # noqa: F401
+"""Training: the one loop (`loop.py`, what Autoencoder.fit runs) and the `train` job around it: its options
+(`options.py`), the run (`job.py`), checkpoints, the report and the pictures."""

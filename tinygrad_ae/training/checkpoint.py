@@ -1,14 +1,14 @@
 """The training checkpoint's format: what an exact resume needs, as arrays for one .npz (no pickle).
 
     model.<name>       the model's state dict          optimizer.<name>   the optimizer's state dict
-    history.<key>      the history (train, val, seconds, and one list per penalty: Autoencoder.fit's format)
+    history.<key>      the history (train, val, seconds, and one list per penalty: loop.fit's format)
     epoch              epochs completed                rng_state          the shuffle RNG's state, as JSON text
     model_rng_state    the model's generator (the denoising noise), as JSON text
     options            the run's options, as JSON      data_sha256        digest of the training rows
     pca_bound, pca_k   the PCA bound and its k (optional: saves recomputing it)
 
 Text goes in as 0-d unicode arrays, so np.load(..., allow_pickle=False) reads every part. The job
-(training.py) writes and reads the file; this module only turns a run into arrays and back.
+(job.py) writes and reads the file; this module only turns a run into arrays and back.
 """
 import hashlib
 import json

@@ -2,10 +2,10 @@
 exact resume, and the end of a run (model.npz, pictures, report).
 
 The run's options (their defaults, checks and the model they describe) are in options.py.
-The loop itself is the library's one loop, `Autoencoder.fit`: this job hands it the run's optimizer, shuffle
-RNG and history (restored from the checkpoint on --resume) and hooks for progress (per step) and for the
-checkpoint (per epoch). The parts around it: choices.py (names and pairing), checkpoint.py (the file's
-format), report.py (progress, the opening and closing lines), pictures.py, fileio.py (the atomic write).
+The loop itself is the library's one loop, loop.fit (what Autoencoder.fit runs): this job hands it the run's
+optimizer, shuffle RNG and history (restored from the checkpoint on --resume) and hooks for progress (per
+step) and for the checkpoint (per epoch). The parts around it: checkpoint.py (the file's format), report.py
+(progress, the opening and closing lines), pictures.py, fileio.py (the atomic write).
 Exit codes: 0 done, 2 a user error (bad option, bad data), 3 the loss diverged, 130 interrupted.
 """
 import shlex
@@ -16,13 +16,15 @@ from pathlib import Path
 
 import numpy as np
 
-from . import checkpoint, report
-from ..models.autoencoder import Autoencoder, TrainingDiverged
-from .options import (DEFAULTS, LATER_OPTIONS, UsageError, build_model, check_options, data_key,  # noqa: F401
-                      flag, hidden_option, noise_option, parse_noise, resolve_options)
-from ..data import DATASET_NAMES, has_test_split, load_dataset, train_val_split
-from ..fileio import atomic_write, remove_stale_temporaries
+from . import checkpoint, loop, report
+from .loop import TrainingDiverged
+from .options import (DEFAULTS, LATER_OPTIONS, UsageError, build_model, check_options, data_key, flag,
+                      hidden_option, noise_option, resolve_options)
 from .pictures import PICTURES, draw_pictures
+from ..data.datasets import DATASET_NAMES, has_test_split, load_dataset
+from ..data.rows import train_val_split
+from ..fileio import atomic_write, remove_stale_temporaries
+from ..models.autoencoder import Autoencoder
 from ..models.reference import pca_bound
 from ..serialization import load, save
 
@@ -58,7 +60,7 @@ class Run:
     model: Autoencoder
     optimizer: object
     rng: np.random.Generator        # the shuffle order; saved in every checkpoint
-    history: dict                   # Autoencoder.fit's: train, val, seconds, one entry per epoch
+    history: dict                   # loop.fit's: train, val, seconds, one entry per epoch
     epoch: int                      # epochs completed
     out: Path
     digest: str                     # of X_train: a resume must see the same rows
@@ -122,8 +124,8 @@ def prepare(given):
     digest = checkpoint.digest(X_train)
     model = build_model(opts, X_train.shape[1])
     X_train, X_val = model.check_data(X_train, "the training rows"), model.check_data(X_val, f"the {held_out} rows")
-    optimizer = model.make_optimizer(opts["optimizer"], opts["lr"])
-    rng = np.random.default_rng(opts["seed"])          # the shuffle order, seeded as Autoencoder.fit does
+    optimizer = loop.make_optimizer(model, opts["optimizer"], opts["lr"])
+    rng = np.random.default_rng(opts["seed"])          # the shuffle order, seeded as loop.fit does
     history = {key: [] for key in checkpoint.HISTORY_KEYS}
     out.mkdir(parents=True, exist_ok=True)
     _remove_stale_temporaries(out)
@@ -159,7 +161,7 @@ def _prepare_resume(given):
     if ckpt["model_rng_state"] is not None:            # the noise goes on exactly where it stopped
         model.generator = checkpoint.restore_rng(ckpt["model_rng_state"])
     X_train, X_val = model.check_data(X_train, "the training rows"), model.check_data(X_val, f"the {held_out} rows")
-    optimizer = model.make_optimizer(opts["optimizer"], opts["lr"])
+    optimizer = loop.make_optimizer(model, opts["optimizer"], opts["lr"])
     optimizer.load_state_dict(ckpt["optimizer"])
     history = ckpt["history"]
     out = Path(given["out"]) if given.get("out") else path.parent
@@ -193,7 +195,7 @@ def _save(run):
     atomic_write(run.out / HISTORY, report.history_csv(run.history))
 
 
-# ---------------------------------------------------------------- the loop: Autoencoder.fit, with hooks
+# ---------------------------------------------------------------- the loop: loop.fit, with hooks
 
 def train(run, on_batch=None, log=print, compile=True):
     """Train until run.opts["epochs"] epochs are complete, saving a checkpoint after each one.
@@ -217,9 +219,9 @@ def train(run, on_batch=None, log=print, compile=True):
         progress.epoch(run.epoch, history["train"][-1], history["val"][-1])
 
     try:
-        run.model.fit(run.X_train, epochs=run.opts["epochs"] - run.epoch, batch_size=run.opts["batch_size"],
-                      optimizer=run.optimizer, seed=run.rng, X_val=run.X_val, callback=after_epoch,
-                      on_step=on_step, history=run.history, compile=compile)
+        loop.fit(run.model, run.X_train, epochs=run.opts["epochs"] - run.epoch, batch_size=run.opts["batch_size"],
+                 optimizer=run.optimizer, seed=run.rng, X_val=run.X_val, callback=after_epoch,
+                 on_step=on_step, history=run.history, compile=compile)
     finally:
         progress.close()
 
