@@ -266,6 +266,47 @@ def test_cross_entropy_refuses_targets_outside_the_unit_interval(bad):
     assert np.isfinite(mse.loss(X).item())   # squared error takes any targets
 
 
+def test_the_one_pass_target_check_refuses_exactly_what_min_and_max_refuse():
+    """spec.check_targets reads the floats' bits as unsigned integers (one pass over the batch): on edge values
+    it agrees with the plain rule x.min() < 0 or x.max() > 1, which lets -0.0 and NaN through."""
+    for dtype in (np.float16, np.float32, np.float64):
+        one, zero, tiny = np.ones((), dtype), np.zeros((), dtype), np.finfo(dtype).tiny
+        edges = [0.0, -0.0, 0.5, 1.0, 2.0, -0.5, np.nan, np.inf, -np.inf, tiny, -tiny,
+                 np.nextafter(one, 2 * one), np.nextafter(zero, one), np.nextafter(zero, -one)]
+        for a, b in itertools.product(edges, repeat=2):
+            X = np.array([[0.25, a], [b, 0.75]], dtype)
+            if X.min() < 0 or X.max() > 1:
+                with pytest.raises(ValueError, match=r"\[0, 1\]"):
+                    spec.check_targets(X)
+            else:
+                spec.check_targets(X)
+        spec.check_targets(np.linspace(0, 1, 12, dtype=dtype).reshape(3, 4)[:, ::2])     # a strided view
+
+
+def test_a_compiled_step_of_ae_loss_checks_every_batch_it_replays():
+    ae = tg.Autoencoder(8, 3, decoder="sigmoid", seed=0)
+    opt = tg.optim.SGD(ae.parameters(), lr=0.1)
+
+    @tg.compile
+    def step(x):
+        opt.zero_grad()
+        loss = ae.loss(x)
+        loss.backward()
+        opt.step()
+        return loss
+
+    X = np.random.default_rng(1).random((5, 8)).astype(np.float32)
+    for _ in range(4):
+        step(tg.Tensor(X))
+    assert step.program is not None
+    bad = X.copy()
+    bad[2, 3] = 1.5
+    before = ae.state_dict()
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        step(tg.Tensor(bad))
+    assert all(np.array_equal(before[key], v) for key, v in ae.state_dict().items())   # refused before the update
+
+
 @pytest.mark.parametrize("kwargs,allowed", [
     ({"encoder": "softmax"}, spec.ENCODERS),
     ({"decoder": "relu"}, spec.DECODERS),

@@ -187,9 +187,24 @@ def _number(owner, name, value, low=0.0, high=math.inf, low_open=False, high_ope
 
 # ---------------------------------------------------------------- the data a loss takes
 
+# float dtype -> (the unsigned integer type of its size, the bits of 1.0 read as that type)
+_ONE_BITS = {np.dtype(t): (np.dtype(u), int(np.ones((), t).view(u)))
+             for t, u in ((np.float16, np.uint16), (np.float32, np.uint32), (np.float64, np.uint64))}
+
+
 def check_targets(X, what="x"):
-    """ValueError unless every value of the ndarray X lies in [0, 1], as cross-entropy's targets must."""
-    if X.min() < 0 or X.max() > 1:
+    """ValueError unless every value of the ndarray X lies in [0, 1], as cross-entropy's targets must.
+
+    One pass over X: a float in [0, 1] is a non-negative one, and IEEE 754 orders non-negative floats as
+    their bits read as unsigned integers, so its bits are at most those of 1.0; a sign bit, a value above 1,
+    inf and NaN all read as more. Only when that fails is X scanned again (min and max) to tell a real
+    error from -0.0 and NaN, which the comparisons x < 0 and x > 1 let through, and to write the message.
+    Inside a tg.compile step the pass is recorded with its test, so every replay checks its own batch.
+    """
+    bits, one = _ONE_BITS.get(X.dtype, (None, None))
+    if bits is not None and X.size and X.view(bits).max() <= one:
+        return
+    if X.size and (X.min() < 0 or X.max() > 1):
         raise ValueError(f"{what}: cross-entropy needs targets in [0, 1] (the lecture's binary inputs), "
                          f"got values in [{X.min():.4g}, {X.max():.4g}]; scale the data to [0, 1] or "
                          "use loss='mse' with a linear decoder")
