@@ -9,7 +9,9 @@ import pytest
 
 import tinygrad_ae as tg
 from tinygrad_ae import Tensor, optim
-from tinygrad_ae.capture.trace import Buffer
+from tinygrad_ae.capture.emit import MISS
+from tinygrad_ae.capture.plan import interpret
+from tinygrad_ae.capture.calls import Buffer
 
 STEPS = 50
 COMBOS = [(enc, dec, tied, loss) for enc in ("sigmoid", "tanh", "relu", "linear")
@@ -186,6 +188,71 @@ def test_returns_structures_of_tensors_and_arrays():
 
 def F_mse(pred, target):
     return tg.functional.mse_loss(pred, target, reduction="batchmean")
+
+
+# ----- what a program means: plan.interpret, the reference the generated replay must equal ---------------
+
+def model_step(ae, opt):
+    """The step with the model's own loss (its noise drawn inside the step, as the race's step does)."""
+    def step(x):
+        opt.zero_grad()
+        loss = ae.loss(x)
+        loss.backward()
+        opt.step()
+        return loss
+    return step
+
+
+LIBRARY_STEPS = {   # name: (make model, optimizer, step, dtype)
+    **{f"sigmoid-linear {o}": (lambda: tg.Autoencoder(12, 5, seed=3), o, train_step, np.float32) for o in OPTIMIZERS},
+    "tanh-sigmoid tied bce float64 adam+decay": (
+        lambda: tg.Autoencoder(12, 5, encoder="tanh", decoder="sigmoid", tied=True, loss="bce", dtype=np.float64,
+                               seed=3), "adam+decay", train_step, np.float64),
+    "deep relu, weight decay": (lambda: tg.Autoencoder(12, (8, 4), encoder="relu", weight_decay=1e-3, seed=3),
+                                "momentum", train_step, np.float32),
+    "sparse": (lambda: tg.Autoencoder(12, 5, sparsity=0.05, sparsity_weight=3.0, seed=3), "nesterov", train_step,
+               np.float32),
+    "contractive": (lambda: tg.Autoencoder(12, 5, contractive=0.1, seed=3), "adam", train_step, np.float32),
+    "denoising, noise drawn in the step": (lambda: tg.Autoencoder(12, 5, noise="mask", noise_level=0.2, seed=3),
+                                           "sgd", model_step, np.float32),
+}
+
+
+def same_bits(a, b):
+    a, b = np.asarray(a), np.asarray(b)
+    return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
+
+
+@pytest.mark.parametrize("name", list(LIBRARY_STEPS))
+def test_the_replay_equals_interpret_bit_for_bit(name):
+    """interpret(program, *arrays) runs the recorded calls one by one on plain arrays, every buffer its
+    own memory: what a program means. The generated replay (repeated calls dropped, memory shared, in
+    place, numbers as 0-d arrays or local scalars) must give the same bits. Two equal models: one
+    replays its program, the other's program is interpreted, step after step."""
+    make_model, opt_name, make_step, dtype = LIBRARY_STEPS[name]
+    runs = []
+    for _ in range(2):
+        ae = make_model()
+        opt = OPTIMIZERS[opt_name](ae.parameters())
+        runs.append((ae, opt, tg.compile(make_step(ae, opt))))
+    (ae_a, opt_a, step_a), (ae_b, opt_b, step_b) = runs
+    data = batches(12, dtype, count=3)
+    for x in data:                                  # eager, then the two captures
+        assert same_bits(step_a(Tensor(x)).data, step_b(Tensor(x)).data)
+    for i in range(8):
+        x = data[i % 3]
+        replayed, (interpreted,) = step_a(Tensor(x)), interpret(step_b.program, x)
+        assert same_bits(replayed.data, interpreted), i
+        for (key, p), q in zip(ae_a.named_parameters(), ae_b.parameters()):
+            assert same_bits(p.data, q.data) and same_bits(p.grad, q.grad), (i, key)
+        state_a, state_b = opt_a.state_dict(), opt_b.state_dict()
+        assert all(same_bits(state_a[key], state_b[key]) for key in state_a), i
+    assert step_a.captures == 2
+    if ae_a.generator is not None:
+        assert ae_a.generator.bit_generator.state == ae_b.generator.bit_generator.state
+    p = next(iter(ae_b.parameters()))
+    p.data = p.data.copy()                          # a bound array moved: MISS, as a replay would say
+    assert interpret(step_b.program, data[0]) is MISS
 
 
 # ----- Autoencoder.fit and the train job use a compiled step by default ----------------------------------

@@ -23,6 +23,34 @@ def discover(fn, args, skip=()):
     """The Tensors reachable from fn and its (non-array) arguments, the array locations among them:
     (owner, key, "attr" | "item", root, path), path being the attribute and item steps from root, and
     the numpy Generators among them: (generator, root, path)."""
+    tensors, locations, generators, seen = [], [], [], set()
+    stack = [(root, root, ()) for root in reversed(_roots(fn, args))]
+    while stack:
+        obj, root, path = stack.pop()
+        if obj is None or isinstance(obj, _SKIP + skip) or id(obj) in seen or len(path) > 8:
+            continue
+        seen.add(id(obj))
+        if type(obj) is Tensor:
+            tensors.append(obj)
+            locations += [(obj, key, "attr", root, path + (("attr", key),)) for key in ("data", "grad")
+                          if isinstance(getattr(obj, key), np.ndarray)]
+        elif isinstance(obj, np.random.Generator):
+            generators.append((obj, root, path))
+        elif isinstance(obj, tuple):            # (an array inside a tuple is read where used, as a constant)
+            stack.extend((v, root, path + (("item", i),)) for i, v in enumerate(obj))
+        else:
+            how, items = _children(obj)
+            for key, value in items:
+                if isinstance(value, np.ndarray) and value.dtype.kind in "fciub" and not isinstance(value, Traced):
+                    locations.append((obj, key, how, root, path + ((how, key),)))
+                else:
+                    stack.append((value, root, path + ((how, key),)))
+    return tensors, locations, generators
+
+
+def _roots(fn, args):
+    """Where the walk starts: the non-array arguments, a bound method's self, a function's closure
+    cells, the globals its code names and its defaults (or a callable object itself)."""
     roots = [a for a in args if not is_array(a)]
     function = fn
     if inspect.ismethod(function):
@@ -34,44 +62,21 @@ def discover(fn, args, skip=()):
         roots += list(function.__defaults__ or ())
     elif hasattr(function, "__dict__"):
         roots.append(function)
-    tensors, locations, generators, seen = [], [], [], set()
-    stack = [(root, root, ()) for root in reversed(roots)]
-    while stack:
-        obj, root, path = stack.pop()
-        if obj is None or isinstance(obj, _SKIP + skip) or id(obj) in seen or len(path) > 8:
-            continue
-        seen.add(id(obj))
-        if type(obj) is Tensor:
-            tensors.append(obj)
-            for key in ("data", "grad"):
-                if isinstance(getattr(obj, key), np.ndarray):
-                    locations.append((obj, key, "attr", root, path + (("attr", key),)))
-            continue
-        if isinstance(obj, np.ndarray):
-            continue                            # inside a tuple: read where used, as a constant
-        if isinstance(obj, np.random.Generator):
-            generators.append((obj, root, path))
-            continue
-        if isinstance(obj, list):
-            items = enumerate(obj) if len(obj) <= 10_000 else ()
-            how = "item"
-        elif isinstance(obj, dict):
-            items = list(obj.items()) if len(obj) <= 10_000 else ()
-            how = "item"
-        elif isinstance(obj, tuple):
-            stack.extend((v, root, path + (("item", i),)) for i, v in enumerate(obj))
-            continue
-        elif hasattr(obj, "__dict__") and not callable(obj) or _is_module_like(obj):
-            items = list(vars(obj).items())
-            how = "attr"
-        else:
-            continue
-        for key, value in items:
-            if isinstance(value, np.ndarray) and value.dtype.kind in "fciub" and not isinstance(value, Traced):
-                locations.append((obj, key, how, root, path + ((how, key),)))
-            else:
-                stack.append((value, root, path + ((how, key),)))
-    return tensors, locations, generators
+    return roots
+
+
+def _children(obj):
+    """("item" | "attr", [(key, value)]): a list's or dict's items, the attributes of an object with
+    state (not a function, not an array); nothing for anything else."""
+    if isinstance(obj, np.ndarray):
+        return "", ()
+    if isinstance(obj, list):
+        return "item", (enumerate(obj) if len(obj) <= 10_000 else ())
+    if isinstance(obj, dict):
+        return "item", (list(obj.items()) if len(obj) <= 10_000 else ())
+    if hasattr(obj, "__dict__") and not callable(obj) or _is_module_like(obj):
+        return "attr", list(vars(obj).items())
+    return "", ()
 
 
 def _is_module_like(obj):

@@ -20,8 +20,10 @@ import numpy as np
 from ..engine.tensor import Tensor
 from . import trace
 from .discover import is_array, discover, get, put
-from .plan import MISS, WRONG_ARGUMENTS, Program
-from .trace import Buffer, Recorder, Traced, tensors_in
+from .emit import MISS, WRONG_ARGUMENTS
+from .plan import Program
+from .calls import Buffer
+from .trace import Recorder, Traced
 
 RECAPTURE_WARNING = 4       # more captures than this (another shape, changed state...) say so once
 
@@ -125,32 +127,8 @@ def capture(fn, args, kwargs):
     (result, reason) when it can never be replayed (run it eagerly)."""
     rec = Recorder()
     tensors, locations, generators = discover(fn, list(args) + list(kwargs.values()), skip=(CompiledStep,))
-    swapped = []
-    for owner, key, how, root, path in locations:
-        array = get(owner, key, how)
-        label = (owner.name if key == "data" else f"{owner.name}.grad") if type(owner) is Tensor and owner.name else None
-        traced, buf = rec.bind("state", array, label=label)
-        put(owner, key, how, traced)
-        swapped.append((owner, key, how, array, traced, buf, root, path))
-    arg_buffers = {}
-    saved_args = []
-
-    def bind_arg(x):
-        if id(x) in arg_buffers:
-            return arg_buffers[id(x)][0]
-        if type(x) is Tensor:
-            traced, buf = rec.bind("arg", x.data)
-            saved_args.append((x, x.data))
-            x.data = traced
-            result = x
-        else:
-            result, buf = rec.bind("arg", x)
-        buf.arg = len(arg_buffers)
-        arg_buffers[id(x)] = (result, buf)
-        return result
-
-    new_args = [bind_arg(a) if is_array(a) else a for a in args]
-    new_kwargs = {k: (bind_arg(kwargs[k]) if is_array(kwargs[k]) else kwargs[k]) for k in sorted(kwargs)}
+    swapped = _bind_state(rec, locations)
+    new_args, new_kwargs, saved_args = _bind_arguments(rec, args, kwargs)
     grads_before = {id(t): t.grad for t in tensors}
     trace.begin(rec)
     try:
@@ -163,12 +141,57 @@ def capture(fn, args, kwargs):
     _label_graph(result, rec)
     outputs = []
     template = _template(result, rec, outputs)
-    used = {b.root for call in rec.calls for b in call.reads() + [call.out]}
-    changed = any(buf in used for buf in replaced)
+    plain_result = _rebuild(template, [b.array for b in outputs])
+    used = {b.root for call in rec.calls for b in call.reads() + ([call.out] if call.out else [])}
+    grads = _gradients(rec, tensors, grads_before, swapped)
+    if grads is None or any(buf in used for buf in replaced):
+        return plain_result, None
+    kept = _kept_locations(rec, swapped, used, grads, generators)
+    if kept is None or type(kept) is str:
+        return plain_result, kept
+    return plain_result, (rec, outputs, grads, kept, template)
+
+
+def _bind_state(rec, locations):
+    """Swap every array the step can find for a Traced view of itself (a "state" buffer)."""
+    swapped = []
+    for owner, key, how, root, path in locations:
+        array = get(owner, key, how)
+        traced, buf = rec.bind("state", array, label=_label(owner, key))
+        put(owner, key, how, traced)
+        swapped.append((owner, key, how, array, traced, buf, root, path))
+    return swapped
+
+
+def _bind_arguments(rec, args, kwargs):
+    """The arguments with each array (a Tensor's data) traced as an "arg" buffer, numbered in order."""
+    bound, saved = {}, []
+
+    def bind(x):
+        if not is_array(x):
+            return x
+        if id(x) not in bound:
+            if type(x) is Tensor:
+                traced, buf = rec.bind("arg", x.data)
+                saved.append((x, x.data))
+                x.data, result = traced, x
+            else:
+                result, buf = rec.bind("arg", x)
+            buf.arg = len(bound)
+            bound[id(x)] = result
+        return bound[id(x)]
+
+    new_args = [bind(a) for a in args]
+    return new_args, {k: bind(kwargs[k]) for k in sorted(kwargs)}, saved
+
+
+def _gradients(rec, tensors, before, swapped):
+    """[(tensor, buffer or None)]: the .grad assignments the step made; None if one is a Tensor
+    (create_graph: not a numpy program)."""
     grads = []
     for t in tensors:
         g = t.grad
-        if g is grads_before[id(t)] or (isinstance(g, Traced) and _is_bound(g, swapped, t)):
+        if g is before[id(t)] or (isinstance(g, Traced) and _is_bound(g, swapped, t)):
             if isinstance(g, Traced):
                 t.grad = g.view(np.ndarray)
             continue
@@ -178,24 +201,46 @@ def capture(fn, args, kwargs):
         elif g is None:
             grads.append((t, None))
         else:
-            changed = True                      # a Tensor gradient (create_graph): not a numpy program
-    plain_result = _rebuild(template, [b.array for b in outputs])
-    if changed:
-        return plain_result, None
+            return None
+    return grads
+
+
+def _kept_locations(rec, swapped, used, grads, generators):
+    """[(root, path, buffer or Generator)]: what a replay checks is still where the step finds it. None
+    if the step read a .grad and then replaced it (not supported: capture again); a reason (str) if
+    it draws from a Generator no object holds."""
+    assigned = lambda owner, key: key == "grad" and any(t is owner for t, _ in grads)   # noqa: E731
     kept = [(root, path, buf) for owner, key, how, array, traced, buf, root, path in swapped
-            if buf in used and not (key == "grad" and any(t is owner for t, _ in grads))]
-    for generator in rec.generators:            # a replay checks that each is still where the step finds it
+            if buf in used and not assigned(owner, key)]
+    for generator in rec.generators:
         found = next(((root, path) for g, root, path in generators if g is generator), None)
         if found is None:
-            return plain_result, (
-                "it draws random numbers from a numpy Generator that none of its objects holds (a new "
-                "one made in each call?), so a replay could not continue its stream; keep the Generator "
-                "on the model or pass it in (e.g. F.dropout(x, rng=self.rng))")
+            return ("it draws random numbers from a numpy Generator that none of its objects holds (a new "
+                    "one made in each call?), so a replay could not continue its stream; keep the Generator "
+                    "on the model or pass it in (e.g. F.dropout(x, rng=self.rng))")
         kept.append(found + (generator,))
-    if any(key == "grad" and buf in used and any(t is owner for t, _ in grads)
-           for owner, key, how, array, traced, buf, root, path in swapped):
-        return plain_result, None               # read a .grad and then replaced it: not supported
-    return plain_result, (rec, outputs, grads, kept, template)
+    if any(assigned(owner, key) and buf in used for owner, key, how, array, traced, buf, root, path in swapped):
+        return None
+    return kept
+
+
+def tensors_in(value):
+    """The Tensors a step returned (for the program's outputs)."""
+    if isinstance(value, Tensor):
+        return [value]
+    if isinstance(value, (tuple, list)):
+        return [t for v in value for t in tensors_in(v)]
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in tensors_in(v)]
+    return []
+
+
+def _label(owner, key):
+    """A bound array's name in the listing: a named Tensor's (W, W.grad), else the attribute or key
+    that holds it (lr, exp_avg)."""
+    if type(owner) is Tensor:
+        return (owner.name if key == "data" else f"{owner.name}.grad") if owner.name else None
+    return key if isinstance(key, str) else None
 
 
 def _label_graph(result, rec):

@@ -22,10 +22,7 @@ from numpy.lib.array_utils import byte_bounds
 
 from .. import random
 from ..engine.tensor import Tensor
-
-
-class CaptureError(RuntimeError):
-    """The step does something a captured program could not repeat faithfully."""
+from .calls import Buffer, Call, CaptureError
 
 
 class _Capturing(threading.local):
@@ -50,66 +47,8 @@ def end():
     random.observe_draws(None)
 
 
-class Buffer:
-    """An array of the program. kind: "arg" (an array argument of the step), "state" (an array the step
-    reads from its objects: a parameter, an optimizer buffer), "const" (any other array it reads:
-    bound by reference), "temp" (made by the step; the planner gives it memory) or "view" (of root)."""
-
-    __slots__ = ("index", "kind", "shape", "dtype", "root", "offset", "strides", "array", "label", "arg",
-                 "site")
-
-    def __init__(self, index, kind, array, root=None, offset=0, label=None):
-        self.index, self.kind, self.root, self.offset, self.label = index, kind, root or self, offset, label
-        self.shape, self.dtype, self.strides = array.shape, array.dtype, array.strides
-        self.array = array          # the plain ndarray seen while capturing (kept alive: addresses stay unique)
-        self.arg = None
-        self.site = None            # for a constant: where in Python code it was first read
-
-    @property
-    def nbytes(self):
-        return int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
-
-    def describe(self):
-        shape = "x".join(map(str, self.shape)) or "scalar"
-        label = f" {self.label}" if self.label else ""
-        return f"{self.name}{label} {shape} {self.dtype}"
-
-    @property
-    def name(self):
-        prefix = {"arg": "x", "state": "s", "const": "k", "temp": "t", "view": "v"}[self.kind]
-        return f"{prefix}{self.index}"
-
-
-class Call:
-    """One numpy call: fn(*args, **kwargs) writing `out` (a Buffer), reading the Buffers among args.
-    how: "ufunc" (out passed positionally), "kw" (out=), "set" (result copied into out: no out= exists),
-    "copy" (np.copyto(out, src): copies, and fills such as np.zeros_like), "at" (ufunc.at(out, index,
-    values): in place into its first argument), "setitem", "guard" (bool(args[0]) must equal
-    kwargs["expected"])."""
-
-    __slots__ = ("fn", "args", "kwargs", "out", "how", "errstate", "inplace", "name")
-
-    def __init__(self, fn, args, kwargs, out, how, errstate, name):
-        self.fn, self.args, self.kwargs, self.out, self.how, self.errstate = fn, args, kwargs, out, how, errstate
-        self.inplace, self.name = False, name
-
-    def reads(self):
-        found = []
-        for a in self.args + list(self.kwargs.values()):
-            if type(a) is Buffer:
-                found.append(a)
-            elif type(a) is tuple:              # the arrays np.concatenate or np.stack joins
-                found += [v for v in a if type(v) is Buffer]
-        return found
-
-
 def _address(array):
     return array.__array_interface__["data"][0]
-
-
-def _extent(array):
-    low, high = byte_bounds(array)
-    return low, high
 
 
 def _plain(x):
@@ -126,7 +65,6 @@ class Recorder:
         self.keep = []
         self.counts = {}
         self.base_errstate = np.geterr()
-        self.state_written = False      # a call has written into an array that outlives the step
         self.written = set()            # the root buffers calls have written so far
         self.front = 0                  # the checks on values the step did not compute: calls[:front]
         self.generators = []            # the numpy Generators the step drew from (random.draw)
@@ -158,9 +96,9 @@ class Recorder:
         buf = self.by_id.get(id(x))
         if buf is not None:
             return buf
-        low, high = _extent(x)
+        low, high = byte_bounds(x)
         for root in reversed(self.roots):
-            r_low, r_high = _extent(root.array)
+            r_low, r_high = byte_bounds(root.array)
             if r_low <= low and high <= r_high and (high > low or r_low <= low < r_high):
                 if x.shape == root.shape and x.strides == root.strides and low == r_low and x.dtype == root.dtype:
                     buf = root
@@ -194,8 +132,6 @@ class Recorder:
         errstate = np.geterr()
         delta = {k: v for k, v in errstate.items() if self.base_errstate[k] != v}
         call = Call(fn, args, kwargs, out, how, delta, name)
-        if out.root.kind != "temp":
-            self.state_written = True
         self.written.add(out.root)
         self.calls.append(call)
         return call
@@ -207,7 +143,7 @@ class Recorder:
             target, rest = inputs[0], inputs[1:]
             ufunc.at(_plain(target), *(_plain_index(x) for x in rest))
             self._record(ufunc.at, [self.resolve(target)] + [self._operand(x) for x in rest], {},
-                         self.resolve(target), "at", f"{ufunc.__name__}.at")
+                         self.resolve(target), "into", f"{ufunc.__name__}.at")
             return None
         if ufunc.nout != 1:
             raise CaptureError(f"numpy's {ufunc.__name__} has {ufunc.nout} outputs; the captured program "
@@ -220,13 +156,12 @@ class Recorder:
         rest = {k: self._operand(v) for k, v in kwargs.items() if k != "out"}
         name = ufunc.__name__ if method == "__call__" else f"{ufunc.__name__}.{method}"
         fn = ufunc if method == "__call__" else getattr(ufunc, method)
-        how = "ufunc" if method == "__call__" else "kw"
         if out is not None:
             target = out[0]
-            self._record(fn, args, rest, self.resolve(target), how, name)
+            self._record(fn, args, rest, self.resolve(target), "out", name)
             return target
         traced, buf = self._result(result)
-        self._record(fn, args, rest, buf, how, name)
+        self._record(fn, args, rest, buf, "out", name)
         return traced
 
     def function(self, func, args, kwargs):
@@ -236,7 +171,7 @@ class Recorder:
             traced, buf = self._result(func(*map(_plain, args), **kwargs))
             value = 0 if func in (np.zeros_like, np.empty_like) else 1 if func is np.ones_like else (
                 args[1] if len(args) > 1 else kwargs["fill_value"])
-            self._record(np.copyto, [buf, self._operand(value)], {"casting": "unsafe"}, buf, "copy",
+            self._record(np.copyto, [buf, self._operand(value)], {"casting": "unsafe"}, buf, "into",
                          func.__name__)
             return traced
         if func in _UNSUPPORTED:
@@ -251,7 +186,7 @@ class Recorder:
         rest = {k: self._operand(v) for k, v in kwargs.items() if k != "out"}
         out = kwargs.get("out")
         if out is not None:
-            self._record(func, operands, rest, self.resolve(out), "kw", func.__name__)
+            self._record(func, operands, rest, self.resolve(out), "out", func.__name__)
             return out
         if isinstance(result, np.ndarray) and not result.flags.owndata and result.base is not None:
             for a in plain_args:     # a view of an input: no call, a view buffer
@@ -261,8 +196,7 @@ class Recorder:
                     self._register(view, buf)
                     return view
         traced, buf = self._result(result)
-        how = "kw" if _has_out(func) else "set"
-        self._record(func, operands, rest, buf, how, func.__name__)
+        self._record(func, operands, rest, buf, "out" if _has_out(func) else "set", func.__name__)
         return traced
 
     def draw(self, generator, method, size, dtype):
@@ -270,7 +204,7 @@ class Recorder:
         generator, continuing its stream exactly as the eager step would."""
         fn = getattr(generator, method)
         traced, buf = self._result(fn(size, dtype=dtype))
-        how = "kw" if method in random.DRAWS_WITH_OUT else "set"
+        how = "out" if method in random.DRAWS_WITH_OUT else "set"
         self._record(fn, [size], {"dtype": np.dtype(dtype)}, buf, how, method)
         if not any(g is generator for g in self.generators):
             self.generators.append(generator)
@@ -280,7 +214,7 @@ class Recorder:
     def copy(self, src, dtype, casting="unsafe"):
         plain = _plain(src).astype(dtype) if dtype is not None else _plain(src).copy()
         traced, buf = self._result(plain)
-        self._record(np.copyto, [buf, self.resolve(src)], {"casting": casting}, buf, "copy",
+        self._record(np.copyto, [buf, self.resolve(src)], {"casting": casting}, buf, "into",
                      "copy" if dtype is None else f"astype({np.dtype(dtype).name})")
         return traced
 
@@ -290,7 +224,7 @@ class Recorder:
         if isinstance(key, np.ndarray) or (isinstance(key, tuple) and any(isinstance(k, np.ndarray) for k in key)):
             raise CaptureError("indexing with an array inside a compiled step is not supported")
         self._record(_setitem, [self.resolve(dst), key, self._operand(value)], {}, self.resolve(dst),
-                     "setitem", "setitem")
+                     "into", "setitem")
 
     def guard(self, x):
         """bool() of a traced value: the branch taken becomes a check of the program. A value the step
@@ -299,13 +233,13 @@ class Recorder:
         only before the step writes into its state (a failed check then runs the step eagerly)."""
         value = bool(_plain(x))
         buf = self.resolve(x)
-        check = Call(bool, [buf], {"expected": value}, buf, "guard", {}, "guard")
+        check = Call(bool, [buf], {"expected": value}, None, "guard", {}, "guard")
         if buf.root not in self.written:
             if not any(c.args[0] is buf for c in self.calls[:self.front]):
                 self.calls.insert(self.front, check)
                 self.front += 1
             return value
-        if self.state_written:
+        if any(b.kind != "temp" for b in self.written):     # the step has written into its state
             raise CaptureError(
                 "a Python `if` (or bool()) on a value computed inside the step, after the step has already "
                 "written into its parameters or optimizer state: a replay could not take the other branch. "
@@ -459,14 +393,3 @@ def _has_out(func, cache={}):
         except (TypeError, ValueError):
             found = cache[func] = False
     return found
-
-
-def tensors_in(value):
-    """The Tensors a step returned (for the program's outputs)."""
-    if isinstance(value, Tensor):
-        return [value]
-    if isinstance(value, (tuple, list)):
-        return [t for v in value for t in tensors_in(v)]
-    if isinstance(value, dict):
-        return [t for v in value.values() for t in tensors_in(v)]
-    return []
