@@ -324,3 +324,15 @@ def test_error_state_follows_the_state_it_is_entered_from():
             finally:
                 numerics.ErrorState.exit(token)
             assert np.geterr() == before
+
+
+# ---------------------------------------------------------------- numerics.py's faster spellings equal the plain ones
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_matmul_is_the_matmul_operator_bit_for_bit(dtype):
+    rng = np.random.default_rng(1)
+    x, w = rng.standard_normal((256, 784)).astype(dtype), rng.standard_normal((128, 784)).astype(dtype)
+    np.testing.assert_array_equal(numerics.matmul(x, w.T), x @ w.T)        # np.dot, on matrices
+    batch = rng.standard_normal((3, 5, 784)).astype(dtype)
+    np.testing.assert_array_equal(numerics.matmul(batch, w.T), batch @ w.T)  # @ itself, beyond matrices
+    np.testing.assert_array_equal(numerics.matmul(x[0], w.T), x[0] @ w.T)

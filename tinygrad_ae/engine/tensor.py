@@ -25,6 +25,7 @@ import threading
 import numpy as np
 
 from . import ops
+from .numerics import seed_ones
 
 
 class _GradMode(threading.local):
@@ -603,7 +604,7 @@ def _seed(out, grad, create_graph):
             raise RuntimeError(
                 f"backward: the output has shape {out.shape}, not a single value; pass grad= "
                 "of that shape, or reduce it first (e.g. loss.sum().backward())")
-        seed = _ones(out.data)
+        seed = seed_ones(out.data)
         return Tensor(seed) if create_graph else seed
     if create_graph:
         grad = grad if isinstance(grad, Tensor) else Tensor(np.asarray(grad, dtype=out.dtype))
@@ -612,27 +613,6 @@ def _seed(out, grad, create_graph):
     if grad.shape != out.shape:
         raise ValueError(f"backward: grad has shape {grad.shape} but the output has shape {out.shape}")
     return grad
-
-
-_ONES = {}
-
-
-@ops.dispatches
-def _ones(data):
-    """Ones of data's shape and dtype, cached (backward never writes into its grad): for a 0-d output
-    (a loss) the number 1 of its dtype, since arithmetic on a numpy number costs a tenth of that on
-    a 0-d array (the fused losses' backward multiplies grad by their scale); else a read-only array.
-    It dispatches as numpy's functions do, so in a captured step the seed is the output of a call on
-    the loss and every gradient is an array the program computes, never a constant it assumes."""
-    key = data.dtype if data.ndim == 0 else (data.shape, data.dtype)  # a dtype hashes faster than a tuple
-    ones = _ONES.get(key)
-    if ones is None:
-        if data.ndim == 0:
-            ones = _ONES[key] = data.dtype.type(1)
-        else:
-            ones = _ONES[key] = np.ones(data.shape, data.dtype)
-            ones.flags.writeable = False
-    return ones
 
 
 _FREED = ("backward: this graph's saved arrays were already freed by an earlier backward(); call "
@@ -737,7 +717,7 @@ def _walk(order, grads, found, wanted, runs, retain_graph, create_graph):
                 parent_grad = _unbroadcast(parent_grad, parent.data.shape)
             if parent._ctx is None:
                 if wanted is None:
-                    _accumulate(parent, parent_grad, ctx.passes_grad_through)
+                    _accumulate(parent, parent_grad, ctx.may_return_grad_view)
                 elif parent in wanted:
                     found[parent] = found[parent] + parent_grad if parent in found else parent_grad
             elif parent in grads:
