@@ -343,6 +343,46 @@ def test_fused_losses_give_the_same_gradient_with_and_without_retain_graph(loss)
     np.testing.assert_array_equal(recorded.grad.data, first)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_logistic_loss_gradient_from_the_saved_exp_equals_the_one_computed_again(dtype):
+    """BCEWithLogitsSum's forward keeps e = exp(-|a|) for its backward's sigmoid; a second pass
+    (retain_graph) and a recorded pass (create_graph) compute e again: the same gradient, bit for
+    bit, on logits of both signs, at 0 and at +-1000, on an array the size of the mnist logits."""
+    rng = np.random.default_rng(3)
+    a = (rng.standard_normal((256, 784)) * 4).astype(dtype)
+    a[0, :6] = [0.0, -0.0, 1000.0, -1000.0, 1e-30, -1e-30]
+    target = (rng.random((256, 784)) > 0.5).astype(dtype)
+    x, t = Tensor(a.copy(), requires_grad=True), Tensor(target, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                  # silent at +-1000 as well
+        out = tg.functional.binary_cross_entropy_with_logits(x, t, reduction="batchmean")
+        out.backward(retain_graph=True)
+        first, first_t = x.grad.copy(), t.grad.copy()
+        out.backward()
+        recorded = Tensor(a.copy(), requires_grad=True)
+        tg.functional.binary_cross_entropy_with_logits(recorded, Tensor(target), reduction="batchmean").backward(
+            create_graph=True)
+    assert first.dtype == dtype and np.all(np.isfinite(first))
+    np.testing.assert_array_equal(x.grad, 2 * first)
+    np.testing.assert_array_equal(t.grad, 2 * first_t)
+    np.testing.assert_array_equal(recorded.grad.data, first)
+    sigmoid = np.exp(-np.logaddexp(0, -a.astype(np.float64)))
+    eps = np.finfo(dtype).eps                          # (s - x cancels where s is near x: an absolute bound)
+    np.testing.assert_allclose(first, (sigmoid - target) / 256, rtol=4 * eps, atol=4 * eps / 256)
+
+
+def test_logistic_loss_second_derivative_is_the_sigmoids_at_zero_too():
+    """The recorded backward builds exp(-|a|) branch by branch (a >= 0 or not), so d2L/da2 at a = 0
+    is sigmoid'(0) = 1/4, not the 0 a kink of |a| would give."""
+    a = leaf([0.0, -0.0, 2.0, -3.0, 1e-30])
+    loss = tg.functional.binary_cross_entropy_with_logits(a, Tensor(np.full(5, 0.5)), reduction="sum")
+    first, = tg.grad(loss, a, create_graph=True)
+    second, = tg.grad(first.sum(), a)
+    s = 1 / (1 + np.exp(-a.data))
+    np.testing.assert_allclose(first.data, s - 0.5, rtol=1e-15, atol=1e-17)
+    np.testing.assert_allclose(second.data, s * (1 - s), rtol=1e-14)
+
+
 def test_retain_graph_allows_a_second_backward_that_accumulates():
     values = np.array([1.0, -2.0])
     x = leaf(values)
