@@ -232,7 +232,7 @@ class BroadcastTo(Function):
     def backward(self, grad, out, x, shape): return (grad,)
 
 
-# `index`: a tuple of ints, slices, None, Ellipsis and integer arrays (tensor.py turns masks into
+# `index`: a tuple of ints, slices, None, Ellipsis and integer arrays (arguments.py turns masks into
 # integer arrays). Index and IndexAdd are each other's backward: derivatives of any order go through.
 
 @dispatches

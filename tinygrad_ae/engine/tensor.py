@@ -18,13 +18,12 @@ Grad mode is per thread, as in PyTorch: `no_grad()` in one thread does not stop 
 """
 import functools
 import itertools
-import numbers
 import operator
 import threading
 
 import numpy as np
 
-from . import ops
+from . import arguments, ops
 from .numerics import seed_ones
 
 
@@ -90,60 +89,14 @@ def remove_observer(observer):
             return
 
 
-def _refuse_longdouble(where, dtype):
-    """np.longdouble (float128 on x86 Linux) is refused, not supported: no op of the table is
-    checked in it, and its scalars' .item() is a longdouble again, never a Python number."""
-    raise TypeError(f"{where}: {np.dtype(dtype)} (np.longdouble) is not supported; "
-                    "use float64, e.g. x.astype(np.float64) or float(x)")
-
-
-def _as_array(data):
-    """The ndarray a new Tensor wraps: floating arrays keep their dtype (and are not copied);
-    Python numbers, lists and integer or bool arrays become float32, as in PyTorch."""
-    if isinstance(data, np.ndarray):
-        if data.dtype.kind == "f":
-            if data.dtype.type is np.longdouble:
-                _refuse_longdouble("Tensor", data.dtype)
-            return data
-        if data.dtype.kind in "biu":
-            return data.astype(np.float32)
-        raise TypeError(f"Tensor: cannot make a tensor from an array of dtype {data.dtype}; "
-                        "pass numbers (a float or integer array, a number or a list of numbers)")
-    if isinstance(data, np.floating):
-        if isinstance(data, np.longdouble):
-            _refuse_longdouble("Tensor", data.dtype)
-        return np.asarray(data)
-    if isinstance(data, (numbers.Real, list, tuple)) and not isinstance(data, (str, bytes)):
-        try:
-            array = np.array(data)
-        except ValueError as error:  # ragged nested lists
-            raise TypeError(f"Tensor: cannot make a tensor from this {type(data).__name__}: {error}") from None
-        if array.dtype.kind not in "biuf":
-            raise TypeError(f"Tensor: cannot make a tensor from a {type(data).__name__} holding "
-                            f"{array.dtype} values; pass numbers")
-        return array.astype(np.float32)
-    raise TypeError(f"Tensor: cannot make a tensor from {type(data).__name__!s} {data!r:.60}; "
-                    "pass a numpy array, a number or a list of numbers")
-
-
 def _operand(value):
-    """An input of apply() as the graph keeps it: a Tensor, a Python number (numpy combines it with
-    an array without changing the array's dtype, so float32 stays float32) or None (an absent
-    optional input). An array becomes a constant Tensor."""
+    """An input of apply() as the graph keeps it: a Tensor, None (an absent optional input), or a
+    Python number (arguments.as_number); an array becomes a constant Tensor."""
     if type(value) is Tensor or value is None:
         return value
     if isinstance(value, np.ndarray):
         return Tensor(value)
-    if isinstance(value, np.generic):           # numpy scalars (np.bool_ included) as Python numbers
-        if isinstance(value, np.longdouble):    # (its .item() is a longdouble again: apply would recurse)
-            _refuse_longdouble("cannot combine a Tensor with this number", value.dtype)
-        value = value.item()
-    if isinstance(value, bool):
-        return float(value)
-    if isinstance(value, numbers.Real):
-        return value
-    raise TypeError(f"cannot combine a Tensor with {type(value).__name__}; use a number, "
-                    "a numpy array or a Tensor")
+    return arguments.as_number(value)
 
 
 def apply(op, *inputs, **constants):
@@ -167,7 +120,7 @@ def apply(op, *inputs, **constants):
     try:    # (most ops have no constants: a call without ** is cheaper)
         data = ctx.forward(*arrays, **constants) if constants else ctx.forward(*arrays)
     except ValueError as error:
-        raise _shape_error(ctx.name, arrays, constants, error) from None
+        raise arguments.shape_error(ctx.name, arrays, constants, error) from None
     if not isinstance(data, np.ndarray):        # numpy reductions and ufuncs on 0-d input return scalars
         data = np.asarray(data)
     out = Tensor.__new__(Tensor)
@@ -181,14 +134,6 @@ def apply(op, *inputs, **constants):
         for observer in list(_observers):
             observer.on_forward(ctx, inputs, out)
     return out
-
-
-def _shape_error(name, arrays, constants, error):
-    """A ValueError from numpy inside a forward, retold with the op's name and every input's shape."""
-    shapes = " and ".join(str(np.shape(a)) for a in arrays if a is not None and not isinstance(a, (int, float)))
-    details = "".join(f", {key}={value!r}" for key, value in constants.items() if key != "scale")
-    problem = "are not aligned" if name in ("matmul", "linear") else "cannot be combined"
-    return ValueError(f"{name}: shapes {shapes} {problem}{details} ({error})")
 
 
 def _unbroadcast(grad, shape):
@@ -209,7 +154,7 @@ class Tensor:
     def __init__(self, data, requires_grad=False, name=None):
         if isinstance(data, Tensor):
             data = data.data
-        self.data = _as_array(data)
+        self.data = arguments.as_array(data)
         self.grad = None
         self.requires_grad = bool(requires_grad)
         self._ctx = None
@@ -275,12 +220,7 @@ class Tensor:
     def __lt__(self, other): return self.data < _data(other)
     def __le__(self, other): return self.data <= _data(other)
 
-    def __pow__(self, exponent):
-        if not isinstance(exponent, numbers.Real):
-            raise TypeError(f"pow: the exponent must be a Python number, got {type(exponent).__name__}")
-        if isinstance(exponent, np.longdouble):
-            _refuse_longdouble("pow: the exponent", exponent.dtype)
-        return apply(ops.Pow, self, exponent=exponent.item() if isinstance(exponent, np.generic) else exponent)
+    def __pow__(self, exponent): return apply(ops.Pow, self, exponent=arguments.exponent(exponent))
 
     def exp(self): return apply(ops.Exp, self)
     def log(self): return apply(ops.Log, self)
@@ -291,26 +231,18 @@ class Tensor:
     def softplus(self): return apply(ops.Softplus, self)
 
     def sum(self, axis=None, keepdims=False):
-        return apply(ops.Sum, self, axis=_normalize_axis(axis), keepdims=bool(keepdims))
+        return apply(ops.Sum, self, axis=arguments.axis(axis), keepdims=bool(keepdims))
 
     def reshape(self, *shape):
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
+        shape = arguments.shape(shape)
         try:
             return apply(ops.Reshape, self, shape=shape)
         except ValueError:
             raise ValueError(f"reshape: cannot reshape a tensor of shape {self.shape} "
                              f"({self.size} elements) into shape {shape}") from None
 
-    def transpose(self, *axes):
-        if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
-            axes = axes[0]
-        return apply(ops.Transpose, self, axes=tuple(axes) if axes else None)
-
-    def swapaxes(self, axis1, axis2):
-        axes = list(range(self.ndim))
-        axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
-        return self.transpose(axes)
+    def transpose(self, *axes): return apply(ops.Transpose, self, axes=arguments.axes(axes))
+    def swapaxes(self, axis1, axis2): return self.transpose(arguments.swapped_axes(self.ndim, axis1, axis2))
 
     def broadcast_to(self, shape):
         return apply(ops.BroadcastTo, self, shape=tuple(shape))
@@ -321,11 +253,11 @@ class Tensor:
 
     def max(self, axis=None, keepdims=False):
         """The largest element over axis (None: all); tied elements share the gradient equally."""
-        return apply(ops.Max, self, axis=_normalize_axis(axis), keepdims=bool(keepdims))
+        return apply(ops.Max, self, axis=arguments.axis(axis), keepdims=bool(keepdims))
 
     def min(self, axis=None, keepdims=False):
         """The smallest element over axis (None: all); tied elements share the gradient equally."""
-        return apply(ops.Min, self, axis=_normalize_axis(axis), keepdims=bool(keepdims))
+        return apply(ops.Min, self, axis=arguments.axis(axis), keepdims=bool(keepdims))
 
     def argmax(self, axis=None, keepdims=False):
         """Indices of the largest elements, as a plain integer ndarray (no gradient)."""
@@ -337,17 +269,12 @@ class Tensor:
 
     def clip(self, lo=None, hi=None):
         """Values limited to [lo, hi] (numbers; None: no bound); the gradient passes where lo <= x <= hi."""
-        for label, bound in (("lo", lo), ("hi", hi)):
-            if bound is not None and not isinstance(bound, numbers.Real):
-                raise TypeError(f"clip: {label} must be a number or None, got {type(bound).__name__}")
-        if lo is None and hi is None:
-            raise ValueError("clip: give lo, hi or both")
-        lo, hi = (None if b is None else float(b) for b in (lo, hi))
+        lo, hi = arguments.clip_bounds(lo, hi)
         return apply(ops.Clip, self, lo=lo, hi=hi)
 
     # ----- indexing: numpy's rules; the gradient is scattered back (repeats accumulate) -----------
     def __getitem__(self, index):
-        index = _normalize_index(index, self.shape)
+        index = arguments.index(index, self.shape)
         try:
             return apply(ops.Index, self, index=index)
         except IndexError as error:
@@ -364,9 +291,8 @@ class Tensor:
     # Two composites every user reaches for as methods (functional.py has the rest)
     def mean(self, axis=None, keepdims=False):
         """Sum divided by the number of elements reduced over."""
-        axis = _normalize_axis(axis)
-        reduced = self.shape if axis is None else [self.shape[a] for a in ((axis,) if type(axis) is int else axis)]
-        count = int(np.prod(reduced))
+        axis = arguments.axis(axis)
+        count = arguments.reduced_count(self.shape, axis)
         return self.sum(axis, keepdims) * (1.0 / count if count else float("nan"))  # empty: nan, as numpy
 
     def abs(self):
@@ -414,67 +340,8 @@ def _data(value):
     return value.data if type(value) is Tensor else value
 
 
-def _normalize_axis(axis):
-    if axis is None:
-        return None
-    if isinstance(axis, (int, np.integer)):
-        return int(axis)
-    return tuple(int(a) for a in axis)
-
-
-def _normalize_index(index, shape):
-    """The index as the table's Index op takes it: a tuple of ints, slices, None, Ellipsis and integer
-    arrays, each boolean mask checked against the axes it selects and turned into integer arrays (so
-    the backward's scatter sees only integer indices). Float indices and Tensors are refused."""
-    items = index if type(index) is tuple else (index,)
-    normalized, masks = [], []
-    for item in items:
-        if isinstance(item, Tensor):
-            raise TypeError("getitem: cannot index with a Tensor (its values are floats); index with an "
-                            "integer numpy array or list, or a boolean mask such as x > 0")
-        if isinstance(item, (list, np.ndarray)):
-            array = np.asanyarray(item)         # (an array argument of a captured step stays traced)
-            if array.size == 0 and array.dtype.kind == "f":  # [] is float64 to numpy: an empty selection
-                array = array.astype(np.intp)
-            if array.dtype.kind not in "biu":
-                raise TypeError(f"getitem: index array of dtype {array.dtype}; index with integers "
-                                "(e.g. idx.astype(int)) or a boolean mask")
-            if array.dtype.kind == "b" and array.ndim > 0:
-                masks.append(len(normalized))
-            item = array
-        elif isinstance(item, (float, np.floating)):
-            raise TypeError(f"getitem: float index {item!r}; index with an int, a slice, an integer "
-                            "array or list, or a boolean mask")
-        normalized.append(item)
-    if masks:                                   # where each mask starts: count the axes the others use
-        used = [0 if i is None or i is Ellipsis else i.ndim if isinstance(i, np.ndarray) and i.dtype.kind == "b"
-                else 1 for i in normalized]
-        ellipsis = [k for k, i in enumerate(normalized) if i is Ellipsis]
-        for k in masks:
-            mask = normalized[k]
-            start = sum(used[:k])
-            if ellipsis and ellipsis[0] < k:
-                start += len(shape) - sum(used)
-            if mask.shape != tuple(shape[start:start + mask.ndim]):
-                raise IndexError(f"getitem: a boolean mask of shape {mask.shape} does not fit a tensor of "
-                                 f"shape {tuple(shape)} at axis {start}; the mask must have the shape of "
-                                 f"the axes it selects, {tuple(shape[start:start + mask.ndim])}")
-        expanded = []
-        for i in normalized:
-            expanded.extend(np.nonzero(i) if isinstance(i, np.ndarray) and i.dtype.kind == "b" and i.ndim
-                            else (i,))
-        normalized = expanded
-    return tuple(normalized)
-
-
 def _expand_dims(x, axis):
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
-    ndim = x.ndim + len(axes)
-    axes = sorted(a % ndim for a in axes)
-    shape = list(x.shape)
-    for a in axes:
-        shape.insert(a, 1)
-    return x.reshape(tuple(shape))
+    return x.reshape(arguments.expanded_shape(x.shape, axis))
 
 
 def maximum(a, b):
@@ -490,47 +357,28 @@ def minimum(a, b):
 def where(condition, a, b):
     """a where condition holds, else b (numpy broadcasting). condition is a boolean array, such as
     the mask a comparison of Tensors gives (x > 0); no gradient flows into it."""
-    condition = np.asarray(_data(condition))
-    if condition.dtype != bool:
-        raise TypeError(f"where: the condition must be a boolean array (e.g. x > 0), got dtype "
-                        f"{condition.dtype}; compare first, e.g. tg.where(c != 0, a, b)")
-    return apply(ops.Where, a, b, condition=condition)
+    return apply(ops.Where, a, b, condition=arguments.condition(condition))
 
 
 def cat(tensors, axis=0):
     """Join tensors along an existing axis (np.concatenate); each input gets its slice of the gradient."""
-    tensors = [_operand(t) if isinstance(t, np.ndarray) else t for t in tensors]
-    if not tensors or not all(type(t) is Tensor for t in tensors):
-        raise TypeError("cat: pass a non-empty list of Tensors (or arrays)")
-    first = tensors[0]
-    if first.ndim == 0 or not -first.ndim <= axis < first.ndim:
-        raise ValueError(f"cat: axis {axis} is out of range for tensors of shape {first.shape} "
-                         "(0-d tensors have no axis to join along: use tg.stack)")
-    axis = int(axis) % first.ndim
-    for t in tensors[1:]:
-        if t.dtype != first.dtype:
-            raise TypeError(f"cat: tensors of dtypes {first.dtype} and {t.dtype} (shapes {first.shape} and "
-                            f"{t.shape}); convert them to one dtype first, e.g. Tensor(x.data.astype(np.float32))")
-        if t.ndim != first.ndim or any(a != b for k, (a, b) in enumerate(zip(first.shape, t.shape)) if k != axis):
-            raise ValueError(f"cat: tensors of shapes {first.shape} and {t.shape} cannot be joined along axis "
-                             f"{axis}; they must have the same number of dimensions and the same size in "
-                             "every axis but the one they are joined along (tg.stack makes a new axis)")
-    return apply(ops.Cat, *tensors, axis=axis)
+    tensors = _tensors("cat", tensors)
+    return apply(ops.Cat, *tensors, axis=arguments.cat_axis(tensors, axis))
 
 
 def stack(tensors, axis=0):
     """Join tensors of one shape along a new axis (np.stack): cat of each with a size-1 axis inserted."""
-    tensors = [_operand(t) if isinstance(t, np.ndarray) else t for t in tensors]
-    if not tensors or not all(type(t) is Tensor for t in tensors):
-        raise TypeError("stack: pass a non-empty list of Tensors (or arrays)")
-    for t in tensors[1:]:
-        if t.shape != tensors[0].shape:
-            raise ValueError(f"stack: tensors of shapes {tensors[0].shape} and {t.shape}; stack needs one "
-                             "shape for all (use cat to join along an existing axis)")
-    ndim = tensors[0].ndim + 1
-    if not -ndim <= axis < ndim:
-        raise ValueError(f"stack: axis {axis} is out of range for the result's {ndim} dimensions")
+    tensors = _tensors("stack", tensors)
+    axis = arguments.stack_axis(tensors, axis)
     return cat([_expand_dims(t, axis) for t in tensors], axis)
+
+
+def _tensors(name, values):
+    """The inputs of cat or stack: Tensors (an array becomes a constant one), at least one."""
+    tensors = [Tensor(t) if isinstance(t, np.ndarray) else t for t in values]
+    if not tensors or not all(type(t) is Tensor for t in tensors):
+        raise TypeError(f"{name}: pass a non-empty list of Tensors (or arrays)")
+    return tensors
 
 
 _UFUNC_OPS = {np.add: ops.Add, np.subtract: ops.Sub, np.multiply: ops.Mul, np.true_divide: ops.Div,
@@ -572,11 +420,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     error unless allow_unused=True, which returns None for it."""
     outputs = (outputs,) if isinstance(outputs, Tensor) else tuple(outputs)
     inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
-    if grad_outputs is None or isinstance(grad_outputs, (Tensor, np.ndarray)):
-        grad_outputs = (grad_outputs,) * len(outputs) if grad_outputs is None else (grad_outputs,)
-    grad_outputs = tuple(grad_outputs)
-    if len(grad_outputs) != len(outputs):
-        raise ValueError(f"grad: {len(grad_outputs)} grad_outputs for {len(outputs)} outputs; give one per output")
+    grad_outputs = arguments.grad_outputs(grad_outputs, len(outputs))
     for i, t in enumerate(inputs):
         if not isinstance(t, Tensor) or not t.requires_grad:
             raise RuntimeError(f"grad: input {i} does not require grad; make it with requires_grad=True")
