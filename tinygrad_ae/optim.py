@@ -18,6 +18,9 @@ replays: it reads the learning rate where it is written, counts Adam's steps, an
 
 `state_dict()` is a flat dict of ndarrays (hyperparameters and per-parameter state as "name.index"),
 so it can go through `tg.save`, and `load_state_dict` restores it for an exact resume.
+
+A new optimizer (AdamW, RMSprop, Adagrad) names its hyperparameters, says what numbers they make
+(`numbers_of`) and writes `update`; a learning-rate schedule assigns `opt.lr`.
 """
 import numbers
 import types
