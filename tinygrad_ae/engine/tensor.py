@@ -1,20 +1,17 @@
 """The Tensor and the reverse-mode engine.
 
-A Tensor holds an ndarray, its gradient, and the `Function` node (from ops.py) that made it. Every
-primitive is run through one function, `apply`, the only place where a node is made. The node points
-at its input tensors, never at its output, so the graph has no reference cycles: when the last
-reference to a loss goes away, reference counting alone frees every array of that step.
+A Tensor holds an ndarray, its gradient, and the node (an ops.Function) that made it, which only
+`apply` makes. A node points at its input tensors, never at its output: the graph has no reference
+cycles, so when the last reference to a loss goes away, reference counting frees that step's arrays.
 
-`backward()` and `grad()` share one walk, `_backprop`: it collects the graph with an explicit stack
-(no recursion, so chains of any length work), visits it newest op first (a topological order, since
-every op's output is made after its inputs), calls each node's backward, sums each gradient back to
-its input's shape (the one place where broadcasting is undone) and accumulates. A plain backward
-runs the table's formulas on ndarrays with grad mode off; with `create_graph=True` it runs the same
-formulas on the Tensors themselves with grad mode on, so the gradient is a graph that can be
-differentiated again. Tensor speaks numpy's `__array_ufunc__`/`__array_function__` protocols for the
-handful of functions the table uses, which is what lets one formula serve both.
-
-Grad mode is per thread, as in PyTorch: `no_grad()` in one thread does not stop another from training.
+`backward()` and `grad()` share one walk, `backward_walk`: it collects the graph with an explicit
+stack (no recursion: chains of any length work), takes the tensors newest first (a topological
+order, as every op's output is made after its inputs), hands each tensor's gradient to its node's
+backward, sums what comes back to each input's shape (the one place broadcasting is undone) and adds
+it to that input's gradient (the one accumulation rule). A plain backward runs the table's formulas
+on ndarrays with grad mode off; `create_graph=True` runs them on the Tensors with grad mode on
+(Tensor speaks numpy's protocols), so the gradient is a graph, to be differentiated again. Grad
+mode is per thread, as in PyTorch: `no_grad()` in one thread does not stop another from training.
 """
 import functools
 import itertools
@@ -330,10 +327,9 @@ class Tensor:
             raise RuntimeError(
                 "backward: this tensor does not require grad, so there is nothing to differentiate: "
                 "no input it was computed from has requires_grad=True (or it was made under no_grad())")
-        _backprop((self,), (grad,), retain_graph, create_graph)
-
-    def _reverse_topological_order(self):
-        return _reverse_topological_order((self,) if self._ctx is not None else ())
+        grads, views = backward_walk((self,), (grad,), retain_graph, create_graph)
+        for leaf, g in grads.items():
+            _store_grad(leaf, g, leaf in views)
 
 
 def _data(value):
@@ -407,9 +403,7 @@ _ARRAY_FUNCTIONS = {
 }
 
 
-# ---------------------------------------------------------------------------------------------
-# The backward walk, shared by Tensor.backward and grad()
-# ---------------------------------------------------------------------------------------------
+# ----- the backward walk, shared by Tensor.backward and grad() ------------------------------
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
     """d(outputs)/d(inputs) as a tuple of Tensors, one per input, with PyTorch's semantics.
@@ -428,10 +422,10 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         if not out.requires_grad:
             raise RuntimeError(f"grad: output {i} does not require grad: it does not depend on any input "
                                "that requires grad (or it was made under no_grad())")
-    found = _backprop(outputs, grad_outputs, retain_graph, create_graph, inputs)
+    grads, _ = backward_walk(outputs, grad_outputs, retain_graph, create_graph, inputs)
     results = []
     for i, t in enumerate(inputs):
-        g = found.get(t)
+        g = grads.get(t)
         if g is None and not allow_unused:
             raise RuntimeError(f"grad: input {i} (shape {t.shape}) was not used to compute the outputs; "
                                "pass allow_unused=True to get None for it")
@@ -442,21 +436,20 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
 
 def _seed(out, grad, create_graph):
-    """The gradient that starts a walk at `out`: grad as given (checked), or 1 for a single value."""
+    """The gradient that starts a walk at `out`: grad as given (checked), or 1 for a single value;
+    a Tensor under create_graph, an array (or a number) otherwise."""
     if grad is None:
         if out.data.size != 1:
             raise RuntimeError(
                 f"backward: the output has shape {out.shape}, not a single value; pass grad= "
                 "of that shape, or reduce it first (e.g. loss.sum().backward())")
-        seed = seed_ones(out.data)
-        return Tensor(seed) if create_graph else seed
-    if create_graph:
-        grad = grad if isinstance(grad, Tensor) else Tensor(np.asarray(grad, dtype=out.dtype))
+        grad = seed_ones(out.data)
     else:
-        grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=out.dtype)
-    if grad.shape != out.shape:
-        raise ValueError(f"backward: grad has shape {grad.shape} but the output has shape {out.shape}")
-    return grad
+        if not (create_graph and type(grad) is Tensor):
+            grad = np.asarray(_data(grad), dtype=out.dtype)
+        if grad.shape != out.shape:
+            raise ValueError(f"backward: grad has shape {grad.shape} but the output has shape {out.shape}")
+    return Tensor(grad) if create_graph and type(grad) is not Tensor else grad
 
 
 _FREED = ("backward: this graph's saved arrays were already freed by an earlier backward(); call "
@@ -464,12 +457,11 @@ _FREED = ("backward: this graph's saved arrays were already freed by an earlier 
 
 
 def _reverse_topological_order(roots, check_freed=False):
-    """Every non-leaf tensor that leads to the roots (distinct non-leaf tensors), outputs before
-    inputs: the tensors reachable through recorded ops (an explicit stack, no recursion), newest
-    first. check_freed: refuse a graph part of which an earlier backward() freed, before any
-    gradient is computed."""
-    nodes = list(roots)
-    stack, seen = list(roots), set(roots)
+    """Every non-leaf tensor that leads to the roots (non-leaf tensors) through recorded ops (an explicit
+    stack, no recursion), newest first. check_freed: refuse a graph part of which an earlier
+    backward() freed, before any gradient is computed."""
+    seen = set(roots)
+    tensors, stack = list(seen), list(seen)
     while stack:
         ctx = stack.pop()._ctx
         if check_freed and ctx.arrays is None:
@@ -477,109 +469,100 @@ def _reverse_topological_order(roots, check_freed=False):
         for parent in ctx.parents:
             if type(parent) is Tensor and parent._ctx is not None and parent.requires_grad and parent not in seen:
                 seen.add(parent)
-                nodes.append(parent)
+                tensors.append(parent)
                 stack.append(parent)
-    nodes.sort(key=_sequence_number, reverse=True)
-    return nodes
+    tensors.sort(key=_sequence_number, reverse=True)
+    return tensors
 
 
 def _leading_to(order, wanted):
-    """The part of `order` (newest first) that grad() walks: the nodes from which a wanted tensor is
-    reached through recorded ops, and the set of those whose op must run (the wanted ones run only
-    if another wanted tensor lies behind them). As in PyTorch, grad() runs no op beyond its inputs:
-    no work is spent there, and a part of the graph an earlier backward() spent is no obstacle."""
+    """The part of `order` that grad() walks: the tensors from which a wanted one is reached, and the
+    set of those whose node must run (a wanted tensor's, only if another lies behind it). As in
+    PyTorch, grad() runs no node beyond its inputs: no work there, and a spent graph is no obstacle."""
     runs = set()
-    for node in reversed(order):                # oldest first: parents are decided before children
-        for parent in node._ctx.parents:
+    for tensor in reversed(order):              # oldest first: parents are decided before children
+        for parent in tensor._ctx.parents:
             if type(parent) is Tensor and (parent in wanted or parent in runs):
-                runs.add(node)
+                runs.add(tensor)
                 break
-    return [node for node in order if node in runs or node in wanted], runs
+    return [tensor for tensor in order if tensor in runs or tensor in wanted], runs
 
 
-def _backprop(roots, root_grads, retain_graph, create_graph, inputs=None):
-    """The one backward walk. Without `inputs` it accumulates into the .grad of every leaf; with
-    `inputs` it returns {input: gradient} and touches no .grad."""
+def backward_walk(roots, root_grads, retain_graph, create_graph, inputs=None):
+    """The one backward walk, from the roots (weighted by root_grads) to the leaves: {leaf: gradient}
+    (with `inputs`: for grad()) and the leaves whose gradient may be a view of another array."""
     retain_graph = create_graph if retain_graph is None else bool(retain_graph)
-    wanted = None if inputs is None else set(inputs)
-    grads = {}                                  # non-leaf tensor -> the gradient summed so far
-    found = {}                                  # wanted tensor -> its gradient
-    leaf_roots = []                             # a leaf passed as a root is its own gradient
-    for root, g in zip(roots, root_grads):
-        g = _seed(root, g, create_graph)
-        if root._ctx is None:
-            leaf_roots.append((root, g))
-        else:
-            grads[root] = grads[root] + g if root in grads else g
+    seeds = [_seed(root, g, create_graph) for root, g in zip(roots, root_grads)]
     # a plain backward checks the whole graph first, so that an error leaves every .grad as it was;
-    # grad() runs no op beyond its inputs (as in PyTorch), so it checks only the ops it runs
-    order = _reverse_topological_order(list(grads), wanted is None)
-    runs = None
-    if wanted is not None:
+    # grad() runs no node beyond its inputs (as in PyTorch), so it checks only the nodes it runs
+    order = _reverse_topological_order([root for root in roots if root._ctx is not None], inputs is None)
+    wanted = runs = None
+    if inputs is not None:
+        wanted = set(inputs)
         order, runs = _leading_to(order, wanted)
     # grad mode is create_graph while the formulas run: on Tensors and recorded, or on arrays and not
     previous_mode, _grad_mode.enabled = _grad_mode.enabled, bool(create_graph)
     try:
-        _walk(order, grads, found, wanted, runs, retain_graph, create_graph)
+        return _walk(order, roots, seeds, wanted, runs, retain_graph, create_graph)
     finally:
         _grad_mode.enabled = previous_mode
-    for root, g in leaf_roots:
-        if wanted is None:
-            _accumulate(root, g, True)
-        elif root in wanted:
-            found[root] = found[root] + g if root in found else g
-    return found
 
 
-def _walk(order, grads, found, wanted, runs, retain_graph, create_graph):
-    """Run each node's backward, newest first, and pass the gradients on to its inputs."""
-    for node in order:
-        grad = grads.pop(node, None)
-        if grad is None:                        # no path from the roots reached this node with a gradient
-            continue
-        if wanted is not None and node in wanted:
-            found[node] = grad
-            if node not in runs:                # nothing wanted lies behind it: stop here
-                continue
-        ctx = node._ctx
-        arrays, parents, constants = ctx.arrays, ctx.parents, ctx.constants
-        if arrays is None:
-            raise RuntimeError(_FREED)
-        if create_graph:
-            input_grads = ctx.backward(grad, node, *parents, **constants)
-        elif constants:
-            input_grads = ctx.backward(grad, node.data, *arrays, **constants)
-        else:                                   # (most ops have none: a call without ** is cheaper)
-            input_grads = ctx.backward(grad, node.data, *arrays)
-        if _observers:
-            for observer in list(_observers):
-                observer.on_backward(ctx, node, grad, input_grads)
+def _walk(order, roots, seeds, wanted, runs, retain_graph, create_graph):
+    """Hand each tensor's gradient, newest first, to its node's backward and add what comes back to the
+    gradients of the node's inputs; the roots' seeds come in first, as if a node had made them."""
+    grads, views = {}, set()                    # tensor -> its gradient so far; leaves holding a view
+    parents, input_grads, may_return_grad_view = roots, seeds, True
+    remaining = iter(order)
+    while True:
         for parent, parent_grad in zip(parents, input_grads):
             if parent_grad is None or type(parent) is not Tensor or not parent.requires_grad:
                 continue
+            if wanted is not None and parent not in wanted and parent not in runs:
+                continue                        # (grad(): nothing it wants lies behind this tensor)
             if parent_grad.shape != parent.data.shape:
                 parent_grad = _unbroadcast(parent_grad, parent.data.shape)
-            if parent._ctx is None:
-                if wanted is None:
-                    _accumulate(parent, parent_grad, ctx.may_return_grad_view)
-                elif parent in wanted:
-                    found[parent] = found[parent] + parent_grad if parent in found else parent_grad
-            elif parent in grads:
-                grads[parent] = grads[parent] + parent_grad   # never in place: it may be shared
+            if parent in grads:                 # the one accumulation rule: a sum, never in place
+                grads[parent] = grads[parent] + parent_grad    # (an array may be shared)
+                views.discard(parent)
             else:
                 grads[parent] = parent_grad
+                if may_return_grad_view and parent._ctx is None:
+                    views.add(parent)
+        for tensor in remaining:                # the next tensor that has a gradient
+            if wanted is None or tensor not in wanted:
+                grad = grads.pop(tensor, None)  # (None: no path from the roots reached it)
+            else:                               # a wanted tensor keeps its gradient for grad(), and
+                grad = grads.get(tensor)        # its node runs only if another one lies behind it
+                if tensor not in runs:
+                    continue
+            if grad is not None:
+                break
+        else:
+            return grads, views
+        ctx = tensor._ctx
+        if ctx.arrays is None:
+            raise RuntimeError(_FREED)
+        if create_graph:                        # on the Tensors: the formulas are recorded
+            input_grads = ctx.backward(grad, tensor, *ctx.parents, **ctx.constants)
+        else:                                   # on the arrays forward saw: no graph, full speed
+            input_grads = ctx.backward(grad, tensor.data, *ctx.arrays, **ctx.constants)
+        if _observers:
+            for observer in list(_observers):
+                observer.on_backward(ctx, tensor, grad, input_grads)
         if not retain_graph:
             ctx.arrays = None                   # the one place saved arrays are released
+        parents, may_return_grad_view = ctx.parents, ctx.may_return_grad_view
 
 
-def _accumulate(leaf, grad, borrowed):
-    """Add a gradient into a leaf's .grad. A borrowed array (one the graph may share elsewhere)
-    is copied before it is kept; later contributions are added in place into the leaf's own array.
-    A Tensor gradient (create_graph=True) is kept as a Tensor, and summed out of place."""
+def _store_grad(leaf, grad, may_be_view):
+    """Add a leaf's gradient from one pass into its .grad (PyTorch's AccumulateGrad): the first is kept,
+    copied if it may be a view, is read-only or of another dtype; later ones are added in place into
+    the leaf's own array. A Tensor gradient (create_graph=True) stays a Tensor, summed out of place."""
     if type(grad) is Tensor or type(leaf.grad) is Tensor:
         leaf.grad = grad if leaf.grad is None else leaf.grad + grad
     elif leaf.grad is None:
-        if borrowed or grad.dtype != leaf.data.dtype or not grad.flags.writeable:
+        if may_be_view or grad.dtype != leaf.data.dtype or not grad.flags.writeable:
             # a copy; for an array through its method, which a captured step (tg.compile) sees
             grad = grad.astype(leaf.data.dtype) if isinstance(grad, np.ndarray) else np.array(grad, leaf.data.dtype)
         leaf.grad = grad
