@@ -415,13 +415,15 @@ def test_a_generator_replaced_after_capture_is_followed():
 
 
 def test_dropout_from_a_new_generator_each_call_keeps_the_step_eager():
-    """F.dropout(x) without rng draws from a new Generator every call: no replay could continue it."""
+    """F.dropout(x, rng=np.random.default_rng()) draws from a new Generator every call: no replay could
+    continue it."""
     ae, opt = model()
 
     @tg.compile
     def step(x):
         opt.zero_grad()
-        loss = tg.functional.mse_loss(ae.forward(tg.functional.dropout(x, 0.5)), x, reduction="batchmean")
+        mask_rng = np.random.default_rng()
+        loss = tg.functional.mse_loss(ae.forward(tg.functional.dropout(x, 0.5, rng=mask_rng)), x, reduction="batchmean")
         loss.backward()
         opt.step()
         return loss
@@ -430,6 +432,26 @@ def test_dropout_from_a_new_generator_each_call_keeps_the_step_eager():
         for i in range(4):
             step(Tensor(X[i]))
     assert step.program is None
+
+
+def test_dropout_from_the_default_generator_replays_its_stream():
+    """F.dropout(x) without rng draws from the default generator (tg.manual_seed): a capture finds it
+    there, and every replay draws anew from it, exactly as the eager step does after the same seed."""
+    def body(a, o, x):
+        o.zero_grad()
+        loss = tg.functional.mse_loss(a.forward(tg.functional.dropout(x, 0.5)), x, reduction="batchmean")
+        loss.backward()
+        o.step()
+        return loss
+
+    (ae, opt), (ref_ae, ref_opt) = model(), model()
+    step = tg.compile(lambda x: body(ae, opt, x))
+    tg.manual_seed(7)
+    losses = [step(Tensor(X[i % 4])).item() for i in range(6)]
+    assert step.program is not None
+    tg.manual_seed(7)
+    assert losses == [body(ref_ae, ref_opt, Tensor(X[i % 4])).item() for i in range(6)]
+    assert same_params(ae, ref_ae)
 
 
 def test_an_array_argument_meeting_a_tensor_gives_the_tensors_op():

@@ -56,7 +56,7 @@ def test_linear_seeding_is_reproducible():
     first, second = nn.Linear(6, 4, rng=gen), nn.Linear(6, 4, rng=gen)
     np.testing.assert_array_equal(first.weight.data, a)
     assert not np.array_equal(first.weight.data, second.weight.data)
-    assert not np.array_equal(nn.Linear(6, 4).weight.data, nn.Linear(6, 4).weight.data)  # fresh entropy
+    assert not np.array_equal(nn.Linear(6, 4).weight.data, nn.Linear(6, 4).weight.data)  # the default stream goes on
 
 
 @pytest.mark.parametrize("x_shape", [(5, 4), (4,), (2, 5, 4)])

@@ -1,5 +1,5 @@
 """tinygrad_ae: a tiny, readable reverse-mode autograd framework on numpy, and the lecture autoencoder."""
-from . import autograd, data, functional, nn, optim, viz
+from . import autograd, data, dtypes, factories, functional, nn, optim, random, viz
 from .models import reference
 from .models.autoencoder import Autoencoder
 from .training.loop import TrainingDiverged
@@ -9,9 +9,24 @@ from .debug import AnomalyError, detect_anomaly, trace
 from .gradcheck import gradcheck, gradgradcheck, numerical_grad
 from .serialization import load, save
 from .engine.tensor import Tensor, apply, cat, enable_grad, grad, is_grad_enabled, maximum, minimum, no_grad, stack, where
+# PyTorch's tensor-level surface: dtypes (torch.float32 ...; float, int and bool shadow Python's only in this
+# namespace, as in torch), the device, random numbers, and the factories
+from .dtypes import (bool, device, double, float, float16, float32, float64, get_default_dtype, half, int,  # noqa: A004
+                     int8, int16, int32, int64, long, set_default_dtype, short, uint8)
+from .random import Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
+from .factories import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like, is_floating_point,
+                        is_tensor, linspace, normal, numel, ones, ones_like, rand, rand_like, randint, randn,
+                        randn_like, randperm, tensor, zeros, zeros_like)
 
 __all__ = ["Tensor", "apply", "grad", "autograd", "no_grad", "enable_grad", "is_grad_enabled", "gradcheck",
            "gradgradcheck", "numerical_grad", "functional", "nn", "optim", "save", "load", "Autoencoder", "TrainingDiverged", "data",
            "reference", "cat", "stack", "where", "maximum", "minimum",
-           "viz", "trace", "detect_anomaly", "AnomalyError", "compile", "CaptureError"]
+           "viz", "trace", "detect_anomaly", "AnomalyError", "compile", "CaptureError",
+           "dtypes", "factories", "random",
+           "float32", "float", "float64", "double", "float16", "half", "int64", "long", "int32", "int", "int16", "short",
+           "int8", "uint8", "bool", "get_default_dtype", "set_default_dtype", "device",
+           "Generator", "default_generator", "manual_seed", "seed", "initial_seed", "get_rng_state", "set_rng_state",
+           "tensor", "as_tensor", "from_numpy", "zeros", "ones", "full", "empty", "eye", "arange", "linspace",
+           "zeros_like", "ones_like", "full_like", "empty_like", "rand_like", "randn_like", "rand", "randn", "randint",
+           "randperm", "normal", "is_tensor", "is_floating_point", "numel"]
 __version__ = "0.1.0"

@@ -167,12 +167,12 @@ def cross_entropy(logits, target, reduction="mean"):
 def dropout(x, p=0.5, training=True, rng=None):
     """PyTorch's dropout: in training, each element is zeroed with probability p and the survivors
     are scaled by 1/(1 - p), so the expected value is unchanged; outside training, x itself.
-    rng: a numpy Generator (or a seed) to draw the mask from."""
+    rng: a Generator (numpy's or tg's) or a seed to draw the mask from; None: the default generator."""
     if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
         raise ValueError(f"dropout: p must be a probability in [0, 1], got {p!r}")
     if not training or p == 0:
         return x
     if p == 1:
         return x * np.zeros(x.shape, x.dtype)
-    keep = random.draw(np.random.default_rng(rng), "random", x.shape, np.float64) >= p
+    keep = random.draw(random.numpy_generator(rng), "random", x.shape, np.float64) >= p
     return x * (keep * (1.0 / (1.0 - p))).astype(x.dtype)

@@ -8,6 +8,7 @@ keeps assignment order, so no registration calls are needed and names follow PyT
 import numpy as np
 
 from . import functional as F
+from . import random
 from .engine import ops
 from .engine.tensor import Tensor, apply
 
@@ -118,7 +119,8 @@ class Linear(Module):
         if dtype.kind != "f":
             raise TypeError(f"Linear: dtype must be a floating type such as np.float32, got {dtype}")
         self.in_features, self.out_features = int(in_features), int(out_features)
-        rng = np.random.default_rng(rng)   # a Generator is used as is; an int seeds a new one; None = fresh entropy
+        # a Generator is used as is; an int seeds a new one; None: the default generator (tg.manual_seed)
+        rng = random.numpy_generator(rng)
         # Glorot/Xavier uniform U(-a, a), a = sqrt(6 / (fan_in + fan_out)), and a zero bias: the lecture's
         # choice, keeping activation variance roughly equal forwards and backwards for sigmoid/tanh units.
         # PyTorch's default differs (Kaiming-uniform with a = sqrt(5), i.e. U(+-1/sqrt(fan_in)), for both
@@ -203,13 +205,14 @@ class ReLU(Module):
 
 class Dropout(Module):
     """Zero each element with probability p and scale the rest by 1/(1 - p) in training mode (PyTorch's
-    rule); the identity after eval(). The masks come from a numpy Generator seeded by `rng`."""
+    rule); the identity after eval(). The masks come from `rng`: a Generator (numpy's or tg's), a seed
+    for a new one, or None for the default generator (tg.manual_seed)."""
 
     def __init__(self, p=0.5, rng=None):
         if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
             raise ValueError(f"Dropout: p must be a probability in [0, 1], got {p!r}")
         self.p = float(p)
-        self.rng = np.random.default_rng(rng)
+        self.rng = random.numpy_generator(rng)
 
     def forward(self, x):
         return F.dropout(x, self.p, self.training, self.rng)

@@ -7,6 +7,7 @@ import types
 
 import numpy as np
 
+from .. import random
 from ..engine.tensor import Tensor
 from .trace import Traced
 
@@ -50,7 +51,8 @@ def discover(fn, args, skip=()):
 
 def _roots(fn, args):
     """Where the walk starts: the non-array arguments, a bound method's self, a function's closure
-    cells, the globals its code names and its defaults (or a callable object itself)."""
+    cells, the globals its code names and its defaults (or a callable object itself); last, the default
+    generator, which a draw given no generator uses (F.dropout(x), tg.rand)."""
     roots = [a for a in args if not is_array(a)]
     function = fn
     if inspect.ismethod(function):
@@ -62,7 +64,7 @@ def _roots(fn, args):
         roots += list(function.__defaults__ or ())
     elif hasattr(function, "__dict__"):
         roots.append(function)
-    return roots
+    return roots + [random.default_generator]
 
 
 def _children(obj):

@@ -4,6 +4,8 @@ Needs numpy only.
 """
 import numpy as np
 
+from .. import random
+
 
 def validate_rows(X, n_features=None, what="X"):
     """Refuse data the autoencoder cannot train on, with a message that says what to do.
@@ -82,8 +84,8 @@ def train_val_split(X, val_fraction=0.2, seed=0):
 def iterate_minibatches(X, batch_size, shuffle=True, rng=None):
     """Yield row batches of X covering every row once; the last may be smaller.
 
-    rng: a np.random.Generator (or a seed) for the shuffle; None draws a fresh one. Passing the same
-    Generator across epochs gives a new, reproducible order each epoch.
+    rng: a Generator (numpy's or tg's) or a seed for the shuffle; None: the default generator
+    (tg.manual_seed). Passing the same Generator across epochs gives a new, reproducible order each epoch.
     """
     # checked here, not inside the generator, so a bad call fails where it is made
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
@@ -91,6 +93,6 @@ def iterate_minibatches(X, batch_size, shuffle=True, rng=None):
     X = np.asarray(X)
     if not shuffle:
         return (X[start:start + batch_size] for start in range(0, len(X), batch_size))
-    rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    rng = random.numpy_generator(rng)
     order = rng.permutation(len(X))                          # drawn now: the rng advances once per call
     return (X[order[start:start + batch_size]] for start in range(0, len(X), batch_size))

@@ -65,7 +65,8 @@ class Autoencoder(nn.Module):
         sizes = s.sizes
         # the model's generator: first the initial weights, then the noise of every training step. Its state
         # goes into the training checkpoints, so a resumed run draws exactly the noise it would have drawn.
-        self.generator = rng = np.random.default_rng(seed)
+        # seed=None seeds it from the default generator, so tg.manual_seed makes the model reproducible
+        self.generator = rng = random.numpy_generator(random.child_seed() if seed is None else seed)
         widths = (int(n_inputs),) + sizes
         encoders = [nn.Linear(a, b, dtype=dtype, rng=rng) for a, b in zip(widths, widths[1:])]
         if self.tied:   # W* = W^T, layer by layer: each decoder layer's only parameter is its bias

@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from .. import optim
+from .. import optim, random
 from ..data.rows import iterate_minibatches
 from ..engine.tensor import Tensor, no_grad
 from ..models import spec
@@ -54,8 +54,9 @@ def fit(model, X, epochs=10, batch_size=64, lr=1e-3, optimizer="adam", shuffle=T
     set, e.g. history["sparsity"]) and "objective" (the reconstruction term plus the penalties).
     The model trains in training mode (noise on) and goes back to the mode it was in.
 
-    optimizer: "adam", "sgd", or an Optimizer (then lr is not used). seed: None, an int, or a
-    np.random.Generator, used as is, so its state goes on (how a resumed run keeps its shuffle order).
+    optimizer: "adam", "sgd", or an Optimizer (then lr is not used). seed: an int, a Generator
+    (numpy's or tg's), used as is, so its state goes on (how a resumed run keeps its shuffle order), or
+    None: the default generator (tg.manual_seed).
     history: a history to continue; its lists grow in place, and `epochs` more epochs are run.
     Hooks, each with the 0-based epoch index (counting the epochs of `history` given):
       on_step(epoch, batch_index, batch_loss) after every optimizer step (e.g. a progress bar);
@@ -68,7 +69,7 @@ def fit(model, X, epochs=10, batch_size=64, lr=1e-3, optimizer="adam", shuffle=T
     X_val = None if X_val is None else model.check_data(X_val, "X_val")
     opt = make_optimizer(model, optimizer, lr)
     lr = getattr(opt, "lr", lr)
-    rng = np.random.default_rng(seed)
+    rng = random.numpy_generator(seed)
     step = model.training_step(opt, compile)
     if history is None:
         history = {"train": [], "val": [], "seconds": []}
