@@ -8,7 +8,8 @@ from .capture import CaptureError, compile
 from .debug import AnomalyError, detect_anomaly, trace
 from .gradcheck import gradcheck, gradgradcheck, numerical_grad
 from .serialization import load, save
-from .engine.tensor import Tensor, apply, cat, enable_grad, grad, is_grad_enabled, maximum, minimum, no_grad, stack, where
+from .engine.tensor import Tensor, apply, enable_grad, is_grad_enabled, no_grad
+from .engine.functions import cat, grad, maximum, minimum, stack, where
 # PyTorch's tensor-level surface: dtypes (torch.float32 ...; float, int and bool shadow Python's only in this
 # namespace, as in torch), the device, random numbers, and the factories
 from .dtypes import (bool, device, double, float, float16, float32, float64, get_default_dtype, half, int,  # noqa: A004

@@ -6,7 +6,8 @@ Everything runs in float64: float32's rounding would drown the differences.
 """
 import numpy as np
 
-from .engine.tensor import Tensor, enable_grad, grad, no_grad
+from .engine.functions import grad
+from .engine.tensor import Tensor, enable_grad, no_grad
 
 
 def _scalar_output(fn, tensors, weights):

@@ -1,1 +1,5 @@
-"""The engine: read `ops.py` (the derivative table), then `tensor.py` (Tensor, apply, the backward walk)."""
+"""The engine, in reading order: `ops.py` (the derivative table) with `numerics.py` (the helpers it
+calls), `arguments.py` (what users pass, made into what the engine takes), `tensor.py` (Tensor,
+apply, the backward walk), `functions.py` (cat, stack, where, maximum, minimum, grad, and numpy's
+functions on Tensors). Imports go one way: numerics <- ops; ops, arguments <- tensor <- functions."""
+from . import functions  # noqa: F401  (fills tensor's tables of numpy's functions on Tensors)

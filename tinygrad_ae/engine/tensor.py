@@ -26,13 +26,12 @@ from .numerics import seed_ones
 
 class _GradMode(threading.local):
     def __init__(self):                         # runs once in each thread that reads the mode
-        self.enabled = True                     # (an instance attribute: found faster than a class one)
+        self.enabled = True                     # (an instance attribute: faster to read than a class one)
 
 
 _grad_mode = _GradMode()
-# Observers of every op (trace(), detect_anomaly() in debug.py), added by add_observer(). Empty outside
-# those contexts, where the only cost is one truth test per op. Each has on_forward(ctx, inputs, out)
-# and on_backward(ctx, out, grad, input_grads).
+# Observers of every op (trace(), detect_anomaly() in debug.py), by add_observer(): on_forward(ctx,
+# inputs, out) and on_backward(ctx, out, grad, input_grads). Outside them the cost is one truth test.
 _observers = []
 # Every recorded op's output gets the next number: an op's output is always made after its inputs,
 # so newest-first is a topological order of any graph (PyTorch's engine orders by the same idea).
@@ -97,11 +96,9 @@ def _operand(value):
 
 
 def apply(op, *inputs, **constants):
-    """Run the primitive `op` (a Function class of ops.py) on `inputs` and return its output Tensor.
-
-    Inputs are Tensors, numbers or arrays (kept as constants); `constants` (an axis, a scale) go to
-    forward and backward as keywords. This is the only place a graph node is made: it is recorded
-    only when grad mode is on and some input requires grad."""
+    """Run the primitive `op` (a Function class of ops.py) on `inputs` (Tensors, numbers, arrays: kept
+    as constants) and return its output Tensor; `constants` (an axis, a scale) go to forward and
+    backward as keywords. The only place a node is made: when grad mode is on and an input requires grad."""
     arrays = []
     requires_grad = False
     for x in inputs:
@@ -162,28 +159,14 @@ class Tensor:
     dtype = property(lambda self: self.data.dtype)
     ndim = property(lambda self: self.data.ndim)
     size = property(lambda self: self.data.size)
+    grad_fn = property(lambda self: self._ctx, doc="The node (an ops.Function) that made this tensor; "
+                       "None for a leaf or outside the graph.")
+    is_leaf = property(lambda self: self._ctx is None)
 
-    @property
-    def grad_fn(self):
-        """The node (an ops.Function) that made this tensor; None for a leaf or outside the graph."""
-        return self._ctx
-
-    @property
-    def is_leaf(self):
-        return self._ctx is None
-
-    def numpy(self):
-        return self.data
-
-    def item(self):
-        return self.data.item()
-
-    def detach(self):
-        """A new leaf sharing this tensor's data, cut from the graph."""
-        return Tensor(self.data)
-
-    def __len__(self):
-        return len(self.data)
+    def numpy(self): return self.data
+    def item(self): return self.data.item()
+    def detach(self): return Tensor(self.data)          # a new leaf sharing this data, cut from the graph
+    def __len__(self): return len(self.data)
 
     def __array__(self, dtype=None, copy=None):
         """np.asarray(t) is t's data (no gradient flows through it)."""
@@ -239,30 +222,22 @@ class Tensor:
                              f"({self.size} elements) into shape {shape}") from None
 
     def transpose(self, *axes): return apply(ops.Transpose, self, axes=arguments.axes(axes))
+
     def swapaxes(self, axis1, axis2): return self.transpose(arguments.swapped_axes(self.ndim, axis1, axis2))
 
-    def broadcast_to(self, shape):
-        return apply(ops.BroadcastTo, self, shape=tuple(shape))
+    def broadcast_to(self, shape): return apply(ops.BroadcastTo, self, shape=tuple(shape))
+    T = property(lambda self: apply(ops.Transpose, self, axes=None))
 
-    @property
-    def T(self):
-        return apply(ops.Transpose, self, axes=None)
-
+    # max and min over axis (None: all): tied elements share the gradient equally; argmax and
+    # argmin give plain integer ndarrays (no gradient)
     def max(self, axis=None, keepdims=False):
-        """The largest element over axis (None: all); tied elements share the gradient equally."""
         return apply(ops.Max, self, axis=arguments.axis(axis), keepdims=bool(keepdims))
 
     def min(self, axis=None, keepdims=False):
-        """The smallest element over axis (None: all); tied elements share the gradient equally."""
         return apply(ops.Min, self, axis=arguments.axis(axis), keepdims=bool(keepdims))
 
-    def argmax(self, axis=None, keepdims=False):
-        """Indices of the largest elements, as a plain integer ndarray (no gradient)."""
-        return np.argmax(self.data, axis=axis, keepdims=keepdims)
-
-    def argmin(self, axis=None, keepdims=False):
-        """Indices of the smallest elements, as a plain integer ndarray (no gradient)."""
-        return np.argmin(self.data, axis=axis, keepdims=keepdims)
+    def argmax(self, axis=None, keepdims=False): return np.argmax(self.data, axis=axis, keepdims=keepdims)
+    def argmin(self, axis=None, keepdims=False): return np.argmin(self.data, axis=axis, keepdims=keepdims)
 
     def clip(self, lo=None, hi=None):
         """Values limited to [lo, hi] (numbers; None: no bound); the gradient passes where lo <= x <= hi."""
@@ -279,11 +254,10 @@ class Tensor:
                              "of size n must lie in -n..n-1") from None
 
     def __setitem__(self, index, value):
-        raise TypeError(
-            "Tensor does not support item assignment (x[i] = v): the graph would not see the change. "
-            "Build a new tensor instead: tg.where(mask, v, x) to replace masked elements, tg.cat([...]) "
-            "to join pieces; or, to change values outside the graph (e.g. a parameter), write into "
-            "x.data[i] under tg.no_grad()")
+        raise TypeError("Tensor does not support item assignment (x[i] = v): the graph would not see the "
+                        "change. Build a new tensor instead: tg.where(mask, v, x) to replace masked elements, "
+                        "tg.cat([...]) to join pieces; or, to change values outside the graph (e.g. a "
+                        "parameter), write into x.data[i] under tg.no_grad()")
 
     # Two composites every user reaches for as methods (functional.py has the rest)
     def mean(self, axis=None, keepdims=False):
@@ -296,13 +270,13 @@ class Tensor:
         """|x| as x * sign(x) with sign(x) a constant: gradient sign(x), 0 at 0 as in PyTorch."""
         return self * np.sign(self.data)
 
-    # ----- numpy's protocols: the table's formulas run on Tensors too ----------------------------
+    # ----- numpy's protocols: the table's formulas run on Tensors too (tables: functions.py) ------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         if method == "__call__" and not kwargs:
-            op = _UFUNC_OPS.get(ufunc)
+            op = UFUNC_OPS.get(ufunc)
             if op is not None:
                 return apply(op, *inputs)
-            if ufunc in _COMPARISONS:           # masks: plain arrays, no gradient
+            if ufunc in COMPARISONS:            # masks: plain arrays, no gradient
                 return ufunc(*map(_data, inputs))
         if method == "reduce" and ufunc is np.add and set(kwargs) <= {"axis", "keepdims"}:
             return inputs[0].sum(kwargs.get("axis", 0), kwargs.get("keepdims", False))
@@ -311,7 +285,7 @@ class Tensor:
                         "and operators, or call it on t.data to leave the graph")
 
     def __array_function__(self, func, types, args, kwargs):
-        implementation = _ARRAY_FUNCTIONS.get(func)
+        implementation = ARRAY_FUNCTIONS.get(func)
         if implementation is None:
             raise TypeError(f"numpy's {func.__name__} is not defined on Tensors; use the Tensor's methods "
                             "and operators, or call it on t.data to leave the graph")
@@ -319,10 +293,9 @@ class Tensor:
 
     # ----- the engine -------------------------------------------------------------------------
     def backward(self, grad=None, retain_graph=None, create_graph=False):
-        """Accumulate d(self)/d(leaf) into the .grad of every leaf that requires grad.
-
-        create_graph=True records the backward pass itself: each .grad is then a Tensor that can be
-        differentiated again. retain_graph (default: create_graph) keeps this graph for another pass."""
+        """Accumulate d(self)/d(leaf) into the .grad of every leaf that requires grad. create_graph=True
+        records the backward pass itself: each .grad is then a Tensor that can be differentiated
+        again. retain_graph (default: create_graph) keeps this graph for another pass."""
         if not self.requires_grad:
             raise RuntimeError(
                 "backward: this tensor does not require grad, so there is nothing to differentiate: "
@@ -332,108 +305,15 @@ class Tensor:
             _store_grad(leaf, g, leaf in views)
 
 
-def _data(value):
-    return value.data if type(value) is Tensor else value
+def _data(value): return value.data if type(value) is Tensor else value   # a Tensor's array, else value
 
 
-def _expand_dims(x, axis):
-    return x.reshape(arguments.expanded_shape(x.shape, axis))
-
-
-def maximum(a, b):
-    """Elementwise max (numpy broadcasting); at a tie each input gets half the gradient, as in PyTorch."""
-    return apply(ops.Maximum, a, b)
-
-
-def minimum(a, b):
-    """Elementwise min (numpy broadcasting); at a tie each input gets half the gradient, as in PyTorch."""
-    return apply(ops.Minimum, a, b)
-
-
-def where(condition, a, b):
-    """a where condition holds, else b (numpy broadcasting). condition is a boolean array, such as
-    the mask a comparison of Tensors gives (x > 0); no gradient flows into it."""
-    return apply(ops.Where, a, b, condition=arguments.condition(condition))
-
-
-def cat(tensors, axis=0):
-    """Join tensors along an existing axis (np.concatenate); each input gets its slice of the gradient."""
-    tensors = _tensors("cat", tensors)
-    return apply(ops.Cat, *tensors, axis=arguments.cat_axis(tensors, axis))
-
-
-def stack(tensors, axis=0):
-    """Join tensors of one shape along a new axis (np.stack): cat of each with a size-1 axis inserted."""
-    tensors = _tensors("stack", tensors)
-    axis = arguments.stack_axis(tensors, axis)
-    return cat([_expand_dims(t, axis) for t in tensors], axis)
-
-
-def _tensors(name, values):
-    """The inputs of cat or stack: Tensors (an array becomes a constant one), at least one."""
-    tensors = [Tensor(t) if isinstance(t, np.ndarray) else t for t in values]
-    if not tensors or not all(type(t) is Tensor for t in tensors):
-        raise TypeError(f"{name}: pass a non-empty list of Tensors (or arrays)")
-    return tensors
-
-
-_UFUNC_OPS = {np.add: ops.Add, np.subtract: ops.Sub, np.multiply: ops.Mul, np.true_divide: ops.Div,
-              np.negative: ops.Neg, np.exp: ops.Exp, np.log: ops.Log, np.sqrt: ops.Sqrt,
-              np.tanh: ops.Tanh, np.matmul: ops.MatMul, np.maximum: ops.Maximum, np.minimum: ops.Minimum}
-_COMPARISONS = {np.greater, np.greater_equal, np.less, np.less_equal, np.equal, np.not_equal}
-_ARRAY_FUNCTIONS = {
-    np.dot: lambda a, b: apply(ops.MatMul, a, b),
-    np.transpose: lambda x, axes=None: apply(ops.Transpose, x, axes=None if axes is None else tuple(axes)),
-    np.swapaxes: lambda x, axis1, axis2: x.swapaxes(axis1, axis2),
-    np.reshape: lambda x, shape: x.reshape(shape),
-    np.expand_dims: _expand_dims,
-    np.broadcast_to: lambda x, shape: x.broadcast_to(shape),
-    np.sum: lambda x, axis=None, keepdims=False: x.sum(axis, keepdims),
-    np.max: lambda x, axis=None, keepdims=False: x.max(axis, keepdims),
-    np.min: lambda x, axis=None, keepdims=False: x.min(axis, keepdims),
-    np.amax: lambda x, axis=None, keepdims=False: x.max(axis, keepdims),
-    np.amin: lambda x, axis=None, keepdims=False: x.min(axis, keepdims),
-    np.clip: lambda x, lo, hi: x.clip(lo, hi),
-    np.where: where,
-    np.concatenate: lambda arrays, axis=0: cat(arrays, axis),
-    np.stack: lambda arrays, axis=0: stack(arrays, axis),
-    ops.index_add: lambda values, index, shape: apply(ops.IndexAdd, values, index=index, shape=tuple(shape)),
-    np.shape: lambda x: x.shape,
-    np.ndim: lambda x: x.ndim,
-}
+# What numpy's ufuncs (a primitive each), comparisons (a plain mask) and functions do on Tensors:
+# filled by functions.py, whose entries make their results through apply (the engine imports it)
+UFUNC_OPS, COMPARISONS, ARRAY_FUNCTIONS = {}, set(), {}
 
 
 # ----- the backward walk, shared by Tensor.backward and grad() ------------------------------
-
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
-    """d(outputs)/d(inputs) as a tuple of Tensors, one per input, with PyTorch's semantics.
-
-    outputs and inputs are Tensors or sequences of them; grad_outputs (one per output; None for a
-    single-value output) weights the outputs. No .grad is touched. With create_graph=True the
-    results are graphs that can be differentiated again. An input the outputs do not depend on is an
-    error unless allow_unused=True, which returns None for it."""
-    outputs = (outputs,) if isinstance(outputs, Tensor) else tuple(outputs)
-    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
-    grad_outputs = arguments.grad_outputs(grad_outputs, len(outputs))
-    for i, t in enumerate(inputs):
-        if not isinstance(t, Tensor) or not t.requires_grad:
-            raise RuntimeError(f"grad: input {i} does not require grad; make it with requires_grad=True")
-    for i, out in enumerate(outputs):
-        if not out.requires_grad:
-            raise RuntimeError(f"grad: output {i} does not require grad: it does not depend on any input "
-                               "that requires grad (or it was made under no_grad())")
-    grads, _ = backward_walk(outputs, grad_outputs, retain_graph, create_graph, inputs)
-    results = []
-    for i, t in enumerate(inputs):
-        g = grads.get(t)
-        if g is None and not allow_unused:
-            raise RuntimeError(f"grad: input {i} (shape {t.shape}) was not used to compute the outputs; "
-                               "pass allow_unused=True to get None for it")
-        if g is not None and type(g) is not Tensor:
-            g = Tensor(np.array(g, dtype=t.dtype))   # a fresh array: never a view of a seed
-        results.append(g)
-    return tuple(results)
-
 
 def _seed(out, grad, create_graph):
     """The gradient that starts a walk at `out`: grad as given (checked), or 1 for a single value;
