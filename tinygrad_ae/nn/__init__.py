@@ -4,13 +4,18 @@ A module's parameters are simply its attributes that are Tensors with requires_g
 submodules are its attributes that are Modules. Both are found by scanning `vars(self)`, which
 keeps assignment order, so no registration calls are needed and names follow PyTorch:
 `encoder.weight`, `encoder.bias`, `0.weight` inside a Sequential.
+
+As torch.nn: `nn.functional` is tinygrad_ae.functional itself (one module, two names), and `nn.init`
+fills parameters in place.
 """
+import sys
+
 import numpy as np
 
-from . import functional as F
-from . import random
-from .engine import ops
-from .engine.tensor import Tensor, apply
+from .. import functional as F
+from .. import random
+from ..engine import ops
+from ..engine.tensor import Tensor, apply
 
 
 class Module:
@@ -255,3 +260,10 @@ class Sequential(Module):
 
     def __repr__(self):
         return "Sequential(" + ", ".join(repr(m) for m in self._layers()) + ")"
+
+
+# torch.nn.functional: the package's functional module under torch's name, so that
+# `import tinygrad_ae.nn.functional as F` and `tinygrad_ae.functional` are the same module
+functional = F
+sys.modules[__name__ + ".functional"] = F
+from . import init  # noqa: E402 (init imports nothing from here)

@@ -1,0 +1,1 @@
+"""torch.utils's place: `utils.data` (datasets and the loader)."""
