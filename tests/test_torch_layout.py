@@ -47,10 +47,23 @@ def test_torchs_submodule_imports_work_in_a_fresh_interpreter():
     subprocess.run([sys.executable, "-c", IMPORTS + checks], check=True, cwd=ROOT, timeout=120)
 
 
+ATTRIBUTES = """
+import tinygrad_ae as torch
+torch.nn.functional.mse_loss, torch.nn.init.xavier_uniform_, torch.optim.SGD, torch.utils.data.DataLoader
+torch.utils.data.TensorDataset, torch.nn.Linear, torch.manual_seed, torch.float32, torch.zeros
+"""
+
+
+def test_import_tinygrad_ae_as_torch_alone_reaches_the_submodules():
+    """As after `import torch`: no submodule import needed to reach torch.nn.init or torch.utils.data."""
+    subprocess.run([sys.executable, "-c", ATTRIBUTES], check=True, cwd=ROOT, timeout=120)
+
+
 @needs_torch
 def test_the_same_import_lines_are_torchs():
     """The lines above, with torch for tinygrad_ae, run in PyTorch: the paths are torch's own."""
-    subprocess.run([sys.executable, "-c", IMPORTS.replace("tinygrad_ae", "torch")], check=True, cwd=ROOT, timeout=120)
+    for text in (IMPORTS, ATTRIBUTES):
+        subprocess.run([sys.executable, "-c", text.replace("tinygrad_ae", "torch")], check=True, cwd=ROOT, timeout=120)
 
 
 def test_nn_functional_is_the_functional_module():

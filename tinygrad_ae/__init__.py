@@ -1,5 +1,5 @@
 """tinygrad_ae: a tiny, readable reverse-mode autograd framework on numpy, and the lecture autoencoder."""
-from . import autograd, data, dtypes, factories, functional, nn, optim, random, viz
+from . import autograd, data, dtypes, factories, functional, nn, optim, random, utils, viz
 from .models import reference
 from .models.autoencoder import Autoencoder
 from .training.loop import TrainingDiverged
@@ -23,7 +23,7 @@ __all__ = ["Tensor", "apply", "grad", "autograd", "no_grad", "enable_grad", "is_
            "gradgradcheck", "numerical_grad", "functional", "nn", "optim", "save", "load", "Autoencoder", "TrainingDiverged", "data",
            "reference", "cat", "stack", "where", "maximum", "minimum",
            "viz", "trace", "detect_anomaly", "AnomalyError", "compile", "CaptureError",
-           "dtypes", "factories", "random",
+           "dtypes", "factories", "random", "utils",
            "float32", "float", "float64", "double", "float16", "half", "int64", "long", "int32", "int", "int16", "short",
            "int8", "uint8", "bool", "get_default_dtype", "set_default_dtype", "device",
            "Generator", "default_generator", "manual_seed", "seed", "initial_seed", "get_rng_state", "set_rng_state",

@@ -1,1 +1,2 @@
 """torch.utils's place: `utils.data` (datasets and the loader)."""
+from . import data
