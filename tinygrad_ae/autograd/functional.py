@@ -32,8 +32,8 @@ table in ops.py:
 """
 import numpy as np
 
-from .engine.functions import grad as _engine_grad
-from .engine.tensor import Tensor, enable_grad
+from ..engine.functions import grad as _engine_grad
+from ..engine.tensor import Tensor, enable_grad
 
 __all__ = ["vjp", "jvp", "jacobian", "hessian", "hvp", "vhp"]
 
