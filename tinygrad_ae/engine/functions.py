@@ -12,7 +12,7 @@ module uses tensor.py, never the reverse (numerics <- ops, arguments <- tensor <
 import numpy as np
 
 from . import arguments, ops
-from .tensor import ARRAY_FUNCTIONS, COMPARISONS, UFUNC_OPS, Tensor, apply, backward_walk
+from .tensor import ARRAY_FUNCTIONS, COMPARISONS, UFUNC_OPS, Tensor, apply, backward_walk, start_gradient
 
 
 def maximum(a, b):
@@ -100,7 +100,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         if not out.requires_grad:
             raise RuntimeError(f"grad: output {i} does not require grad: it does not depend on any input "
                                "that requires grad (or it was made under no_grad())")
-    grads, _ = backward_walk(outputs, grad_outputs, retain_graph, create_graph, inputs)
+    seeds = [start_gradient(out, g, create_graph) for out, g in zip(outputs, grad_outputs)]
+    grads, _ = backward_walk(outputs, seeds, retain_graph, create_graph, inputs)
     results = []
     for i, t in enumerate(inputs):
         g = grads.get(t)

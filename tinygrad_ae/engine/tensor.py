@@ -300,7 +300,7 @@ class Tensor:
             raise RuntimeError(
                 "backward: this tensor does not require grad, so there is nothing to differentiate: "
                 "no input it was computed from has requires_grad=True (or it was made under no_grad())")
-        grads, views = backward_walk((self,), (grad,), retain_graph, create_graph)
+        grads, views = backward_walk((self,), (start_gradient(self, grad, create_graph),), retain_graph, create_graph)
         for leaf, g in grads.items():
             _store_grad(leaf, g, leaf in views)
 
@@ -315,7 +315,7 @@ UFUNC_OPS, COMPARISONS, ARRAY_FUNCTIONS = {}, set(), {}
 
 # ----- the backward walk, shared by Tensor.backward and grad() ------------------------------
 
-def _seed(out, grad, create_graph):
+def start_gradient(out, grad, create_graph):
     """The gradient that starts a walk at `out`: grad as given (checked), or 1 for a single value;
     a Tensor under create_graph, an array (or a number) otherwise."""
     if grad is None:
@@ -337,11 +337,12 @@ _FREED = ("backward: this graph's saved arrays were already freed by an earlier 
 
 
 def _reverse_topological_order(roots, check_freed=False):
-    """Every non-leaf tensor that leads to the roots (non-leaf tensors) through recorded ops (an explicit
-    stack, no recursion), newest first. check_freed: refuse a graph part of which an earlier
-    backward() freed, before any gradient is computed."""
+    """Every non-leaf tensor among the roots or behind them through recorded ops (an explicit stack, no
+    recursion), newest first. check_freed: refuse a graph part of which an earlier backward() freed,
+    before any gradient is computed."""
     seen = set(roots)
-    tensors, stack = list(seen), list(seen)
+    tensors = [tensor for tensor in seen if tensor._ctx is not None]     # (a leaf root has no graph)
+    stack = list(tensors)
     while stack:
         ctx = stack.pop()._ctx
         if check_freed and ctx.arrays is None:
@@ -368,14 +369,13 @@ def _leading_to(order, wanted):
     return [tensor for tensor in order if tensor in runs or tensor in wanted], runs
 
 
-def backward_walk(roots, root_grads, retain_graph, create_graph, inputs=None):
-    """The one backward walk, from the roots (weighted by root_grads) to the leaves: {leaf: gradient}
-    (with `inputs`: for grad()) and the leaves whose gradient may be a view of another array."""
+def backward_walk(roots, seeds, retain_graph, create_graph, inputs=None):
+    """The one backward walk, from the roots (their seeds: start_gradient's) to the leaves: {leaf:
+    gradient} (with `inputs`: for grad()) and the leaves whose gradient may be a view of another array."""
     retain_graph = create_graph if retain_graph is None else bool(retain_graph)
-    seeds = [_seed(root, g, create_graph) for root, g in zip(roots, root_grads)]
     # a plain backward checks the whole graph first, so that an error leaves every .grad as it was;
     # grad() runs no node beyond its inputs (as in PyTorch), so it checks only the nodes it runs
-    order = _reverse_topological_order([root for root in roots if root._ctx is not None], inputs is None)
+    order = _reverse_topological_order(roots, inputs is None)
     wanted = runs = None
     if inputs is not None:
         wanted = set(inputs)
