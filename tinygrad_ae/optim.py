@@ -130,9 +130,12 @@ class Optimizer:
 
     def step(self):
         """Apply the rule to every parameter that has a gradient."""
+        numbers = self._numbers
         for i, p in enumerate(self.params):
-            if p.grad is not None:
-                self.update(i, p, p.grad, self.numbers(p.dtype))
+            g = p.grad
+            if g is not None:
+                n = numbers.get(p.data.dtype)           # (the dict read inline: step() is on the hot path)
+                self.update(i, p, g, self.numbers(p.data.dtype) if n is None else n)
 
     def update(self, i, p, g, n):
         """The rule for parameter i: p, its gradient g, the numbers n in p's dtype (subclasses)."""
@@ -238,7 +241,9 @@ class SGD(Optimizer):
                     nesterov=float(nesterov), weight_decay=weight_decay)
 
     def update(self, i, p, g, n):
-        s = self.scratch(i, p)
+        s = self._scratch[i]
+        if s is None:
+            s = self.scratch(i, p)
         if n.weight_decay:
             g = self.decayed(i, p, g, n.weight_decay)       # g = g + λ p
         if n.momentum:

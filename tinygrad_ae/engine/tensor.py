@@ -425,8 +425,10 @@ def _walk(order, roots, seeds, wanted, runs, retain_graph, create_graph):
             raise RuntimeError(_FREED)
         if create_graph:                        # on the Tensors: the formulas are recorded
             input_grads = ctx.backward(grad, tensor, *ctx.parents, **ctx.constants)
-        else:                                   # on the arrays forward saw: no graph, full speed
+        elif ctx.constants:                     # on the arrays forward saw: no graph, full speed
             input_grads = ctx.backward(grad, tensor.data, *ctx.arrays, **ctx.constants)
+        else:                                   # (most ops have no constants: a call without ** is cheaper)
+            input_grads = ctx.backward(grad, tensor.data, *ctx.arrays)
         if _observers:
             for observer in list(_observers):
                 observer.on_backward(ctx, tensor, grad, input_grads)
