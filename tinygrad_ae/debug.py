@@ -84,7 +84,9 @@ class trace(_Observer):
 
     def __init__(self):
         self.rows = []
-        self._labels = weakref.WeakKeyDictionary()   # unnamed tensor -> t1, t2, ...
+        # unnamed tensor -> t1, t2, ..., by identity (a WeakKeyDictionary would compare tensors with ==,
+        # which gives a bool tensor); an entry goes when its tensor does
+        self._labels = {}
         self._n_labels = 0
         # (row, output) of the last forward op: a name is often given just after the op ran, so it is
         # read at the next event; holding one tensor that long costs little
@@ -96,10 +98,12 @@ class trace(_Observer):
             return "number"
         if t.name:
             return t.name
-        label = self._labels.get(t)
+        entry = self._labels.get(id(t))
+        label = entry[1] if entry is not None and entry[0]() is t else None
         if label is None:  # numbered by a counter: the dictionary shrinks as tensors die
             self._n_labels += 1
-            label = self._labels[t] = f"t{self._n_labels}"
+            label = f"t{self._n_labels}"
+            self._labels[id(t)] = (weakref.ref(t, lambda _, key=id(t), labels=self._labels: labels.pop(key, None)), label)
         return label
 
     def _resolve_pending(self):

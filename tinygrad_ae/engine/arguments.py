@@ -140,7 +140,7 @@ def clip_bounds(lo, hi):
 def index(index, shape):
     """The index as the table's Index op takes it: a tuple of ints, slices, None, Ellipsis and integer
     arrays, each boolean mask checked against the axes it selects and turned into integer arrays (so
-    the backward's scatter sees only integer indices). Float indices and Tensors are refused."""
+    the backward's scatter sees only integer indices). Float indices and float tensors are refused; integer and bool tensors index as their arrays do."""
     items = index if type(index) is tuple else (index,)
     normalized, masks = [], []
     for item in items:
@@ -157,9 +157,13 @@ def index(index, shape):
         elif isinstance(item, (float, np.floating)):
             raise TypeError(f"getitem: float index {item!r}; index with an int, a slice, an integer "
                             "array or list, or a boolean mask")
-        elif hasattr(item, "requires_grad"):    # a Tensor
-            raise TypeError("getitem: cannot index with a Tensor (its values are floats); index with an "
-                            "integer numpy array or list, or a boolean mask such as x > 0")
+        elif hasattr(item, "requires_grad"):    # a Tensor: an integer or bool one indexes as its array does
+            if item.data.dtype.kind not in "biu":
+                raise TypeError(f"getitem: cannot index with a tensor of dtype {item.data.dtype}; index with an "
+                                "integer tensor (e.g. idx.long()), an integer array or list, or a bool mask such as x > 0")
+            item = item.data if item.data.ndim else item.data.item()
+            if isinstance(item, np.ndarray) and item.dtype.kind == "b":
+                masks.append(len(normalized))
         normalized.append(item)
     if not masks:
         return tuple(normalized)

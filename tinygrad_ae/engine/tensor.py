@@ -20,7 +20,7 @@ import threading
 
 import numpy as np
 
-from . import arguments, ops
+from . import arguments, ops, versions
 from .numerics import seed_ones
 
 
@@ -118,7 +118,7 @@ def apply(op, *inputs, **constants):
     if not isinstance(data, np.ndarray):        # numpy reductions and ufuncs on 0-d input return scalars
         data = np.asarray(data)
     out = Tensor.__new__(Tensor)
-    out.data, out.grad, out.name = data, None, None
+    out.data, out._grad, out.name = data, None, None
     if requires_grad and _grad_mode.enabled:
         ctx.parents, ctx.arrays, ctx.constants = inputs, arrays, constants
         out._ctx, out.requires_grad, out._seq = ctx, True, _next_sequence_number()
@@ -143,13 +143,13 @@ def _unbroadcast(grad, shape):
 class Tensor:
     """An ndarray with a gradient and a record of the op that made it."""
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_seq", "name", "__weakref__")
+    __slots__ = ("data", "_grad", "requires_grad", "_ctx", "_seq", "name", "__weakref__")
 
     def __init__(self, data, requires_grad=False, name=None):
         if isinstance(data, Tensor):
             data = data.data
         self.data = arguments.as_array(data)
-        self.grad = None
+        self._grad = None
         self.requires_grad = bool(requires_grad)
         self._ctx = None
         self.name = name
@@ -162,6 +162,8 @@ class Tensor:
     grad_fn = property(lambda self: self._ctx, doc="The node (an ops.Function) that made this tensor; "
                        "None for a leaf or outside the graph.")
     is_leaf = property(lambda self: self._ctx is None)
+    grad = property(lambda self: self._grad, lambda self, value: setattr(self, "_grad", _check_grad(self, value)),
+                    doc="d(output)/d(self) after backward(): an ndarray (a Tensor with create_graph=True), or None.")
 
     def numpy(self): return self.data
     def item(self): return self.data.item()
@@ -193,12 +195,41 @@ class Tensor:
     def __rmatmul__(self, other): return apply(ops.MatMul, other, self)
     def __neg__(self): return apply(ops.Neg, self)
 
-    # Comparisons give plain boolean arrays: masks, through which no gradient flows. (== stays
-    # identity, so Tensors can be dictionary keys.)
-    def __gt__(self, other): return self.data > _data(other)
-    def __ge__(self, other): return self.data >= _data(other)
-    def __lt__(self, other): return self.data < _data(other)
-    def __le__(self, other): return self.data <= _data(other)
+    # Comparisons give bool tensors (masks, through which no gradient flows), as torch's do. A tensor
+    # hashes by identity, so it stays a dictionary key although == compares elements.
+    def __gt__(self, other): return wrap(np.greater(self.data, _data(other)))
+    def __ge__(self, other): return wrap(np.greater_equal(self.data, _data(other)))
+    def __lt__(self, other): return wrap(np.less(self.data, _data(other)))
+    def __le__(self, other): return wrap(np.less_equal(self.data, _data(other)))
+    def __eq__(self, other): return False if other is None else wrap(np.equal(self.data, _data(other)))
+    def __ne__(self, other): return True if other is None else wrap(np.not_equal(self.data, _data(other)))
+    __hash__ = object.__hash__
+    # logical and bitwise operators, on bool and integer tensors (masks): no gradient
+    def __and__(self, other): return wrap(np.bitwise_and(self.data, _data(other)))
+    def __or__(self, other): return wrap(np.bitwise_or(self.data, _data(other)))
+    def __xor__(self, other): return wrap(np.bitwise_xor(self.data, _data(other)))
+    def __invert__(self): return wrap(np.invert(self.data))
+    __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
+
+    def __bool__(self):
+        if self.data.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous (shape {self.shape}); "
+                               "use t.any() or t.all(), or compare one element")
+        return bool(self.data.item())
+
+    def __index__(self):
+        if self.data.size != 1 or self.data.dtype.kind not in "biu":
+            raise TypeError(f"only integer tensors of a single element can be converted to an index "
+                            f"(got dtype {self.dtype}, shape {self.shape})")
+        return int(self.data.item())
+
+    def __float__(self): return float(self._single("float"))
+    def __int__(self): return int(self._single("int"))
+
+    def _single(self, what):
+        if self.data.size != 1:
+            raise TypeError(f"{what}(): only a tensor of one element converts to a Python number (shape {self.shape})")
+        return self.data.item()
 
     def __pow__(self, exponent): return apply(ops.Pow, self, exponent=arguments.exponent(exponent))
 
@@ -253,12 +284,6 @@ class Tensor:
             raise IndexError(f"getitem: {error} (tensor of shape {self.shape}); an index along an axis "
                              "of size n must lie in -n..n-1") from None
 
-    def __setitem__(self, index, value):
-        raise TypeError("Tensor does not support item assignment (x[i] = v): the graph would not see the "
-                        "change. Build a new tensor instead: tg.where(mask, v, x) to replace masked elements, "
-                        "tg.cat([...]) to join pieces; or, to change values outside the graph (e.g. a "
-                        "parameter), write into x.data[i] under tg.no_grad()")
-
     # Two composites every user reaches for as methods (functional.py has the rest)
     def mean(self, axis=None, keepdims=False):
         """Sum divided by the number of elements reduced over."""
@@ -306,6 +331,28 @@ class Tensor:
 
 
 def _data(value): return value.data if type(value) is Tensor else value   # a Tensor's array, else value
+
+
+def wrap(array):
+    """A new tensor holding `array` itself, whatever its dtype (integer and bool tensors included: their
+    values are labels, indices and masks, which carry no gradient)."""
+    out = Tensor.__new__(Tensor)
+    out.data = array if isinstance(array, np.ndarray) else np.asarray(array)   # (a traced array stays traced)
+    out._grad, out.requires_grad, out._ctx, out.name = None, False, None, None
+    return out
+
+
+def _check_grad(tensor, grad):
+    """What `t.grad = value` may store: None, or an array or Tensor of t's shape and floating dtype."""
+    if grad is None:
+        return None
+    if not (isinstance(grad, np.ndarray) or type(grad) is Tensor):
+        raise TypeError(f"assigned grad must be None or a Tensor (or ndarray) of shape {tensor.shape}, got "
+                        f"{type(grad).__name__} {grad!r:.40}; to clear a gradient assign None")
+    if grad.shape != tensor.shape or grad.dtype.kind != "f":
+        raise ValueError(f"assigned grad has shape {grad.shape} and dtype {grad.dtype}, but the tensor has shape "
+                         f"{tensor.shape} and dtype {tensor.dtype}; assign a floating gradient of the tensor's shape")
+    return grad if type(grad) is Tensor and grad.requires_grad else _data(grad)
 
 
 # What numpy's ufuncs (a primitive each), comparisons (a plain mask) and functions do on Tensors:
@@ -382,13 +429,15 @@ def backward_walk(roots, seeds, retain_graph, create_graph, inputs=None):
         order, runs = _leading_to(order, wanted)
     # grad mode is create_graph while the formulas run: on Tensors and recorded, or on arrays and not
     previous_mode, _grad_mode.enabled = _grad_mode.enabled, bool(create_graph)
+    # (an in-place update since this graph's oldest node was made: check each node's saved values)
+    check_versions = bool(order) and versions.latest.number > order[-1]._seq
     try:
-        return _walk(order, roots, seeds, wanted, runs, retain_graph, create_graph)
+        return _walk(order, roots, seeds, wanted, runs, retain_graph, create_graph, check_versions)
     finally:
         _grad_mode.enabled = previous_mode
 
 
-def _walk(order, roots, seeds, wanted, runs, retain_graph, create_graph):
+def _walk(order, roots, seeds, wanted, runs, retain_graph, create_graph, check_versions=False):
     """Hand each tensor's gradient, newest first, to its node's backward and add what comes back to the
     gradients of the node's inputs; the roots' seeds come in first, as if a node had made them."""
     grads, views = {}, set()                    # tensor -> its gradient so far; leaves holding a view
@@ -423,6 +472,8 @@ def _walk(order, roots, seeds, wanted, runs, retain_graph, create_graph):
         ctx = tensor._ctx
         if ctx.arrays is None:
             raise RuntimeError(_FREED)
+        if check_versions:
+            _check_unchanged(tensor, ctx)
         if create_graph:                        # on the Tensors: the formulas are recorded
             input_grads = ctx.backward(grad, tensor, *ctx.parents, **ctx.constants)
         elif ctx.constants:                     # on the arrays forward saw: no graph, full speed
@@ -437,16 +488,34 @@ def _walk(order, roots, seeds, wanted, runs, retain_graph, create_graph):
         parents, may_return_grad_view = ctx.parents, ctx.may_return_grad_view
 
 
+# the primitives whose backward reads no saved value (only shapes and constants): an update of their
+# inputs after the fact changes no gradient, so it is no error (as in torch)
+_READS_NO_VALUES = frozenset({"add", "sub", "neg", "sum", "reshape", "transpose", "broadcastto", "index", "indexadd", "cat"})
+
+
+def _check_unchanged(tensor, ctx):
+    """torch's version check: refuse a node whose input was given a new history, or one of whose saved
+    arrays was changed in place, after the node was made (its gradient would be computed from new values)."""
+    number = tensor._seq
+    for parent in ctx.parents:
+        if type(parent) is Tensor and getattr(parent, "_seq", -1) > number:
+            raise RuntimeError(versions.MODIFIED.format(what=f"its input of shape {parent.shape}", node=ctx.name))
+    if ctx.name not in _READS_NO_VALUES:
+        for array in (*ctx.arrays, tensor.data):
+            if versions.changed_after(array, number):
+                raise RuntimeError(versions.MODIFIED.format(what=f"an array of shape {np.shape(array)}", node=ctx.name))
+
+
 def _store_grad(leaf, grad, may_be_view):
     """Add a leaf's gradient from one pass into its .grad (PyTorch's AccumulateGrad): the first is kept,
     copied if it may be a view, is read-only or of another dtype; later ones are added in place into
     the leaf's own array. A Tensor gradient (create_graph=True) stays a Tensor, summed out of place."""
-    if type(grad) is Tensor or type(leaf.grad) is Tensor:
-        leaf.grad = grad if leaf.grad is None else leaf.grad + grad
-    elif leaf.grad is None:
+    if type(grad) is Tensor or type(leaf._grad) is Tensor:
+        leaf._grad = grad if leaf._grad is None else leaf._grad + grad
+    elif leaf._grad is None:
         if may_be_view or grad.dtype != leaf.data.dtype or not grad.flags.writeable:
             # a copy; for an array through its method, which a captured step (tg.compile) sees
             grad = grad.astype(leaf.data.dtype) if isinstance(grad, np.ndarray) else np.array(grad, leaf.data.dtype)
-        leaf.grad = grad
+        leaf._grad = grad
     else:
-        np.add(leaf.grad, grad, out=leaf.grad, casting="unsafe")
+        np.add(leaf._grad, grad, out=leaf._grad, casting="unsafe")
