@@ -47,7 +47,7 @@ def update(tensor, op, compute):
         with no_grad():
             new = compute(tensor)
     values = _operand(new)
-    if np.shape(values) != tensor.shape and np.broadcast_shapes(np.shape(values), tensor.shape) != tensor.shape:
+    if not _fits(np.shape(values), tensor.shape):
         raise RuntimeError(f"{op}: the result has shape {np.shape(values)}, which does not fit the tensor's "
                            f"shape {tensor.shape} (an in-place update keeps the tensor's shape)")
     if not np.can_cast(np.result_type(values), tensor.dtype, "same_kind"):
@@ -67,6 +67,14 @@ def _old_value(tensor):
     if tensor._ctx is not None:
         old._seq = tensor._seq
     return old
+
+
+def _fits(shape, target):
+    """Whether an array of `shape` broadcasts to `target` (the shape an in-place update keeps)."""
+    try:
+        return np.broadcast_shapes(shape, target) == target
+    except ValueError:
+        return False
 
 
 def _number(op, name, value):
@@ -103,7 +111,7 @@ class InPlaceMethods:
     def copy_(self, src, non_blocking=False):
         if not isinstance(src, (Tensor, np.ndarray)):
             raise TypeError(f"copy_: src must be a Tensor (or ndarray), got {type(src).__name__}")
-        if np.broadcast_shapes(np.shape(src), self.shape) != self.shape:
+        if not _fits(np.shape(src), self.shape):
             raise RuntimeError(f"copy_: src of shape {np.shape(src)} cannot be broadcast to the tensor's shape {self.shape}")
         # the values are cast to the tensor's dtype, as torch's copy_ does (a float into an int tensor truncates)
         return update(self, "copy_", lambda t: src.to(t.dtype) if type(src) is Tensor and hasattr(src, "to")
@@ -118,7 +126,10 @@ class InPlaceMethods:
         mask = np.asarray(_operand(mask))
         if mask.dtype != bool:
             raise TypeError(f"masked_fill_: mask must be a bool tensor (e.g. x > 0), got dtype {mask.dtype}")
-        return update(self, "masked_fill_", lambda t: t.masked_fill(mask, value))
+        from .functions import where
+        if not _fits(mask.shape, self.shape):
+            raise RuntimeError(f"masked_fill_: mask of shape {mask.shape} does not broadcast to the tensor's shape {self.shape}")
+        return update(self, "masked_fill_", lambda t: where(mask, value if type(value) is Tensor else np.asarray(value, t.dtype), t))
 
     def uniform_(self, a=0.0, b=1.0, *, generator=None):
         rng = random.generator_argument("uniform_", generator)

@@ -435,9 +435,13 @@ def _walk(order, roots, seeds, wanted, runs, retain_graph, create_graph, check_v
         parents, may_return_grad_view = ctx.parents, ctx.may_return_grad_view
 
 
-# the primitives whose backward reads no saved value (only shapes and constants): an update of their
-# inputs after the fact changes no gradient, so it is no error (as in torch)
-_READS_NO_VALUES = frozenset({"add", "sub", "neg", "sum", "reshape", "transpose", "broadcastto", "index", "indexadd", "cat"})
+# The primitives whose backward reads no input value (only shapes and constants), and those that do not
+# read their output: a later in-place update of what they do not read changes no gradient, so it is no
+# error (as in torch, which checks only what a node saved). Any other node is checked in full.
+_READS_NO_INPUTS = frozenset({"add", "sub", "neg", "sum", "reshape", "transpose", "broadcastto", "index", "indexadd", "cat"})
+_READS_NO_OUTPUT = frozenset({"neg", "log", "softplus", "relu", "pow", "add", "sub", "mul", "sum", "reshape", "transpose",
+                              "broadcastto", "index", "indexadd", "where", "clip", "matmul", "linear", "squarederrorsum",
+                              "bcewithlogitssum", "binarycrossentropy", "softmaxcrossentropysum"})
 
 
 def _check_unchanged(tensor, ctx):
@@ -447,10 +451,10 @@ def _check_unchanged(tensor, ctx):
     for parent in ctx.parents:
         if type(parent) is Tensor and getattr(parent, "_seq", -1) > number:
             raise RuntimeError(versions.MODIFIED.format(what=f"its input of shape {parent.shape}", node=ctx.name))
-    if ctx.name not in _READS_NO_VALUES:
-        for array in (*ctx.arrays, tensor.data):
-            if versions.changed_after(array, number):
-                raise RuntimeError(versions.MODIFIED.format(what=f"an array of shape {np.shape(array)}", node=ctx.name))
+    saved = (() if ctx.name in _READS_NO_INPUTS else tuple(ctx.arrays)) + (() if ctx.name in _READS_NO_OUTPUT else (tensor.data,))
+    for array in saved:
+        if versions.changed_after(array, number):
+            raise RuntimeError(versions.MODIFIED.format(what=f"an array of shape {np.shape(array)}", node=ctx.name))
 
 
 def _store_grad(leaf, grad, may_be_view):
