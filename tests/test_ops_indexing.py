@@ -330,8 +330,11 @@ def test_cross_entropy_errors_say_what_to_do():
         F.cross_entropy(logits, [0, -1])
     with pytest.raises(ValueError, match=r"logits of shape \(2, 3\) need a target of shape \(2,\).*got shape \(3,\)"):
         F.cross_entropy(logits, [0, 1, 2])
-    with pytest.raises(TypeError, match=r"not a Tensor"):
-        F.cross_entropy(logits, Tensor([0, 1]))
+    with pytest.raises(TypeError, match=r"target must hold integer class indices, got a tensor of dtype float32"):
+        F.cross_entropy(logits, Tensor([0, 1]))  # (torch.Tensor's float32, as torch's; tg.tensor([0, 1]) is int64)
+    for reduction in ("mean", "none"):           # an integer tensor is its labels
+        np.testing.assert_array_equal(F.cross_entropy(logits, tg.tensor([2, 1]), reduction=reduction).data,
+                                      F.cross_entropy(logits, np.array([2, 1]), reduction=reduction).data)
     with pytest.raises(ValueError, match=r"reduction must be one of"):
         F.cross_entropy(logits, [0, 1], reduction="batchmean")
 

@@ -287,3 +287,33 @@ def test_requires_grad_on_integer_tensors_is_refused():
         tg.tensor([1, 2]).requires_grad_()
     t = Tensor(np.ones(2)).requires_grad_()
     assert t.requires_grad and t.requires_grad_(False) is t and not t.requires_grad
+
+
+def test_a_captured_step_takes_integer_tensors_as_labels_and_indices_without_falling_back():
+    import warnings
+    import tinygrad_ae.functional as F
+    rng = np.random.default_rng(0)
+    start_W, start_C = rng.standard_normal((5, 3)), rng.standard_normal((10, 5))
+    batches = [(rng.integers(0, 10, 4), rng.integers(0, 3, 4)) for _ in range(6)]
+
+    def run(compiled):
+        W, C = leaf(start_W.copy()), leaf(start_C.copy())
+        opt = tg.optim.SGD([W, C], lr=0.1)
+
+        def body(idx, y):
+            opt.zero_grad()
+            loss = F.cross_entropy(C[idx] @ W, y)
+            loss.backward()
+            opt.step()
+            return loss
+        step = tg.compile(body) if compiled else body
+        losses = [float(step(tg.tensor(i), tg.tensor(y)).data) for i, y in batches]
+        return losses, W.data, C.data, step
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")          # a fallback to eager would warn
+        compiled = run(True)
+    eager = run(False)
+    assert compiled[0] == eager[0]
+    np.testing.assert_array_equal(compiled[1], eager[1])
+    np.testing.assert_array_equal(compiled[2], eager[2])
+    assert "index_add" in str(compiled[3].program)   # replayed as a program, the index an input of it

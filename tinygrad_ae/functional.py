@@ -132,9 +132,11 @@ def _class_targets(op, logits, target):
         raise TypeError(f"{op}: logits must be a Tensor, got {type(logits).__name__}")
     if logits.ndim not in (1, 2):
         raise ValueError(f"{op}: logits must have shape (N, C) or (C,), got shape {logits.shape}")
-    if isinstance(target, Tensor):
-        raise TypeError(f"{op}: target must be integer class indices (an int array or list), not a Tensor "
-                        "(a Tensor holds floats); pass the labels as a numpy int array")
+    if isinstance(target, Tensor):              # an integer tensor (tg.tensor([3, 1])) is its labels
+        if target.data.dtype.kind not in "iu":
+            raise TypeError(f"{op}: target must hold integer class indices, got a tensor of dtype {target.dtype}; "
+                            "pass target.long() or an integer array")
+        target = target.data
     target = np.asanyarray(target)             # (an argument of a captured step stays traced)
     if target.dtype.kind not in "iu":
         raise TypeError(f"{op}: target must hold integer class indices, got dtype {target.dtype}; "
