@@ -125,14 +125,14 @@ class Optimizer:
     # ----- the step ---------------------------------------------------------------------------------
     def zero_grad(self):
         """Drop the gradients of all parameters (PyTorch's default, set_to_none=True)."""
-        for p in self.params:
-            p.grad = None
+        for p in self.params:       # (the slot behind .grad: None needs no check, and this is the hot path)
+            p._grad = None
 
     def step(self):
         """Apply the rule to every parameter that has a gradient."""
         numbers = self._numbers
         for i, p in enumerate(self.params):
-            g = p.grad
+            g = p._grad                 # (.grad's slot, read without the property: the hot path)
             if g is not None:
                 n = numbers.get(p.data.dtype)           # (the dict read inline: step() is on the hot path)
                 self.update(i, p, g, self.numbers(p.data.dtype) if n is None else n)

@@ -139,6 +139,7 @@ def dispatches(function):
                     return kind.__array_function__(item, helper, (kind,), args, kwargs)
         return function(*args, **kwargs)
     helper.__name__, helper.__doc__ = function.__name__, function.__doc__
+    helper.plain = function                     # for a caller that knows its arguments are plain ndarrays
     return helper
 
 

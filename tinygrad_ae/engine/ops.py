@@ -327,10 +327,10 @@ class Linear(Function):
         rows, grad_rows = x, grad                   # 2-D, where np.dot is the matrix product
         if x.ndim != 2:                             # batch dims (if any) flattened into rows
             rows, grad_rows = x.reshape(-1, weight.shape[1]), grad.reshape(-1, weight.shape[0])
-        parents = self.parents                      # (needs_grad inlined: the autoencoder's hot path)
-        return (np.dot(grad_rows, weight).reshape(x.shape) if getattr(parents[0], "requires_grad", False) else None,
-                np.dot(grad_rows.T, rows) if getattr(parents[1], "requires_grad", False) else None,
-                column_sums(grad_rows) if bias is not None and getattr(parents[2], "requires_grad", False) else None)
+        parents = self.parents      # all Tensors (apply makes arrays Tensors): needs_grad inlined, the hot path
+        return (np.dot(grad_rows, weight).reshape(x.shape) if parents[0].requires_grad else None,
+                np.dot(grad_rows.T, rows) if parents[1].requires_grad else None,
+                column_sums(grad_rows) if bias is not None and parents[2].requires_grad else None)
 
 
 # ----- Fused losses: scale * sum(...), so "mean", "sum" and the slides' (1/m) sum_i sum_j share one op

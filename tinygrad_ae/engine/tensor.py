@@ -162,8 +162,14 @@ class Tensor:
     grad_fn = property(lambda self: self._ctx, doc="The node (an ops.Function) that made this tensor; "
                        "None for a leaf or outside the graph.")
     is_leaf = property(lambda self: self._ctx is None)
-    grad = property(lambda self: self._grad, lambda self, value: setattr(self, "_grad", _check_grad(self, value)),
-                    doc="d(output)/d(self) after backward(): an ndarray (a Tensor with create_graph=True), or None.")
+    @property
+    def grad(self):
+        """d(output)/d(self) after backward(): an ndarray (a Tensor with create_graph=True), or None."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        self._grad = None if value is None else _check_grad(self, value)
 
     def numpy(self): return self.data
     def item(self): return self.data.item()
@@ -317,7 +323,8 @@ def start_gradient(out, grad, create_graph):
             raise RuntimeError(
                 f"backward: the output has shape {out.shape}, not a single value; pass grad= "
                 "of that shape, or reduce it first (e.g. loss.sum().backward())")
-        grad = seed_ones(out.data)
+        # (a plain ndarray cannot dispatch: the helper's argument scan is skipped on the hot path)
+        grad = (seed_ones.plain if type(out.data) is np.ndarray else seed_ones)(out.data)
     else:
         if not (create_graph and type(grad) is Tensor):
             grad = np.asarray(_data(grad), dtype=out.dtype)
