@@ -186,6 +186,21 @@ def index(index, shape):
     return tuple(expanded)
 
 
+def grad_value(tensor, grad):
+    """What `t.grad = value` may store: None, or an array or Tensor of t's shape and floating dtype."""
+    if grad is None:
+        return None
+    if not (isinstance(grad, np.ndarray) or hasattr(grad, "requires_grad")):   # (an array or a Tensor)
+        raise TypeError(f"assigned grad must be None or a Tensor (or ndarray) of shape {tensor.shape}, got "
+                        f"{type(grad).__name__} {grad!r:.40}; to clear a gradient assign None")
+    if grad.shape != tensor.shape or grad.dtype.kind != "f":
+        raise ValueError(f"assigned grad has shape {grad.shape} and dtype {grad.dtype}, but the tensor has shape "
+                         f"{tensor.shape} and dtype {tensor.dtype}; assign a floating gradient of the tensor's shape")
+    if hasattr(grad, "requires_grad"):            # a Tensor: its array, unless it is a graph (create_graph)
+        return grad if grad.requires_grad else grad.data
+    return grad
+
+
 # ----- joining and selection -----------------------------------------------------------------------
 
 def grad_outputs(grad_outputs, count):

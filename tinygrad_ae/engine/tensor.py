@@ -169,7 +169,7 @@ class Tensor:
 
     @grad.setter
     def grad(self, value):
-        self._grad = None if value is None else _check_grad(self, value)
+        self._grad = None if value is None else arguments.grad_value(self, value)
 
     def numpy(self): return self.data
     def item(self): return self.data.item()
@@ -295,19 +295,6 @@ def wrap(array):
     return out
 
 
-def _check_grad(tensor, grad):
-    """What `t.grad = value` may store: None, or an array or Tensor of t's shape and floating dtype."""
-    if grad is None:
-        return None
-    if not (isinstance(grad, np.ndarray) or type(grad) is Tensor):
-        raise TypeError(f"assigned grad must be None or a Tensor (or ndarray) of shape {tensor.shape}, got "
-                        f"{type(grad).__name__} {grad!r:.40}; to clear a gradient assign None")
-    if grad.shape != tensor.shape or grad.dtype.kind != "f":
-        raise ValueError(f"assigned grad has shape {grad.shape} and dtype {grad.dtype}, but the tensor has shape "
-                         f"{tensor.shape} and dtype {tensor.dtype}; assign a floating gradient of the tensor's shape")
-    return grad if type(grad) is Tensor and grad.requires_grad else _data(grad)
-
-
 # What numpy's ufuncs (a primitive each), comparisons (a plain mask) and functions do on Tensors:
 # filled by functions.py, whose entries make their results through apply (the engine imports it)
 UFUNC_OPS, COMPARISONS, ARRAY_FUNCTIONS = {}, set(), {}
@@ -427,7 +414,7 @@ def _walk(order, roots, seeds, wanted, runs, retain_graph, create_graph, check_v
         if ctx.arrays is None:
             raise RuntimeError(_FREED)
         if check_versions:
-            _check_unchanged(tensor, ctx)
+            versions.check_unchanged(tensor, ctx)
         if create_graph:                        # on the Tensors: the formulas are recorded
             input_grads = ctx.backward(grad, tensor, *ctx.parents, **ctx.constants)
         elif ctx.constants:                     # on the arrays forward saw: no graph, full speed
@@ -440,28 +427,6 @@ def _walk(order, roots, seeds, wanted, runs, retain_graph, create_graph, check_v
         if not retain_graph:
             ctx.arrays = None                   # the one place saved arrays are released
         parents, may_return_grad_view = ctx.parents, ctx.may_return_grad_view
-
-
-# The primitives whose backward reads no input value (only shapes and constants), and those that do not
-# read their output: a later in-place update of what they do not read changes no gradient, so it is no
-# error (as in torch, which checks only what a node saved). Any other node is checked in full.
-_READS_NO_INPUTS = frozenset({"add", "sub", "neg", "sum", "reshape", "transpose", "broadcastto", "index", "indexadd", "cat"})
-_READS_NO_OUTPUT = frozenset({"neg", "log", "softplus", "relu", "pow", "add", "sub", "mul", "sum", "reshape", "transpose",
-                              "broadcastto", "index", "indexadd", "where", "clip", "matmul", "linear", "squarederrorsum",
-                              "bcewithlogitssum", "binarycrossentropy", "softmaxcrossentropysum"})
-
-
-def _check_unchanged(tensor, ctx):
-    """torch's version check: refuse a node whose input was given a new history, or one of whose saved
-    arrays was changed in place, after the node was made (its gradient would be computed from new values)."""
-    number = tensor._seq
-    for parent in ctx.parents:
-        if type(parent) is Tensor and getattr(parent, "_seq", -1) > number:
-            raise RuntimeError(versions.MODIFIED.format(what=f"its input of shape {parent.shape}", node=ctx.name))
-    saved = (() if ctx.name in _READS_NO_INPUTS else tuple(ctx.arrays)) + (() if ctx.name in _READS_NO_OUTPUT else (tensor.data,))
-    for array in saved:
-        if versions.changed_after(array, number):
-            raise RuntimeError(versions.MODIFIED.format(what=f"an array of shape {np.shape(array)}", node=ctx.name))
 
 
 def _store_grad(leaf, grad, may_be_view):

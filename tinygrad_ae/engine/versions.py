@@ -6,7 +6,7 @@ change through a view is seen as a change of the array it views). A node made be
 saving that array would compute its gradient from the new values: the backward walk asks
 `changed_after` and raises torch's error instead. The walk asks only when an update happened after the
 oldest node of its graph was made (`latest`), so a program without in-place updates pays one comparison
-per backward.
+per backward; `check_unchanged` is that question for one node.
 """
 import weakref
 
@@ -52,3 +52,25 @@ def changed_after(array, number):
     buffer = root(array)
     entry = _changed.get(id(buffer))
     return entry is not None and entry[0]() is buffer and entry[1] > number
+
+
+# The primitives whose backward reads no input value (only shapes and constants), and those that do not
+# read their output: a later in-place update of what they do not read changes no gradient, so it is no
+# error (as in torch, which checks only what a node saved). Any other node is checked in full.
+_READS_NO_INPUTS = frozenset({"add", "sub", "neg", "sum", "reshape", "transpose", "broadcastto", "index", "indexadd", "cat"})
+_READS_NO_OUTPUT = frozenset({"neg", "log", "softplus", "relu", "pow", "add", "sub", "mul", "sum", "reshape", "transpose",
+                              "broadcastto", "index", "indexadd", "where", "clip", "matmul", "linear", "squarederrorsum",
+                              "bcewithlogitssum", "binarycrossentropy", "softmaxcrossentropysum"})
+
+
+def check_unchanged(tensor, ctx):
+    """torch's version check: refuse a node whose input was given a new history, or one of whose saved
+    arrays was changed in place, after the node was made (its gradient would be computed from new values)."""
+    number = tensor._seq
+    for parent in ctx.parents:
+        if hasattr(parent, "requires_grad") and getattr(parent, "_seq", -1) > number:   # (a Tensor)
+            raise RuntimeError(MODIFIED.format(what=f"its input of shape {parent.shape}", node=ctx.name))
+    saved = (() if ctx.name in _READS_NO_INPUTS else tuple(ctx.arrays)) + (() if ctx.name in _READS_NO_OUTPUT else (tensor.data,))
+    for array in saved:
+        if changed_after(array, number):
+            raise RuntimeError(MODIFIED.format(what=f"an array of shape {np.shape(array)}", node=ctx.name))
