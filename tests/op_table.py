@@ -47,7 +47,7 @@ def reshapes(draw):
 @st.composite
 def transposes(draw):
     x, axes = draw(arrays_with_permutation())
-    return (lambda t: t.transpose(axes)), [x]
+    return (lambda t: t.permute(axes)), [x]
 
 
 @st.composite
@@ -227,10 +227,11 @@ OP_TABLE = {
     "BinaryCrossEntropy": binary_cross_entropies(),
     "Index": indexings(),
     "IndexAdd": index_adds(),
-    "Max": extremes("max"),
-    "Min": extremes("min"),
+    "Max": extremes("amax"),        # (max with an int dim is torch's (values, indices))
+    "Min": extremes("amin"),
     "Cat": cats(),
     "Where": wheres(),
     "Clip": clips(),
     "SoftmaxCrossEntropySum": softmax_cross_entropies(),
+    "Cast": shapes().flatmap(arrays).map(lambda x: (lambda t: tg.apply(ops.Cast, t, dtype=t.dtype) ** 2, [x])),
 }

@@ -227,26 +227,26 @@ def test_reshape(args):
 
 
 @given(args=arrays_with_permutation())
-def test_transpose_with_axes(args):
+def test_permute_with_axes(args):
     x, axes = args
-    fn = lambda t: t.transpose(*axes)  # noqa: E731
+    fn = lambda t: t.permute(*axes)  # noqa: E731 (numpy's transpose(axes) is torch's permute)
     assert_forward_matches(fn(Tensor(x)), np.transpose(x, axes))
     assert tg.gradcheck(fn, x) is True
 
 
 @given(data=st.data())
-def test_transpose_without_axes_and_T_reverse_axes(data):
+def test_T_reverses_axes_and_transpose_needs_two_dims(data):
     x = data.draw(arrays(data.draw(shapes())))
-    assert_forward_matches(Tensor(x).transpose(), x.T)
     assert_forward_matches(Tensor(x).T, x.T)
-    assert tg.gradcheck(lambda t: t.transpose(), x) is True
     assert tg.gradcheck(lambda t: t.T, x) is True
+    with pytest.raises(TypeError, match="transpose.*two dims.*permute"):
+        Tensor(x).transpose()       # torch's transpose(dim0, dim1) swaps two dims; no argument is an error
 
 
 def test_transpose_with_negative_axes():
     x = Tensor(np.zeros((2, 3, 4)), requires_grad=True)
     weights = np.arange(24.0).reshape(4, 2, 3)
-    (x.transpose(-1, 0, 1) * weights).sum().backward()
+    (x.permute(-1, 0, 1) * weights).sum().backward()
     np.testing.assert_array_equal(x.grad, np.transpose(weights, (1, 2, 0)))
 
 
@@ -260,7 +260,7 @@ def test_reductions_accept_numpy_integer_axes():
 def test_transpose_gradient_lands_in_original_layout():
     x = Tensor(np.zeros((2, 3, 4)), requires_grad=True)
     weights = np.arange(24.0).reshape(4, 2, 3)
-    (x.transpose(2, 0, 1) * weights).sum().backward()
+    (x.permute(2, 0, 1) * weights).sum().backward()
     np.testing.assert_array_equal(x.grad, np.transpose(weights, (1, 2, 0)))
 
 

@@ -88,7 +88,7 @@ def test_longdouble_tensors_are_refused_at_construction():
 
 def test_attributes():
     t = Tensor(np.zeros((2, 3, 4)), requires_grad=True, name="x")
-    assert t.shape == (2, 3, 4) and t.ndim == 3 and t.size == 24 and t.dtype == np.float64
+    assert t.shape == (2, 3, 4) and t.ndim == 3 and t.numel() == 24 and t.size() == (2, 3, 4) and t.dtype == np.float64
     assert t.requires_grad is True and t.grad is None and t.name == "x"
     assert Tensor(np.zeros(3)).requires_grad is False
 
@@ -167,7 +167,7 @@ def float_expression(x, w, b):
     """Uses every op at least once, with Python scalars on both sides."""
     h = (x @ w + b).sigmoid()
     y = (1 - h) * 2 + h / 3 - 3 / (h + 1) + h ** 2 + (-h).exp().log() + h.tanh()
-    z = y.relu() + y.softplus() + y.abs() + y.reshape(-1).reshape(*y.shape).T.transpose()
+    z = y.relu() + y.softplus() + y.abs() + y.reshape(-1).reshape(*y.shape).T.transpose(0, 1)
     return z.mean(axis=0, keepdims=True).sum() - z.mean()
 
 

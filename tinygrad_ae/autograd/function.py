@@ -192,7 +192,7 @@ class _Call:
                 raise RuntimeError(f"{function.__name__}.apply: forward returned differentiable outputs of dtypes "
                                    f"{', '.join(sorted(map(str, dtypes)))}; return outputs of one dtype")
             self.packed = np.concatenate([self.outputs[j].data.reshape(-1) for j in self.slots])
-            ends = np.cumsum([self.outputs[j].size for j in self.slots]).tolist()
+            ends = np.cumsum([self.outputs[j].numel() for j in self.slots]).tolist()
             self.bounds = list(zip([0] + ends[:-1], ends))
 
     def _split(self, packed):

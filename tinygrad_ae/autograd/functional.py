@@ -101,14 +101,14 @@ def _prepare_v(v, references, fn_name, what):
 
 
 def _check_single_input_value(inputs, fn_name):
-    if len(inputs) != 1 or inputs[0].size != 1:
+    if len(inputs) != 1 or inputs[0].numel() != 1:
         shapes = ", ".join(str(x.shape) for x in inputs)
         raise ValueError(f"{fn_name}: v=None is only allowed when the input is a single value, but the "
                          f"input shapes are {shapes}; pass v with the input's shape")
 
 
 def _check_single_value(out, fn_name, reason):
-    if out.size != 1:
+    if out.numel() != 1:
         raise ValueError(f"{fn_name}: {reason}, but func's output has shape {out.shape}; "
                          "reduce it to a single value (e.g. .sum())")
 
@@ -215,15 +215,15 @@ def jacobian(func, inputs, create_graph=False):
         result = []
         for out in outputs:
             rows = [[] for _ in inputs]
-            for j in range(out.size):
-                one_hot = np.zeros(out.size, out.dtype)
+            for j in range(out.numel()):
+                one_hot = np.zeros(out.numel(), out.dtype)
                 one_hot[j] = 1
                 grads = _grad((out,), inputs, (one_hot.reshape(out.shape),), create_graph)
                 for row, g in zip(rows, _zeros_for_missing(grads, inputs)):
                     row.append(g)
             blocks = []
             for row, x in zip(rows, inputs):
-                if out.size == 0:
+                if out.numel() == 0:
                     blocks.append(Tensor(np.zeros(out.shape + x.shape, x.dtype)))
                 else:
                     blocks.append(_stack(row, out.shape + x.shape))

@@ -1,7 +1,7 @@
 """The engine, in reading order: `ops.py` (the derivative table) with `numerics.py` (the helpers it
 calls), `arguments.py` (what users pass, made into what the engine takes), `tensor.py` (Tensor,
-apply, the backward walk), `functions.py` (cat, stack, where, maximum, minimum, grad, and numpy's
-functions on Tensors). Imports go one way: numerics <- ops; ops, arguments <- tensor <- functions."""
-from . import methods  # noqa: F401  (installs Tensor's named methods: sum, reshape, max, ...)
+apply, the backward walk), `methods.py` (Tensor's named methods), `functions.py` (cat, stack, where, maximum, minimum, grad, and numpy's
+functions on Tensors). Imports go one way: numerics <- ops; ops, arguments <- tensor <- functions, methods."""
 from . import functions  # noqa: F401  (fills tensor's tables of numpy's functions on Tensors)
+from . import methods  # noqa: F401  (installs Tensor's named methods, torch's: sum(dim), view, max, ...)
 from . import inplace  # noqa: F401  (installs the in-place updates, x -= y, add_, x[i] = v, on Tensor)

@@ -1,18 +1,53 @@
-"""Tensor's named methods (torch's names), kept out of tensor.py so the engine stays short.
+"""Tensor's named methods, with torch's names and meanings, kept out of tensor.py so the engine stays short.
 
 They are written in a class body used as a namespace and installed on Tensor with setattr when this
 module is imported (engine/__init__.py imports it, so every `import tinygrad_ae` has them). Imports go
-one way: this module imports tensor, never the reverse.
+one way: this module imports tensor, never the reverse. Every method is a primitive of the table
+through `apply`, or a composite of them, so each one is differentiable to any order; masks, indices
+and roundings carry no gradient (a rounding keeps the graph with a zero gradient, as torch's does).
+Reductions take torch's dim=/keepdim= and numpy's axis=/keepdims= alike; dim may be an int or a tuple.
 """
+import collections
+import math
+import numbers
+
 import numpy as np
 
+from .. import dtypes
 from . import arguments, ops
-from .tensor import Tensor, apply
+from .shapes import ShapeMethods, check_dim
+from .tensor import ARRAY_FUNCTIONS, Tensor, apply, wrap
+
+
+# what max(dim) and min(dim) return, as torch.return_types.max / .min
+max_result = collections.namedtuple("max", ("values", "indices"))
+min_result = collections.namedtuple("min", ("values", "indices"))
+
+def _dim(where, dim, axis):
+    """dim= or numpy's axis= (not both) as the reductions take it: None, an int or a tuple of ints."""
+    if axis is not None:
+        if dim is not None:
+            raise TypeError(f"{where}: pass dim or axis (numpy's name for it), not both")
+        dim = axis
+    if dim is None or type(dim) is int:
+        return dim
+    if isinstance(dim, (bool, float)) or not isinstance(dim, (numbers.Integral, tuple, list)):
+        raise TypeError(f"{where}: dim must be an int or a tuple of ints, got {type(dim).__name__} {dim!r:.40}")
+    return arguments.axis(dim)
+
+
+def _zero_gradient(x, values):
+    """values (an array of x's shape and dtype) as a tensor whose gradient with respect to x is zero,
+    as torch's roundings: still in the graph (backward gives zeros), computed from constants."""
+    if not x.requires_grad:
+        return wrap(values)
+    return apply(ops.Where, values, x, condition=True)
 
 
 class TensorMethods:
     """A namespace: every function and property below becomes an attribute of Tensor."""
 
+    # ----- elementwise: primitives, and composites of them ------------------------------------------
     def exp(self): return apply(ops.Exp, self)
     def log(self): return apply(ops.Log, self)
     def sqrt(self): return apply(ops.Sqrt, self)
@@ -20,53 +55,225 @@ class TensorMethods:
     def tanh(self): return apply(ops.Tanh, self)
     def relu(self): return apply(ops.ReLU, self)
     def softplus(self): return apply(ops.Softplus, self)
-
-    def sum(self, axis=None, keepdims=False):
-        return apply(ops.Sum, self, axis=arguments.axis(axis), keepdims=bool(keepdims))
-
-    def reshape(self, *shape):
-        shape = arguments.shape(shape)
-        try:
-            return apply(ops.Reshape, self, shape=shape)
-        except ValueError:
-            raise ValueError(f"reshape: cannot reshape a tensor of shape {self.shape} "
-                             f"({self.size} elements) into shape {shape}") from None
-
-    def transpose(self, *axes): return apply(ops.Transpose, self, axes=arguments.axes(axes))
-
-    def swapaxes(self, axis1, axis2): return self.transpose(arguments.swapped_axes(self.ndim, axis1, axis2))
-
-    def broadcast_to(self, shape): return apply(ops.BroadcastTo, self, shape=tuple(shape))
-    T = property(lambda self: apply(ops.Transpose, self, axes=None))
-
-    # max and min over axis (None: all): tied elements share the gradient equally; argmax and
-    # argmin give plain integer ndarrays (no gradient)
-    def max(self, axis=None, keepdims=False):
-        return apply(ops.Max, self, axis=arguments.axis(axis), keepdims=bool(keepdims))
-
-    def min(self, axis=None, keepdims=False):
-        return apply(ops.Min, self, axis=arguments.axis(axis), keepdims=bool(keepdims))
-
-    def argmax(self, axis=None, keepdims=False): return np.argmax(self.data, axis=axis, keepdims=keepdims)
-    def argmin(self, axis=None, keepdims=False): return np.argmin(self.data, axis=axis, keepdims=keepdims)
-
-    def clip(self, lo=None, hi=None):
-        """Values limited to [lo, hi] (numbers; None: no bound); the gradient passes where lo <= x <= hi."""
-        lo, hi = arguments.clip_bounds(lo, hi)
-        return apply(ops.Clip, self, lo=lo, hi=hi)
-
-    # Two composites every user reaches for as methods (functional.py has the rest)
-    def mean(self, axis=None, keepdims=False):
-        """Sum divided by the number of elements reduced over."""
-        axis = arguments.axis(axis)
-        count = arguments.reduced_count(self.shape, axis)
-        return self.sum(axis, keepdims) * (1.0 / count if count else float("nan"))  # empty: nan, as numpy
+    def neg(self): return apply(ops.Neg, self)
+    negative = neg
+    def sin(self): return apply(ops.Sin, self)
+    def cos(self): return apply(ops.Cos, self)
+    def square(self): return apply(ops.Mul, self, self)
+    def reciprocal(self): return apply(ops.Div, 1.0, self)
+    def rsqrt(self): return apply(ops.Div, 1.0, apply(ops.Sqrt, self))
+    def log2(self): return apply(ops.Log, self) * (1 / math.log(2))
+    def log10(self): return apply(ops.Log, self) * (1 / math.log(10))
+    def log1p(self): return apply(ops.Log1p, self) if hasattr(ops, "Log1p") else apply(ops.Log, self + 1.0)
+    def expm1(self): return apply(ops.Expm1, self) if hasattr(ops, "Expm1") else apply(ops.Exp, self) - 1.0
 
     def abs(self):
         """|x| as x * sign(x) with sign(x) a constant: gradient sign(x), 0 at 0 as in PyTorch."""
         return self * np.sign(self.data)
 
+    absolute = abs
 
-for _name, _value in list(vars(TensorMethods).items()):
-    if not _name.startswith("__"):
-        setattr(Tensor, _name, _value)
+    def pow(self, exponent):
+        """self ** exponent: a number exponent is the table's Pow; a tensor exponent is exp(e log x),
+        differentiable in both (torch's d/de = x**e log x), for a positive base."""
+        if type(exponent) is Tensor:
+            if exponent.data.ndim == 0 and not exponent.requires_grad:
+                return apply(ops.Pow, self, exponent=exponent.data.item())
+            return apply(ops.Exp, exponent * apply(ops.Log, self))
+        return apply(ops.Pow, self, exponent=arguments.exponent(exponent))
+
+    def sign(self): return _zero_gradient(self, np.sign(self.data))
+    sgn = sign
+    def floor(self): return self._round(np.floor)
+    def ceil(self): return self._round(np.ceil)
+    def trunc(self): return self._round(np.trunc)
+    fix = trunc
+
+    def round(self, decimals=0):
+        """To the nearest integer, halves to even (torch's and numpy's rule); decimals= as torch."""
+        return self._round(lambda a: np.round(a, decimals))
+
+    def _round(self, rounding):
+        return self if self.data.dtype.kind != "f" else _zero_gradient(self, rounding(self.data))
+
+    def clamp(self, min=None, max=None):  # noqa: A002 (torch's keywords)
+        """Values limited to [min, max]: numbers (the table's Clip: the gradient passes where
+        min <= x <= max) or tensors (elementwise maximum and minimum); None: no bound."""
+        if min is None and max is None:
+            raise ValueError("clamp (clip): at least one of min and max must not be None")
+        if type(min) is Tensor or type(max) is Tensor:
+            out = self if min is None else apply(ops.Maximum, self, min)
+            return out if max is None else apply(ops.Minimum, out, max)
+        lo, hi = arguments.clip_bounds(min, max)
+        return apply(ops.Clip, self, lo=lo, hi=hi)
+
+    clip = clamp
+    def clamp_min(self, min): return self.clamp(min=min)  # noqa: A002
+    def clamp_max(self, max): return self.clamp(max=max)  # noqa: A002
+
+    # ----- arithmetic as methods ----------------------------------------------------------------------
+    def add(self, other, *, alpha=1): return apply(ops.Add, self, other if alpha == 1 else other * alpha)
+    def sub(self, other, *, alpha=1): return apply(ops.Sub, self, other if alpha == 1 else other * alpha)
+    subtract = sub
+    def mul(self, other): return apply(ops.Mul, self, other)
+    multiply = mul
+
+    def div(self, other, *, rounding_mode=None):
+        out = apply(ops.Div, self, other)
+        if rounding_mode is None:
+            return out
+        if rounding_mode not in ("trunc", "floor"):
+            raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}")
+        return out.trunc() if rounding_mode == "trunc" else out.floor()
+
+    divide = true_divide = div
+
+    def matmul(self, other): return apply(ops.MatMul, self, other)
+
+    def mm(self, other): return self._matmul_of("mm", other, 2, "2-D matrices")
+    def bmm(self, other): return self._matmul_of("bmm", other, 3, "3-D batches of matrices")
+    def dot(self, other): return self._matmul_of("dot", other, 1, "1-D vectors")
+
+    def _matmul_of(self, where, other, ndim, what):
+        if type(other) is not Tensor or self.ndim != ndim or other.ndim != ndim:
+            raise RuntimeError(f"{where}: expects two {what}, got shapes {self.shape} and {getattr(other, 'shape', type(other).__name__)}")
+        if ndim == 3 and self.shape[0] != other.shape[0]:
+            raise RuntimeError(f"bmm: batch sizes differ: shapes {self.shape} and {other.shape}")
+        return apply(ops.MatMul, self, other)
+
+    # ----- reductions ---------------------------------------------------------------------------------
+    def sum(self, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=False):
+        out = apply(ops.Sum, self, axis=_dim("sum", dim, axis), keepdims=bool(keepdim or keepdims))
+        return out if dtype is None else out.to(dtype)
+
+    def mean(self, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=False):
+        """Sum divided by the number of elements reduced over."""
+        axis = _dim("mean", dim, axis)
+        count = arguments.reduced_count(self.shape, axis)
+        out = self.sum(axis, keepdim or keepdims) * (1.0 / count if count else float("nan"))  # empty: nan
+        return out if dtype is None else out.to(dtype)
+
+    def max(self, dim=None, keepdim=False, *, axis=None, keepdims=False):
+        """The largest value; with an int dim, (values, indices) as torch's; a tensor: the elementwise
+        maximum. Tied elements share the gradient equally."""
+        return self._extreme("max", ops.Max, np.argmax, max_result, ops.Maximum, dim, keepdim or keepdims, axis)
+
+    def min(self, dim=None, keepdim=False, *, axis=None, keepdims=False):
+        return self._extreme("min", ops.Min, np.argmin, min_result, ops.Minimum, dim, keepdim or keepdims, axis)
+
+    def _extreme(self, where, op, arg, result, elementwise, dim, keepdim, axis):
+        if type(dim) is Tensor:
+            return apply(elementwise, self, dim)
+        dim = _dim(where, dim, axis)
+        values = apply(op, self, axis=dim, keepdims=bool(keepdim))
+        if type(dim) is not int:               # all elements, or a tuple of dims (numpy's): the values
+            return values
+        return result(values, wrap(arg(self.data, axis=dim, keepdims=bool(keepdim)).astype(np.int64)))
+
+    def amax(self, dim=None, keepdim=False, *, axis=None, keepdims=False):
+        return apply(ops.Max, self, axis=_dim("amax", None if dim == () else dim, axis), keepdims=bool(keepdim or keepdims))
+
+    def amin(self, dim=None, keepdim=False, *, axis=None, keepdims=False):
+        return apply(ops.Min, self, axis=_dim("amin", None if dim == () else dim, axis), keepdims=bool(keepdim or keepdims))
+
+    def argmax(self, dim=None, keepdim=False, *, axis=None, keepdims=False):
+        """The index of the largest value (over all elements, flattened, or along dim): an int64 tensor."""
+        return wrap(np.argmax(self.data, axis=_dim("argmax", dim, axis), keepdims=bool(keepdim or keepdims)).astype(np.int64))
+
+    def argmin(self, dim=None, keepdim=False, *, axis=None, keepdims=False):
+        return wrap(np.argmin(self.data, axis=_dim("argmin", dim, axis), keepdims=bool(keepdim or keepdims)).astype(np.int64))
+
+    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None, keepdims=False):
+        """Sum of squared deviations from the mean over (count - correction); correction=1 (Bessel's)
+        unless unbiased=False or correction= says otherwise, as torch's."""
+        if isinstance(dim, bool):               # torch's var(unbiased)
+            dim, unbiased = None, dim
+        dim, keep = _dim("var", dim, axis), bool(keepdim or keepdims)
+        if correction is None:
+            correction = 1 if unbiased is None or unbiased else 0
+        deviation = self - self.mean(dim, keepdim=True)
+        count = arguments.reduced_count(self.shape, dim) - correction
+        return (deviation * deviation).sum(dim, keep) * (1.0 / count if count > 0 else float("nan"))
+
+    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None, keepdims=False):
+        return self.var(dim, unbiased, keepdim, correction=correction, axis=axis, keepdims=keepdims).sqrt()
+
+    def prod(self, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=False):
+        """The product of the elements (along dim): the table's Prod, or products of slices."""
+        dim, keep = _dim("prod", dim, axis), bool(keepdim or keepdims)
+        if hasattr(ops, "Prod"):
+            out = apply(ops.Prod, self, axis=dim, keepdims=keep)
+        elif dim is None:
+            out = self.reshape(-1).prod(0)
+            out = out.reshape((1,) * self.ndim) if keep else out
+        else:
+            d = check_dim("prod", self.ndim, dim)
+            lead = (slice(None),) * d
+            out = self[lead + (slice(0, 1),)] if self.shape[d] else None
+            for i in range(1, self.shape[d]):
+                out = out * self[lead + (slice(i, i + 1),)]
+            if out is None:
+                out = wrap(np.prod(self.data, axis=d, keepdims=True))
+            out = out if keep else out.squeeze(d)
+        return out if dtype is None else out.to(dtype)
+
+    def logsumexp(self, dim, keepdim=False):
+        """log(sum(exp(x))) along dim, computed from x - max(x) (a constant shift) so that it is finite."""
+        dim = _dim("logsumexp", dim, None)
+        shift = np.max(self.data, axis=dim, keepdims=True) if self.data.size else np.zeros((1,) * self.ndim, self.dtype)
+        shift = np.where(np.isfinite(shift), shift, 0).astype(self.dtype)
+        out = (self - shift).exp().sum(dim, keepdim=True).log() + shift
+        return out if keepdim else out.squeeze(dim if dim is not None else tuple(range(self.ndim)))
+
+    def cumsum(self, dim, *, dtype=None):
+        """Running sums along dim: the table's Cumsum, or a product with a triangle of ones."""
+        d = check_dim("cumsum", self.ndim, dim)
+        if self.data.dtype.kind != "f":
+            out = wrap(np.cumsum(self.data, axis=d if self.ndim else None).reshape(self.shape))
+        elif hasattr(ops, "Cumsum"):
+            out = apply(ops.Cumsum, self, axis=d, reverse=False)
+        elif self.ndim == 0:
+            out = self.clone()
+        else:
+            n = self.shape[d]
+            moved = self.transpose(d, -1)
+            out = (moved @ np.triu(np.ones((n, n), self.dtype))).transpose(d, -1)
+        return out if dtype is None else out.to(dtype)
+
+    def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
+        """The p-norm over all elements or along dim: 'fro' and 2 the Euclidean one, inf the largest |x|."""
+        dim = _dim("norm", dim, None)
+        if p == "fro" or p == 2:
+            return (self * self).sum(dim, keepdim).sqrt()
+        if p in (math.inf, -math.inf):
+            return (self.abs().amax if p > 0 else self.abs().amin)(dim, keepdim)
+        if isinstance(p, bool) or not isinstance(p, numbers.Real):
+            raise ValueError(f"norm: p must be a number, inf or 'fro', got {p!r}")
+        if p == 1:
+            return self.abs().sum(dim, keepdim)
+        return (self.abs() ** p).sum(dim, keepdim) ** (1.0 / p)
+
+    def all(self, dim=None, keepdim=False): return wrap(np.all(self.data, axis=_dim("all", dim, None), keepdims=keepdim))
+    def any(self, dim=None, keepdim=False): return wrap(np.any(self.data, axis=_dim("any", dim, None), keepdims=keepdim))
+
+    def softmax(self, dim):
+        return ops.softmax(self, check_dim("softmax", self.ndim, dim))
+
+    def log_softmax(self, dim):
+        dim = check_dim("log_softmax", self.ndim, dim)
+        shifted = self - np.max(self.data, axis=dim, keepdims=True)
+        return shifted - shifted.exp().sum(dim, keepdim=True).log()
+
+
+for _namespace in (TensorMethods, ShapeMethods):
+    for _name, _value in list(vars(_namespace).items()):
+        if not _name.startswith("__"):
+            setattr(Tensor, _name, _value)
+
+# numpy's reductions on a Tensor (the table's formulas run on Tensors under create_graph) mean the
+# values: torch's max(dim) returns (values, indices), so they go to amax and amin (functions.py's
+# entries call x.max; these replace them, imported after it).
+ARRAY_FUNCTIONS.update({np.max: lambda x, axis=None, keepdims=False: x.amax(axis, keepdims),
+                        np.min: lambda x, axis=None, keepdims=False: x.amin(axis, keepdims),
+                        np.amax: lambda x, axis=None, keepdims=False: x.amax(axis, keepdims),
+                        np.amin: lambda x, axis=None, keepdims=False: x.amin(axis, keepdims)})

@@ -398,3 +398,11 @@ class SoftmaxCrossEntropySum(Function):
     def backward(self, grad, out, logits, target, scale):
         return ((softmax(logits) - one_hot(target, logits.shape[-1], logits.dtype)) * (grad * scale),)
 
+
+# ----- Dtype --------------------------------------------------------------------------------------
+
+class Cast(Function):
+    """x in another floating dtype (t.double(), t.to(tg.float32)); the gradient goes back in x's dtype."""
+    __slots__ = ()
+    def forward(self, x, dtype): return x.astype(dtype)
+    def backward(self, grad, out, x, dtype): return (grad.astype(x.dtype),)
