@@ -18,6 +18,15 @@ from .random import Generator, default_generator, get_rng_state, initial_seed, m
 from .factories import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like, is_floating_point,
                         is_tensor, linspace, normal, numel, ones, ones_like, rand, rand_like, randint, randn,
                         randn_like, randperm, tensor, zeros, zeros_like)
+# torch's function forms (tg.exp(x) is x.exp(); max, min, sum, abs, round, all, any and pow shadow Python's
+# here only, as in torch), and torch.Size
+from .engine.shapes import Size
+from .operations import (abs, add, all, allclose, amax, amin, any, argmax, argmin, bmm, ceil, chunk, clamp, clip,  # noqa: A004
+                         clone, cos, cumsum, div, dot, equal, exp, expm1, flatten, floor, gather, inference_mode,
+                         isclose, log, log1p, log2, log10, log_softmax, logsumexp, masked_fill, matmul, max, mean,
+                         min, mm, mul, neg, norm, permute, pow, prod, reciprocal, relu, reshape, round, rsqrt,
+                         set_grad_enabled, sigmoid, sign, sin, softmax, split, sqrt, square, squeeze, std, sub, sum,
+                         swapaxes, t, tanh, transpose, trunc, unflatten, unsqueeze, var)
 
 __all__ = ["Tensor", "apply", "grad", "autograd", "no_grad", "enable_grad", "is_grad_enabled", "gradcheck",
            "gradgradcheck", "numerical_grad", "functional", "nn", "optim", "save", "load", "Autoencoder", "TrainingDiverged", "data",
@@ -29,5 +38,12 @@ __all__ = ["Tensor", "apply", "grad", "autograd", "no_grad", "enable_grad", "is_
            "Generator", "default_generator", "manual_seed", "seed", "initial_seed", "get_rng_state", "set_rng_state",
            "tensor", "as_tensor", "from_numpy", "zeros", "ones", "full", "empty", "eye", "arange", "linspace",
            "zeros_like", "ones_like", "full_like", "empty_like", "rand_like", "randn_like", "rand", "randn", "randint",
-           "randperm", "normal", "is_tensor", "is_floating_point", "numel"]
+           "randperm", "normal", "is_tensor", "is_floating_point", "numel", "Size", "operations",
+           "abs", "add", "all", "allclose", "amax", "amin", "any", "argmax", "argmin", "bmm", "ceil", "chunk", "clamp",
+           "clip", "clone", "cos", "cumsum", "div", "dot", "equal", "exp", "expm1", "flatten", "floor", "gather",
+           "inference_mode", "isclose", "log", "log1p", "log2", "log10", "log_softmax", "logsumexp", "masked_fill",
+           "matmul", "max", "mean", "min", "mm", "mul", "neg", "norm", "permute", "pow", "prod", "reciprocal", "relu",
+           "reshape", "round", "rsqrt", "set_grad_enabled", "sigmoid", "sign", "sin", "softmax", "split", "sqrt",
+           "square", "squeeze", "std", "sub", "sum", "swapaxes", "t", "tanh", "transpose", "trunc", "unflatten",
+           "unsqueeze", "var"]
 __version__ = "0.1.0"

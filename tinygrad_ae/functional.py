@@ -17,9 +17,9 @@ _REDUCTIONS = ("mean", "sum", "none", "batchmean")
 
 # ----- composites ------------------------------------------------------------------------------
 
-def mean(x, axis=None, keepdims=False):
-    """Sum divided by the number of elements reduced over."""
-    return x.mean(axis, keepdims)
+def mean(x, dim=None, keepdim=False, *, axis=None, keepdims=False):
+    """Sum divided by the number of elements reduced over (dim=/keepdim=, or numpy's axis=/keepdims=)."""
+    return x.mean(dim, keepdim, axis=axis, keepdims=keepdims)
 
 
 def relu(x):
@@ -114,16 +114,25 @@ def binary_cross_entropy_with_logits(logits, target, reduction="mean"):
 
 # ----- classification and dropout ---------------------------------------------------------------
 
-def softmax(x, axis=-1):
-    """exp(x) / sum(exp(x)) along axis, shifted by the max so that it is finite at +-1000."""
-    return ops.softmax(x, axis)
+def _softmax_dim(dim, axis):
+    """F.softmax's dim (numpy's axis= too; neither: the last dimension)."""
+    if dim is not None and axis is not None:
+        raise TypeError("softmax: pass dim or axis (numpy's name for it), not both")
+    return -1 if dim is None and axis is None else (dim if dim is not None else axis)
 
 
-def log_softmax(x, axis=-1):
-    """x - log(sum(exp(x))) along axis, computed from x - max(x) (a constant shift: the value does
-    not depend on it), so that it is finite at +-1000."""
+def softmax(x, dim=None, dtype=None, *, axis=None):
+    """exp(x) / sum(exp(x)) along dim (default: the last), shifted by the max so that it is finite at +-1000."""
+    x = x if dtype is None else x.to(dtype)
+    return ops.softmax(x, _softmax_dim(dim, axis))
+
+
+def log_softmax(x, dim=None, dtype=None, *, axis=None):
+    """x - log(sum(exp(x))) along dim (default: the last), computed from x - max(x) (a constant shift:
+    the value does not depend on it), so that it is finite at +-1000."""
+    x, axis = (x if dtype is None else x.to(dtype)), _softmax_dim(dim, axis)
     shifted = x - np.max(x.data, axis=axis, keepdims=True)
-    return shifted - shifted.exp().sum(axis, keepdims=True).log()
+    return shifted - shifted.exp().sum(axis, keepdim=True).log()
 
 
 def _class_targets(op, logits, target):
