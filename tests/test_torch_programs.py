@@ -99,8 +99,6 @@ def polynomial_start(dtype, requires_grad):
 
 
 @pytest.mark.parametrize("dtype, tolerance", DTYPES)
-@pytest.mark.xfail(strict=True, reason="torch.sin missing: AttributeError: module 'tinygrad_ae' has no attribute"
-                                       " 'sin'; then torch.matmul(input=, other=)")
 def test_tutorial_tensors_manual_gradients(dtype, tolerance):
     subs, start = polynomial_start(dtype, requires_grad=False)
     ref, tiny = both("tutorial_tensors.py", SHORT + [("dtype = torch.float\n", f"dtype = {dtype}\n")] + subs,
@@ -111,8 +109,6 @@ def test_tutorial_tensors_manual_gradients(dtype, tolerance):
 
 
 @pytest.mark.parametrize("dtype, tolerance", DTYPES)
-@pytest.mark.xfail(strict=True, reason="torch.sin missing: AttributeError: module 'tinygrad_ae' has no attribute"
-                                       " 'sin'")
 def test_tutorial_autograd_update_under_no_grad(dtype, tolerance):
     subs, start = polynomial_start(dtype, requires_grad=True)
     ref, tiny = both("tutorial_autograd.py", SHORT + [("dtype = torch.float\n", f"dtype = {dtype}\n")] + subs,
@@ -124,8 +120,6 @@ def test_tutorial_autograd_update_under_no_grad(dtype, tolerance):
 
 
 @pytest.mark.parametrize("dtype, tolerance", DTYPES)
-@pytest.mark.xfail(strict=True, reason="torch.sin missing: AttributeError: module 'tinygrad_ae' has no attribute"
-                                       " 'sin'")
 def test_tutorial_custom_function_legendre_polynomial(dtype, tolerance):
     ref, tiny = both("tutorial_custom_function.py", SHORT + [("dtype = torch.float\n", f"dtype = {dtype}\n")])
     for n in "abcd":
@@ -137,9 +131,9 @@ def linear_start():
     return draw((1, 3), (1,), dtype=np.float32, seed=1)
 
 
-@pytest.mark.xfail(strict=True, reason=("issue 20: nn.Flatten, nn.MSELoss; before them (issue 19) torch.sin missing: "
-                               "AttributeError: module 'tinygrad_ae' has no attribute 'sin'; past them x.pow(tensor) "
-                               "is NaN on negative x and float64 (see the pow test)"))
+@pytest.mark.xfail(strict=True, reason="issue 20: nn.Flatten missing: AttributeError: module 'tinygrad_ae.nn' has "
+                                       "no attribute 'Flatten'; then nn.MSELoss, and (issue 19) x.pow(tensor) is NaN "
+                                       "on negative x and float64 (see the pow test)")
 def test_tutorial_nn_update_over_model_parameters():
     subs = SHORT + [("loss_fn = ", "set_weights(torch, model, START)\nloss_fn = ")]
     ref, tiny = both("tutorial_nn.py", subs, START=linear_start())
@@ -148,9 +142,9 @@ def test_tutorial_nn_update_over_model_parameters():
     assert_same(ref["loss"], tiny["loss"], **F32)
 
 
-@pytest.mark.xfail(strict=True, reason=("issue 20: nn.Flatten, nn.MSELoss; before them (issue 19) torch.sin missing: "
-                               "AttributeError: module 'tinygrad_ae' has no attribute 'sin'; past them x.pow(tensor) "
-                               "is NaN on negative x and float64 (see the pow test)"))
+@pytest.mark.xfail(strict=True, reason="issue 20: nn.Flatten missing: AttributeError: module 'tinygrad_ae.nn' has "
+                                       "no attribute 'Flatten'; then nn.MSELoss, and (issue 19) x.pow(tensor) is NaN "
+                                       "on negative x and float64 (see the pow test)")
 def test_tutorial_optim_sgd():
     subs = SHORT + [("loss_fn = ", "set_weights(torch, model, START)\nloss_fn = ")]
     ref, tiny = both("tutorial_optim.py", subs, START=linear_start())
@@ -158,9 +152,8 @@ def test_tutorial_optim_sgd():
     assert_same(ref["loss"], tiny["loss"], **F32)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 20: nn.MSELoss; before it (issue 19) torch.sin missing: "
-                                       "AttributeError: module 'tinygrad_ae' has no attribute 'sin'; then "
-                                       "nn.Parameter")
+@pytest.mark.xfail(strict=True, reason="issue 20: nn.Parameter missing: AttributeError: module 'tinygrad_ae.nn' "
+                                       "has no attribute 'Parameter'; then nn.MSELoss")
 def test_tutorial_custom_module():
     start = draw((), (), (), (), dtype=np.float32, seed=2)
     subs = SHORT + [(f"self.{n} = torch.nn.Parameter(torch.randn(()))",
@@ -192,8 +185,8 @@ def test_the_word_list_has_every_letter():
     assert len(set("".join(WORDS))) == 26
 
 
-@pytest.mark.xfail(strict=True, reason="torch.log missing: AttributeError: module 'tinygrad_ae' has no attribute"
-                                       " 'log'; then detach() of an int32 tensor gives float32")
+@pytest.mark.xfail(strict=True, reason="detach() of an int32 tensor gives float32 (silently): numbers(N).dtype is "
+                                       "float32; every value and P's and the nll equal torch's")
 def test_makemore_bigram_counts():
     ref, tiny = both("makemore_bigram_counts.py", words=WORDS)
     assert numbers(tiny["N"]).dtype == np.int32
@@ -232,8 +225,8 @@ def test_makemore_neural_bigram_float64():
 MLP_SHAPES = {"C": (27, 2), "W1": (6, 100), "b1": (100,), "W2": (100, 27), "b2": (27,)}
 
 
-@pytest.mark.xfail(strict=True, reason="torch.tanh missing: AttributeError: module 'tinygrad_ae' has no "
-                                       "attribute 'tanh'; then detach() of an int64 tensor gives float32")
+@pytest.mark.xfail(strict=True, reason="detach() of an int64 tensor gives float32 (silently): numbers(X).dtype is "
+                                       "float32; the trained parameters and the loss equal torch's")
 def test_makemore_mlp_float64():
     start = dict(zip(MLP_SHAPES, draw(*MLP_SHAPES.values(), seed=4)))
     subs = [(f"{n} = torch.randn({s if len(s) > 1 else s[0]}, generator=g)", f"{n} = torch.tensor(START['{n}'])")
@@ -246,8 +239,6 @@ def test_makemore_mlp_float64():
     assert_same(ref["loss"], tiny["loss"], **F64)
 
 
-@pytest.mark.xfail(strict=True, reason="torch.tanh missing: AttributeError: module 'tinygrad_ae' has no "
-                                       "attribute 'tanh'")
 def test_makemore_mlp_as_written_trains():
     """Unchanged but for the loop length: torch.Generator/randn(generator=) init, and the loss goes down."""
     first = run("makemore_mlp.py", True, [("range(30)", "range(1)")], words=WORDS)["loss"].item()
