@@ -41,8 +41,8 @@ def softmax_classifier(X_train, y_train, X_test, y_test, epochs, seed):
             loss.backward()
             opt.step()
     with tg.no_grad():
-        predicted = model(Tensor(X_test)).argmax(axis=1)
-    return float(np.mean(predicted == y_test))
+        predicted = model(Tensor(X_test)).argmax(dim=1)        # an int64 tensor, as torch's
+    return (predicted == tg.tensor(y_test)).double().mean().item()
 
 
 def main(argv=None):
