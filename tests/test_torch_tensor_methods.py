@@ -47,6 +47,8 @@ CASES = [
     ("log_softmax", lambda x: x.log_softmax(dim=0), [X34], True),
     ("pow-number", lambda x: x.pow(3), [X34], True),
     ("pow-tensor", lambda x, e: x.pow(e), [POS, X34], True),
+    ("pow-integer-tensor", lambda x, e: x.pow(e), [X34, np.array([[1, 2, 3, 0]])], True),   # negative bases too
+    ("sin-cos", lambda x: x.sin() * x.cos(), [X34], True),
     ("rsqrt", lambda x: x.rsqrt(), [POS], True),
     ("log2", lambda x: x.log2(), [POS], True),
     ("log10", lambda x: x.log10(), [POS], True),
@@ -199,6 +201,12 @@ def test_roundings_keep_the_graph_with_zero_gradient():
         (g,) = tg.grad(out.sum(), x)
         assert np.all(g.data == 0)
     assert np.array_equal(Tensor(np.array([0.5, 1.5, -2.5])).round().data, [0.0, 2.0, -2.0])   # halves to even
+
+
+def test_pow_with_an_integer_tensor_exponent_keeps_the_base_dtype():
+    x = Tensor(np.array([-2.0, 0.0, 3.0], np.float32))
+    out = x.pow(tg.tensor([3, 0, 2]))
+    assert out.dtype == tg.float32 and out.tolist() == [-8.0, 1.0, 9.0]
 
 
 def test_clone_is_a_copy_and_repeat_tiles_as_torch():

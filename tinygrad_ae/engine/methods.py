@@ -64,8 +64,8 @@ class TensorMethods:
     def rsqrt(self): return apply(ops.Div, 1.0, apply(ops.Sqrt, self))
     def log2(self): return apply(ops.Log, self) * (1 / math.log(2))
     def log10(self): return apply(ops.Log, self) * (1 / math.log(10))
-    def log1p(self): return apply(ops.Log1p, self) if hasattr(ops, "Log1p") else apply(ops.Log, self + 1.0)
-    def expm1(self): return apply(ops.Expm1, self) if hasattr(ops, "Expm1") else apply(ops.Exp, self) - 1.0
+    def log1p(self): return apply(ops.Log1p, self)
+    def expm1(self): return apply(ops.Expm1, self)
 
     def abs(self):
         """|x| as x * sign(x) with sign(x) a constant: gradient sign(x), 0 at 0 as in PyTorch."""
@@ -74,27 +74,36 @@ class TensorMethods:
     absolute = abs
 
     def pow(self, exponent):
-        """self ** exponent: a number exponent is the table's Pow; a tensor exponent is exp(e log x),
-        differentiable in both (torch's d/de = x**e log x), for a positive base."""
-        if type(exponent) is Tensor:
-            if exponent.data.ndim == 0 and not exponent.requires_grad:
-                return apply(ops.Pow, self, exponent=exponent.data.item())
+        """self ** exponent: a number exponent is the table's Pow. A tensor exponent that needs no
+        gradient is Pow once per distinct value (negative bases and 0 ** 0 as torch, the base's dtype
+        kept); one that requires grad is exp(e log x), for a positive base (torch's d/de = x**e log x)."""
+        if type(exponent) is not Tensor:
+            return apply(ops.Pow, self, exponent=arguments.exponent(exponent))
+        if exponent.requires_grad:
             return apply(ops.Exp, exponent * apply(ops.Log, self))
-        return apply(ops.Pow, self, exponent=arguments.exponent(exponent))
+        values = exponent.data
+        out = None
+        for k in np.unique(values):
+            term = apply(ops.Pow, self, exponent=k.item())
+            term = term if values.size == 1 else apply(ops.Where, term, 0.0, condition=values == k)
+            out = term if out is None else out + term
+        return out if out is not None else self * np.ones(values.shape, self.dtype)
 
-    def sign(self): return _zero_gradient(self, np.sign(self.data))
+    def sign(self): return apply(ops.Sign, self) if self.data.dtype.kind == "f" else wrap(np.sign(self.data))
     sgn = sign
-    def floor(self): return self._round(np.floor)
-    def ceil(self): return self._round(np.ceil)
-    def trunc(self): return self._round(np.trunc)
+    def floor(self): return self._round("floor")
+    def ceil(self): return self._round("ceil")
+    def trunc(self): return self._round("trunc")
     fix = trunc
 
     def round(self, decimals=0):
         """To the nearest integer, halves to even (torch's and numpy's rule); decimals= as torch."""
-        return self._round(lambda a: np.round(a, decimals))
+        if decimals and self.data.dtype.kind == "f":
+            return _zero_gradient(self, np.round(self.data, decimals))
+        return self._round("round")
 
-    def _round(self, rounding):
-        return self if self.data.dtype.kind != "f" else _zero_gradient(self, rounding(self.data))
+    def _round(self, mode):
+        return self if self.data.dtype.kind != "f" else apply(ops.Rounding, self, mode=mode)
 
     def clamp(self, min=None, max=None):  # noqa: A002 (torch's keywords)
         """Values limited to [min, max]: numbers (the table's Clip: the gradient passes where
@@ -199,22 +208,9 @@ class TensorMethods:
         return self.var(dim, unbiased, keepdim, correction=correction, axis=axis, keepdims=keepdims).sqrt()
 
     def prod(self, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=False):
-        """The product of the elements (along dim): the table's Prod, or products of slices."""
+        """The product of the elements (along dim), right with zeros (the table's Prod)."""
         dim, keep = _dim("prod", dim, axis), bool(keepdim or keepdims)
-        if hasattr(ops, "Prod"):
-            out = apply(ops.Prod, self, axis=dim, keepdims=keep)
-        elif dim is None:
-            out = self.reshape(-1).prod(0)
-            out = out.reshape((1,) * self.ndim) if keep else out
-        else:
-            d = check_dim("prod", self.ndim, dim)
-            lead = (slice(None),) * d
-            out = self[lead + (slice(0, 1),)] if self.shape[d] else None
-            for i in range(1, self.shape[d]):
-                out = out * self[lead + (slice(i, i + 1),)]
-            if out is None:
-                out = wrap(np.prod(self.data, axis=d, keepdims=True))
-            out = out if keep else out.squeeze(d)
+        out = apply(ops.Prod, self, axis=dim, keepdims=keep)
         return out if dtype is None else out.to(dtype)
 
     def logsumexp(self, dim, keepdim=False):
@@ -226,18 +222,12 @@ class TensorMethods:
         return out if keepdim else out.squeeze(dim if dim is not None else tuple(range(self.ndim)))
 
     def cumsum(self, dim, *, dtype=None):
-        """Running sums along dim: the table's Cumsum, or a product with a triangle of ones."""
+        """Running sums along dim (the table's Cumsum); integer tensors' in int64, as torch's."""
         d = check_dim("cumsum", self.ndim, dim)
         if self.data.dtype.kind != "f":
             out = wrap(np.cumsum(self.data, axis=d if self.ndim else None).reshape(self.shape))
-        elif hasattr(ops, "Cumsum"):
-            out = apply(ops.Cumsum, self, axis=d, reverse=False)
-        elif self.ndim == 0:
-            out = self.clone()
         else:
-            n = self.shape[d]
-            moved = self.transpose(d, -1)
-            out = (moved @ np.triu(np.ones((n, n), self.dtype))).transpose(d, -1)
+            out = apply(ops.Cumsum, self, axis=d, reverse=False)
         return out if dtype is None else out.to(dtype)
 
     def norm(self, p="fro", dim=None, keepdim=False, dtype=None):

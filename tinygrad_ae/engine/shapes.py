@@ -172,16 +172,13 @@ class ShapeMethods:
         return tuple(pieces)
 
     def gather(self, dim, index):
-        """out[i][j][k] = self[index[i][j][k]][j][k] for dim 0 (and so on): integer indexing, whose
-        gradient is scattered back (np.add.at)."""
+        """out[i][j][k] = self[index[i][j][k]][j][k] for dim 0 (and so on); the gradient is scattered back."""
         d = check_dim("gather", self.ndim, dim)
         index = np.asarray(index.data if type(index) is Tensor else index)
         if index.dtype.kind not in "iu" or index.ndim != self.ndim:
             raise RuntimeError(f"gather: index must be an int64 tensor with as many dimensions as the input "
                                f"({self.ndim}), got dtype {index.dtype} and shape {index.shape}")
-        grid = list(np.indices(index.shape, sparse=True))
-        grid[d] = index
-        return self[tuple(grid)]
+        return apply(ops.Gather, self, axis=d, index=index)
 
     def masked_fill(self, mask, value):
         """value where mask (a bool tensor, broadcast) is True, else self; no gradient into the value's places."""
