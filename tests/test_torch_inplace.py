@@ -317,3 +317,19 @@ def test_a_captured_step_takes_integer_tensors_as_labels_and_indices_without_fal
     np.testing.assert_array_equal(compiled[1], eager[1])
     np.testing.assert_array_equal(compiled[2], eager[2])
     assert "index_add" in str(compiled[3].program)   # replayed as a program, the index an input of it
+
+
+def test_one_hot_and_detach_keep_integer_dtypes_against_torch():
+    torch = pytest.importorskip("torch")
+    import tinygrad_ae.functional as F
+    labels = [[0, 3], [2, 2]]
+    for num_classes in (-1, 5):
+        ours = F.one_hot(tg.tensor(labels), num_classes)
+        theirs = torch.nn.functional.one_hot(torch.tensor(labels), num_classes)
+        assert ours.dtype == np.int64 and ours.data.tolist() == theirs.tolist()
+    with pytest.raises(TypeError, match="one_hot: the labels must be an integer tensor"):
+        F.one_hot(Tensor([0.0, 1.0]))
+    with pytest.raises(RuntimeError, match="smaller than num_classes"):
+        F.one_hot(tg.tensor([0, 3]), 3)
+    n = tg.tensor([1, 2], dtype=tg.int32)
+    assert n.detach().dtype == np.int32 and n.detach().data is n.data

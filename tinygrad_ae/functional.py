@@ -8,7 +8,7 @@ import numpy as np
 
 from . import random
 from .engine import numerics, ops
-from .engine.tensor import Tensor, apply
+from .engine.tensor import Tensor, apply, wrap
 
 # "batchmean" (PyTorch's name, from kl_div) sums over all elements and divides by the batch size,
 # the first dimension: the lecture's (1/m) sum_i sum_j normalization of the autoencoder's loss.
@@ -187,3 +187,20 @@ def dropout(x, p=0.5, training=True, rng=None):
         return x * np.zeros(x.shape, x.dtype)
     keep = random.draw(random.numpy_generator(rng), "random", x.shape, np.float64) >= p
     return x * (keep * (1.0 / (1.0 - p))).astype(x.dtype)
+
+
+def one_hot(tensor, num_classes=-1):
+    """torch's F.one_hot: an int64 tensor of shape tensor.shape + (num_classes,), 1 at each label's class;
+    num_classes=-1 takes one more than the largest label. The labels must be an integer tensor."""
+    labels = tensor.data if isinstance(tensor, Tensor) else None
+    if labels is None or labels.dtype.kind not in "iu":
+        got = f"a tensor of dtype {labels.dtype}" if labels is not None else type(tensor).__name__
+        raise TypeError(f"one_hot: the labels must be an integer tensor (e.g. torch.tensor([0, 2]) or x.long()), got {got}")
+    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)):
+        raise TypeError(f"one_hot: num_classes must be an int, got {num_classes!r}")
+    if labels.size and labels.min() < 0:
+        raise RuntimeError(f"one_hot: class values must be non-negative, got {labels.min()}")
+    classes = int(labels.max()) + 1 if num_classes == -1 and labels.size else int(num_classes)
+    if classes < 0 or (labels.size and labels.max() >= classes):
+        raise RuntimeError(f"one_hot: class values must be smaller than num_classes ({classes}), got {labels.max()}")
+    return wrap(numerics.one_hot(labels, classes, np.int64))

@@ -173,7 +173,7 @@ class Tensor:
 
     def numpy(self): return self.data
     def item(self): return self.data.item()
-    def detach(self): return Tensor(self.data)          # a new leaf sharing this data, cut from the graph
+    def detach(self): return wrap(self.data)            # a new leaf sharing this data (and dtype), cut from the graph
     def __len__(self): return len(self.data)
 
     def __array__(self, dtype=None, copy=None):
@@ -237,7 +237,8 @@ class Tensor:
             raise TypeError(f"{what}(): only a tensor of one element converts to a Python number (shape {self.shape})")
         return self.data.item()
 
-    def __pow__(self, exponent): return apply(ops.Pow, self, exponent=arguments.exponent(exponent))
+    def __pow__(self, exponent):
+        return self.pow(exponent) if type(exponent) is Tensor else apply(ops.Pow, self, exponent=arguments.exponent(exponent))
 
     # ----- indexing: numpy's rules; the gradient is scattered back (repeats accumulate) -----------
     def __getitem__(self, index):
