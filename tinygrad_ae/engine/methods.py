@@ -23,6 +23,7 @@ from .tensor import ARRAY_FUNCTIONS, Tensor, apply, wrap
 max_result = collections.namedtuple("max", ("values", "indices"))
 min_result = collections.namedtuple("min", ("values", "indices"))
 
+
 def _dim(where, dim, axis):
     """dim= or numpy's axis= (not both) as the reductions take it: None, an int or a tuple of ints."""
     if axis is not None:
@@ -38,7 +39,7 @@ def _dim(where, dim, axis):
 
 def _zero_gradient(x, values):
     """values (an array of x's shape and dtype) as a tensor whose gradient with respect to x is zero,
-    as torch's roundings: still in the graph (backward gives zeros), computed from constants."""
+    as torch's roundings (round(decimals=)): still in the graph (backward gives zeros)."""
     if not x.requires_grad:
         return wrap(values)
     return apply(ops.Where, values, x, condition=True)
