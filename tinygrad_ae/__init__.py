@@ -16,8 +16,8 @@ from .dtypes import (bool, device, double, float, float16, float32, float64, get
                      int8, int16, int32, int64, long, set_default_dtype, short, uint8)
 from .random import Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from .factories import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like, is_floating_point,
-                        is_tensor, linspace, normal, numel, ones, ones_like, rand, rand_like, randint, randn,
-                        randn_like, randperm, tensor, zeros, zeros_like)
+                        is_tensor, linspace, numel, ones, ones_like, tensor, zeros, zeros_like)
+from .random_factories import normal, rand, rand_like, randint, randn, randn_like, randperm
 # torch's function forms (tg.exp(x) is x.exp(); max, min, sum, abs, round, all, any and pow shadow Python's
 # here only, as in torch), and torch.Size
 from .engine.shapes import Size
