@@ -16,7 +16,7 @@ import numpy as np
 from .. import dtypes
 from . import arguments, ops
 from .shapes import ShapeMethods, check_dim
-from .tensor import ARRAY_FUNCTIONS, Tensor, apply, wrap
+from .tensor import Tensor, apply, wrap
 
 
 # what max(dim) and min(dim) return, as torch.return_types.max / .min
@@ -260,11 +260,3 @@ for _namespace in (TensorMethods, ShapeMethods):
     for _name, _value in list(vars(_namespace).items()):
         if not _name.startswith("__"):
             setattr(Tensor, _name, _value)
-
-# numpy's reductions on a Tensor (the table's formulas run on Tensors under create_graph) mean the
-# values: torch's max(dim) returns (values, indices), so they go to amax and amin (functions.py's
-# entries call x.max; these replace them, imported after it).
-ARRAY_FUNCTIONS.update({np.max: lambda x, axis=None, keepdims=False: x.amax(axis, keepdims),
-                        np.min: lambda x, axis=None, keepdims=False: x.amin(axis, keepdims),
-                        np.amax: lambda x, axis=None, keepdims=False: x.amax(axis, keepdims),
-                        np.amin: lambda x, axis=None, keepdims=False: x.amin(axis, keepdims)})

@@ -158,7 +158,6 @@ class Tensor:
     shape = property(lambda self: self.data.shape)
     dtype = property(lambda self: self.data.dtype)
     ndim = property(lambda self: self.data.ndim)
-    size = property(lambda self: self.data.size)
     grad_fn = property(lambda self: self._ctx, doc="The node (an ops.Function) that made this tensor; "
                        "None for a leaf or outside the graph.")
     is_leaf = property(lambda self: self._ctx is None)
@@ -239,6 +238,9 @@ class Tensor:
 
     def __pow__(self, exponent):
         return self.pow(exponent) if type(exponent) is Tensor else apply(ops.Pow, self, exponent=arguments.exponent(exponent))
+
+    def __rpow__(self, base):       # base ** self, for a number base: exp(self log base), as torch
+        return apply(ops.Exp, self * float(np.log(arguments.exponent(base)))) if base > 0 else wrap(np.asarray(base, self.dtype)).pow(self)
 
     # ----- indexing: numpy's rules; the gradient is scattered back (repeats accumulate) -----------
     def __getitem__(self, index):
