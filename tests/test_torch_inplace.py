@@ -333,3 +333,15 @@ def test_one_hot_and_detach_keep_integer_dtypes_against_torch():
         F.one_hot(tg.tensor([0, 3]), 3)
     n = tg.tensor([1, 2], dtype=tg.int32)
     assert n.detach().dtype == np.int32 and n.detach().data is n.data
+
+
+@pytest.mark.parametrize("name", ["exp", "log", "sqrt", "rsqrt", "sigmoid", "tanh", "relu", "abs", "sin", "cos",
+                                  "log1p", "expm1", "square", "reciprocal", "sign", "floor", "ceil", "round", "trunc"])
+def test_elementwise_in_place_forms_against_torch(name):
+    torch = pytest.importorskip("torch")
+    values = np.array([0.3, 1.7, 2.5, 4.2])
+    t = Tensor(values.copy())
+    array = t.data
+    assert getattr(t, name + "_")() is t and t.data is array
+    expected = getattr(torch.tensor(values), name + "_")().numpy()
+    np.testing.assert_allclose(t.data, expected, rtol=1e-14)

@@ -174,6 +174,19 @@ class InPlaceMethods:
         update(self, "setitem", compute)
 
 
+def _elementwise_in_place(name):
+    def method(self):
+        return update(self, name + "_", lambda t: getattr(t, name)())
+    method.__name__, method.__doc__ = name + "_", f"x.{name}_(): x.{name}() written into x, by the rules above."
+    return method
+
+
+# torch's in-place forms of the elementwise functions (x.exp_(), x.relu_(), ...): each the function, then
+# the update (the function is looked up when called, so this list needs nothing from methods.py)
+for _name in ("exp", "log", "sqrt", "rsqrt", "sigmoid", "tanh", "relu", "abs", "sin", "cos", "log1p", "expm1",
+              "square", "reciprocal", "sign", "floor", "ceil", "round", "trunc"):
+    setattr(InPlaceMethods, _name + "_", _elementwise_in_place(_name))
+
 for _name, _method in vars(InPlaceMethods).items():
     if not _name.startswith("__") or _name in ("__iadd__", "__isub__", "__imul__", "__itruediv__", "__ipow__", "__setitem__"):
         setattr(Tensor, _name, _method)
