@@ -14,7 +14,7 @@ import tinygrad_ae as tg
 import tinygrad_ae.functional as F
 from tinygrad_ae.engine import ops
 from strategies import (MATMUL_KINDS, array_pairs, arrays, arrays_with_axes, arrays_with_permutation,
-                        matmul_pairs, nonzero_arrays, positive_arrays, reshape_targets, shapes)
+                        matmul_pairs, nonzero_arrays, positive_arrays, reduction_axes, reshape_targets, shapes)
 
 
 def unary(method, domain=arrays):
@@ -200,6 +200,68 @@ def softmax_cross_entropies(draw):
     return (lambda a: tg.apply(ops.SoftmaxCrossEntropySum, a, target=target, scale=scale)), [logits]
 
 
+# ----- entries of issue 19's primitives (ops_more.py) ---------------------------------------------
+# Rounding and Sign have a zero derivative, Cumsum, Gather and ScatterAdd are linear: each entry
+# multiplies or squares the result, so that gradgradcheck runs the backward on Tensors and checks it.
+
+def applied(op, **constants):
+    return lambda t: tg.apply(op, t, **constants)
+
+
+def away_from_integers(x, half=False):
+    """x at least 0.05 from every integer (and every half-integer with half=True): no jump within eps."""
+    step = 0.5 if half else 1.0
+    return bool(np.all(np.abs(x / step - np.round(x / step)) * step > 0.05))
+
+
+@st.composite
+def roundings(draw):
+    mode = draw(st.sampled_from(["floor", "ceil", "round", "trunc"]))
+    x = draw(shapes().flatmap(arrays).filter(lambda x: away_from_integers(x, half=mode == "round")))
+    return (lambda t: tg.apply(ops.Rounding, t, mode=mode) * t), [x]
+
+
+@st.composite
+def cumsums(draw):
+    x = draw(shapes().flatmap(arrays))
+    axis = draw(st.integers(-x.ndim, x.ndim - 1)) if x.ndim else 0
+    reverse = draw(st.booleans())
+    return (lambda t: tg.apply(ops.Cumsum, t, axis=axis, reverse=reverse) ** 2), [x]
+
+
+@st.composite
+def prods(draw):
+    x = draw(shapes().flatmap(lambda s: nonzero_arrays(s, margin=0.3, hi=2.0)))
+    axis, keepdims = draw(reduction_axes(x.ndim)), draw(st.booleans())
+    return (lambda t: tg.apply(ops.Prod, t, axis=axis, keepdims=keepdims)), [x]
+
+
+@st.composite
+def gather_indices(draw, shape):
+    """(axis, index) for torch.gather on an input of `shape`: index of its ndim, sizes at most its
+    own off the axis (any size along it, 0 included), entries in range and repeated."""
+    axis = draw(st.integers(-len(shape), len(shape) - 1))
+    index_shape = tuple(draw(st.integers(0, 4)) if d == axis % len(shape) else draw(st.integers(1, n))
+                        for d, n in enumerate(shape))
+    index = draw(hnp.arrays(np.int64, index_shape, elements=st.integers(0, shape[axis] - 1)))
+    return axis, index
+
+
+@st.composite
+def gathers(draw):
+    x = draw(shapes(min_dims=1).flatmap(arrays))
+    axis, index = draw(gather_indices(x.shape))
+    return (lambda t: tg.apply(ops.Gather, t, axis=axis, index=index) ** 2), [x]
+
+
+@st.composite
+def scatter_adds(draw):
+    shape = draw(shapes(min_dims=1))
+    axis, index = draw(gather_indices(shape))
+    values = draw(arrays(index.shape))
+    return (lambda v: tg.apply(ops.ScatterAdd, v, axis=axis, index=index, shape=shape) ** 2), [values]
+
+
 OP_TABLE = {
     "Neg": unary("__neg__"),
     "Exp": unary("exp"),
@@ -233,5 +295,15 @@ OP_TABLE = {
     "Where": wheres(),
     "Clip": clips(),
     "SoftmaxCrossEntropySum": softmax_cross_entropies(),
+    "Sin": shapes().flatmap(arrays).map(lambda x: (applied(ops.Sin), [x])),
+    "Cos": shapes().flatmap(arrays).map(lambda x: (applied(ops.Cos), [x])),
+    "Expm1": shapes().flatmap(arrays).map(lambda x: (applied(ops.Expm1), [x])),
+    "Log1p": shapes().flatmap(lambda s: arrays(s, -0.7, 3.0)).map(lambda x: (applied(ops.Log1p), [x])),
+    "Rounding": roundings(),
+    "Sign": shapes().flatmap(nonzero_arrays).map(lambda x: (lambda t: tg.apply(ops.Sign, t) * t, [x])),
+    "Cumsum": cumsums(),
+    "Prod": prods(),
+    "Gather": gathers(),
+    "ScatterAdd": scatter_adds(),
     "Cast": shapes().flatmap(arrays).map(lambda x: (lambda t: tg.apply(ops.Cast, t, dtype=t.dtype) ** 2, [x])),
 }
