@@ -286,16 +286,6 @@ class Where(Function):
                 np.where(condition, 0, grad) if self.needs_grad(1) else None)
 
 
-class Clip(Function):
-    """np.clip(x, lo, hi) with constant bounds (None: no bound); the gradient passes where
-    lo <= x <= hi, as PyTorch's clamp."""
-    __slots__ = ()
-    def forward(self, x, lo=None, hi=None): return np.clip(x, lo, hi)
-    def backward(self, grad, out, x, lo=None, hi=None):
-        inside = (True if lo is None else x >= lo) & (True if hi is None else x <= hi)
-        return (np.where(inside, grad, 0),)
-
-
 # ----- Matmul and linear ----------------------------------------------------------------------
 
 class MatMul(Function):
@@ -399,14 +389,6 @@ class SoftmaxCrossEntropySum(Function):
         return ((softmax(logits) - one_hot(target, logits.shape[-1], logits.dtype)) * (grad * scale),)
 
 
-# ----- Dtype --------------------------------------------------------------------------------------
-
-class Cast(Function):
-    """x in another floating dtype (t.double(), t.to(tg.float32)); the gradient goes back in x's dtype."""
-    __slots__ = ()
-    def forward(self, x, dtype): return x.astype(dtype)
-    def backward(self, grad, out, x, dtype): return (grad.astype(x.dtype),)
-
-
-# The table continues in ops_more.py (this module's 400 lines): named here, so each is ops.X.
-from .ops_more import Cos, Cumsum, Expm1, Gather, Log1p, Prod, Rounding, ScatterAdd, Sign, Sin  # noqa: E402,F401
+# The table continues in ops_more.py (clip, roundings, more elementwise, scans, gather, dtype), named here.
+from .ops_more import (Cast, Clip, Cos, Cumsum, Expm1, Gather, Log1p, Prod, Rounding,  # noqa: E402,F401
+                       ScatterAdd, Sign, Sin)

@@ -1,5 +1,5 @@
-"""The derivative table, continued (ops.py would pass 400 lines): more elementwise functions, the
-zero-gradient roundings, running sums, products, and gather with its adjoint scatter-add.
+"""The derivative table, continued (ops.py would pass 400 lines): more elementwise functions, clip
+and the zero-gradient roundings, running sums, products, gather with its adjoint scatter-add, casts.
 
 The rules of ops.py's docstring hold here. Where a derivative needs a function a Tensor does not
 dispatch from numpy (np.cos, np.cumsum, ...), backward calls the primitive through `_run`: on arrays
@@ -47,6 +47,18 @@ class Log1p(Function):
     __slots__ = ()
     def forward(self, x): return np.log1p(x)
     def backward(self, grad, out, x): return (grad / (1 + x),)
+
+
+# ----- Piecewise: clip, roundings, sign ------------------------------------------------------------
+
+class Clip(Function):
+    """np.clip(x, lo, hi) with constant bounds (None: no bound); the gradient passes where
+    lo <= x <= hi, as PyTorch's clamp."""
+    __slots__ = ()
+    def forward(self, x, lo=None, hi=None): return np.clip(x, lo, hi)
+    def backward(self, grad, out, x, lo=None, hi=None):
+        inside = (True if lo is None else x >= lo) & (True if hi is None else x <= hi)
+        return (np.where(inside, grad, 0),)
 
 
 _ROUNDINGS = {"floor": np.floor, "ceil": np.ceil, "round": np.round, "trunc": np.trunc}
@@ -152,3 +164,12 @@ class ScatterAdd(Function):
         np.add.at(out, where, values)
         return out
     def backward(self, grad, out, values, axis, index, shape): return (_run(Gather, grad, axis=axis, index=index),)
+
+
+# ----- Dtype --------------------------------------------------------------------------------------
+
+class Cast(Function):
+    """x in another floating dtype (t.double(), t.to(tg.float32)); the gradient goes back in x's dtype."""
+    __slots__ = ()
+    def forward(self, x, dtype): return x.astype(dtype)
+    def backward(self, grad, out, x, dtype): return (grad.astype(x.dtype),)
