@@ -131,8 +131,6 @@ def linear_start():
     return draw((1, 3), (1,), dtype=np.float32, seed=1)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 20: nn.Flatten missing: AttributeError: module 'tinygrad_ae.nn' has "
-                                       "no attribute 'Flatten'; then nn.MSELoss")
 def test_tutorial_nn_update_over_model_parameters():
     subs = SHORT + [("loss_fn = ", "set_weights(torch, model, START)\nloss_fn = ")]
     ref, tiny = both("tutorial_nn.py", subs, START=linear_start())
@@ -141,8 +139,6 @@ def test_tutorial_nn_update_over_model_parameters():
     assert_same(ref["loss"], tiny["loss"], **F32)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 20: nn.Flatten missing: AttributeError: module 'tinygrad_ae.nn' has "
-                                       "no attribute 'Flatten'; then nn.MSELoss")
 def test_tutorial_optim_sgd():
     subs = SHORT + [("loss_fn = ", "set_weights(torch, model, START)\nloss_fn = ")]
     ref, tiny = both("tutorial_optim.py", subs, START=linear_start())
@@ -150,8 +146,6 @@ def test_tutorial_optim_sgd():
     assert_same(ref["loss"], tiny["loss"], **F32)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 20: nn.Parameter missing: AttributeError: module 'tinygrad_ae.nn' "
-                                       "has no attribute 'Parameter'; then nn.MSELoss")
 def test_tutorial_custom_module():
     start = draw((), (), (), (), dtype=np.float32, seed=2)
     subs = SHORT + [(f"self.{n} = torch.nn.Parameter(torch.randn(()))",
@@ -239,8 +233,6 @@ def test_makemore_mlp_as_written_trains():
 
 
 # ======================================================================= a dense autoencoder
-@pytest.mark.xfail(strict=True, reason="issue 20: nn.MSELoss missing: AttributeError: module 'tinygrad_ae.nn' "
-                                       "has no attribute 'MSELoss'")
 def test_beginner_dense_autoencoder_adam():
     shapes = [(32, 64), (32,), (8, 32), (8,), (32, 8), (32,), (64, 32), (64,)]
     start = [0.2 * a for a in draw(*shapes, dtype=np.float32, seed=5)]

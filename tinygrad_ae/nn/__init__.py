@@ -262,8 +262,43 @@ class Sequential(Module):
         return "Sequential(" + ", ".join(repr(m) for m in self._layers()) + ")"
 
 
+class Flatten(Module):
+    """torch.nn.Flatten: dims start_dim..end_dim made one (by default all but the batch dim)."""
+    def __init__(self, start_dim=1, end_dim=-1):
+        self.start_dim, self.end_dim = start_dim, end_dim
+
+    def forward(self, x): return x.flatten(self.start_dim, self.end_dim)
+    def __repr__(self): return f"Flatten(start_dim={self.start_dim}, end_dim={self.end_dim})"
+
+
+class Unflatten(Module):
+    """torch.nn.Unflatten: dim split into unflattened_size."""
+    def __init__(self, dim, unflattened_size):
+        self.dim, self.unflattened_size = dim, tuple(unflattened_size)
+
+    def forward(self, x): return x.unflatten(self.dim, self.unflattened_size)
+    def __repr__(self): return f"Unflatten(dim={self.dim}, unflattened_size={self.unflattened_size})"
+
+
+class _ParameterType(type):
+    def __instancecheck__(cls, obj):            # a parameter is a leaf tensor that requires grad
+        return isinstance(obj, Tensor) and obj.is_leaf and obj.requires_grad
+
+
+class Parameter(metaclass=_ParameterType):
+    """torch.nn.Parameter(data, requires_grad=True): a leaf tensor holding data (its array, not a copy)
+    that a Module lists among its parameters. The engine has one tensor type, so what comes back is a
+    Tensor; `isinstance(p, nn.Parameter)` is True for any leaf tensor that requires grad."""
+    def __new__(cls, data=None, requires_grad=True):
+        array = np.zeros(0, np.float32) if data is None else data.data if isinstance(data, Tensor) else np.asarray(data)
+        if array.dtype.kind != "f":
+            raise TypeError(f"Parameter: only floating point tensors can require gradients, got dtype {array.dtype}")
+        return Tensor(array, requires_grad=requires_grad)
+
+
 # torch.nn.functional: the package's functional module under torch's name, so that
 # `import tinygrad_ae.nn.functional as F` and `tinygrad_ae.functional` are the same module
 functional = F
 sys.modules[__name__ + ".functional"] = F
 from . import init  # noqa: E402 (init imports nothing from here)
+from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss  # noqa: E402 (they subclass Module)

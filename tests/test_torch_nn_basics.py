@@ -1,0 +1,66 @@
+"""The first of torch.nn's names beyond layers (issue 20, begun): nn.Parameter, nn.Flatten, nn.Unflatten and
+the loss modules, against torch's documented behaviour and torch itself where it is installed."""
+import numpy as np
+import pytest
+
+import tinygrad_ae as tg
+from tinygrad_ae import Tensor, nn
+
+
+def test_parameter_is_a_leaf_that_requires_grad_and_a_module_lists_it():
+    array = np.ones((2, 3), np.float32)
+    p = nn.Parameter(tg.from_numpy(array))
+    assert p.requires_grad and p.is_leaf and p.data is array and isinstance(p, nn.Parameter)
+    assert not isinstance(Tensor(array), nn.Parameter) and not isinstance(p * 2.0, nn.Parameter)
+    assert not nn.Parameter(Tensor(array), requires_grad=False).requires_grad
+
+    class Poly(nn.Module):
+        def __init__(self):
+            self.a = nn.Parameter(tg.randn(()))
+            self.b = nn.Parameter(tg.randn(()))
+    assert [name for name, _ in Poly().named_parameters()] == ["a", "b"]
+    with pytest.raises(TypeError, match="only floating point tensors can require gradients"):
+        nn.Parameter(tg.tensor([1, 2]))
+
+
+def test_flatten_and_unflatten_against_torch():
+    torch = pytest.importorskip("torch")
+    x = np.arange(2 * 3 * 4 * 5, dtype=np.float64).reshape(2, 3, 4, 5)
+    for args in [(), (0, 1), (1, 2), (0, -1)]:
+        ours = nn.Flatten(*args)(Tensor(x))
+        theirs = torch.nn.Flatten(*args)(torch.tensor(x))
+        assert ours.shape == tuple(theirs.shape)
+        np.testing.assert_array_equal(ours.data, theirs.numpy())
+    ours = nn.Unflatten(1, (3, 1))(Tensor(x.reshape(2, 3, 20)))
+    assert ours.shape == tuple(torch.nn.Unflatten(1, (3, 1))(torch.tensor(x.reshape(2, 3, 20))).shape)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_loss_modules_equal_torchs(reduction):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((4, 3)), rng.random((4, 3))
+    labels = np.array([0, 2, 1, 2])
+    cases = [(nn.MSELoss, torch.nn.MSELoss, a, b), (nn.BCEWithLogitsLoss, torch.nn.BCEWithLogitsLoss, a, b),
+             (nn.BCELoss, torch.nn.BCELoss, b, (b > 0.5).astype(float))]
+    for ours_cls, theirs_cls, x, y in cases:
+        t = Tensor(x.copy(), requires_grad=True)
+        tt = torch.tensor(x, requires_grad=True)
+        ours, theirs = ours_cls(reduction=reduction)(t, Tensor(y)), theirs_cls(reduction=reduction)(tt, torch.tensor(y))
+        np.testing.assert_allclose(ours.data, theirs.detach().numpy(), rtol=1e-12)
+        ours.sum().backward()
+        theirs.sum().backward()
+        np.testing.assert_allclose(t.grad, tt.grad.numpy(), rtol=1e-12)
+    ours = nn.CrossEntropyLoss(reduction=reduction)(Tensor(a), tg.tensor(labels))
+    theirs = torch.nn.CrossEntropyLoss(reduction=reduction)(torch.tensor(a), torch.tensor(labels))
+    np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=1e-12)
+
+
+def test_loss_modules_refuse_what_they_do_not_compute():
+    with pytest.raises(ValueError, match="MSELoss: reduction must be one of"):
+        nn.MSELoss(reduction="batchmean")
+    with pytest.raises(NotImplementedError, match="pos_weight"):
+        nn.BCEWithLogitsLoss(pos_weight=Tensor(np.ones(3)))
+    with pytest.raises(NotImplementedError, match="label_smoothing"):
+        nn.CrossEntropyLoss(label_smoothing=0.1)
+    assert repr(nn.MSELoss()) == "MSELoss()" and repr(nn.MSELoss(reduction="sum")) == "MSELoss(reduction='sum')"
