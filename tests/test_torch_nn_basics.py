@@ -64,3 +64,34 @@ def test_loss_modules_refuse_what_they_do_not_compute():
     with pytest.raises(NotImplementedError, match="label_smoothing"):
         nn.CrossEntropyLoss(label_smoothing=0.1)
     assert repr(nn.MSELoss()) == "MSELoss()" and repr(nn.MSELoss(reduction="sum")) == "MSELoss(reduction='sum')"
+
+
+def test_activations_and_more_losses_against_torch():
+    torch = pytest.importorskip("torch")
+    x = np.array([[-2.5, -0.3, 0.4, 3.0], [1.5, -1.0, -40.0, 60.0]])
+    for ours, theirs in [(nn.LeakyReLU(0.2), torch.nn.LeakyReLU(0.2)), (nn.ELU(1.5), torch.nn.ELU(1.5)),
+                         (nn.SiLU(), torch.nn.SiLU()), (nn.ReLU(inplace=True), torch.nn.ReLU()),
+                         (nn.Softmax(dim=1), torch.nn.Softmax(dim=1)), (nn.LogSoftmax(dim=0), torch.nn.LogSoftmax(dim=0))]:
+        t, tt = Tensor(x.copy(), requires_grad=True), torch.tensor(x, requires_grad=True)
+        out, tout = ours(t), theirs(tt)
+        np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=1e-12, atol=1e-300)
+        weights = np.arange(1.0, 9.0).reshape(2, 4)
+        (out * Tensor(weights)).sum().backward()
+        (tout * torch.tensor(weights)).sum().backward()
+        np.testing.assert_allclose(t.grad, tt.grad.numpy(), rtol=1e-12, atol=1e-300)
+        assert np.all(np.isfinite(out.data)) and np.all(np.isfinite(t.grad))
+    labels = np.array([3, 0])
+    for reduction in ("mean", "sum", "none"):
+        lp = torch.log_softmax(torch.tensor(x), 1)
+        ours = nn.NLLLoss(reduction=reduction)(Tensor(lp.numpy()), tg.tensor(labels))
+        np.testing.assert_allclose(ours.data, torch.nn.NLLLoss(reduction=reduction)(lp, torch.tensor(labels)).numpy())
+        y = np.ones_like(x)
+        t, tt = Tensor(x.copy(), requires_grad=True), torch.tensor(x, requires_grad=True)
+        ours, theirs = nn.L1Loss(reduction=reduction)(t, Tensor(y)), torch.nn.L1Loss(reduction=reduction)(tt, torch.tensor(y))
+        np.testing.assert_allclose(ours.data, theirs.detach().numpy())
+        ours.sum().backward()
+        theirs.sum().backward()
+        np.testing.assert_allclose(t.grad, tt.grad.numpy())
+    with pytest.raises(NotImplementedError, match="ignore_index"):
+        nn.NLLLoss(ignore_index=0)
+    nn.NLLLoss(ignore_index=-100)     # the default, however it is spelled

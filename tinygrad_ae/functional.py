@@ -8,6 +8,7 @@ import numpy as np
 
 from . import random
 from .engine import numerics, ops
+from .engine.functions import where
 from .engine.tensor import Tensor, apply, wrap
 
 # "batchmean" (PyTorch's name, from kl_div) sums over all elements and divides by the batch size,
@@ -46,6 +47,21 @@ def sqrt(x):
 def softplus(x):
     """log(1 + exp(x)), stable at +-1000 (a primitive: see ops.Softplus)."""
     return x.softplus()
+
+
+def leaky_relu(x, negative_slope=0.01, inplace=False):
+    """x where x > 0, else negative_slope * x (torch's F.leaky_relu; inplace is accepted, the result is new)."""
+    return where(x > 0, x, x * float(negative_slope))
+
+
+def elu(x, alpha=1.0, inplace=False):
+    """x where x > 0, else alpha (exp(x) - 1), through expm1 of min(x, 0): no overflow in the unused branch."""
+    return where(x > 0, x, x.clamp(max=0.0).expm1() * float(alpha))
+
+
+def silu(x, inplace=False):
+    """x sigmoid(x) (torch's F.silu, also called swish)."""
+    return x * x.sigmoid()
 
 
 def linear(x, weight, bias=None):
@@ -98,6 +114,23 @@ def mse_loss(pred, target, reduction="mean"):
     """(pred - target)^2, averaged over all elements ("mean"), summed ("sum"), summed and divided by
     the batch size ("batchmean", the lecture's normalization) or kept elementwise ("none")."""
     return _loss("mse_loss", pred, target, reduction, lambda p, t: (p - t) ** 2, ops.SquaredErrorSum)
+
+
+def l1_loss(pred, target, reduction="mean"):
+    """|pred - target|, averaged, summed or per element (torch's F.l1_loss); gradient sign(pred - target)."""
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"l1_loss: reduction must be one of ('mean', 'sum', 'none'), got {reduction!r}")
+    out = (pred - _check_pair("l1_loss", pred, target)).abs()
+    return out if reduction == "none" else out.sum() if reduction == "sum" else out.mean()
+
+
+def nll_loss(input, target, reduction="mean"):
+    """-input[i, target[i]] per row (input: log-probabilities, e.g. log_softmax's), torch's F.nll_loss."""
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"nll_loss: reduction must be one of ('mean', 'sum', 'none'), got {reduction!r}")
+    target = _class_targets("nll_loss", input, target)
+    picked = -(input[numerics.cached_arange(target.size), target] if input.ndim == 2 else input[target])
+    return picked if reduction == "none" else picked.sum() if reduction == "sum" else picked.mean()
 
 
 def binary_cross_entropy(prob, target, reduction="mean"):

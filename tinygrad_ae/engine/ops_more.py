@@ -39,7 +39,8 @@ class Expm1(Function):
     """exp(x) - 1, exact near 0 where exp(x) - 1 loses its digits."""
     __slots__ = ()
     def forward(self, x): return np.expm1(x)
-    def backward(self, grad, out, x): return (grad * (out + 1),)         # exp(x) = out + 1
+    # exp(x), not out + 1: for x below about -37, out + 1 rounds to 0 while exp(x) does not (as torch)
+    def backward(self, grad, out, x): return (grad * np.exp(x),)
 
 
 class Log1p(Function):

@@ -1,6 +1,6 @@
 """The loss modules, torch.nn's: each holds its `reduction` and calls its function in nn.functional.
 
-`MSELoss`, `BCELoss`, `BCEWithLogitsLoss` and `CrossEntropyLoss` take torch's arguments; the ones this
+`MSELoss`, `L1Loss`, `BCELoss`, `BCEWithLogitsLoss`, `CrossEntropyLoss` and `NLLLoss` take torch's arguments; the ones this
 framework does not compute yet (weights, `pos_weight`, `ignore_index`, `label_smoothing`) are refused
 with a clear error rather than ignored, so a port never trains on a different objective silently.
 """
@@ -21,7 +21,7 @@ class _Loss(Module):
 
 
 def _refuse(owner, name, value, default=None):
-    if value is not default:
+    if (value is not None) if default is None else (value != default):   # (a Tensor is never compared)
         raise NotImplementedError(f"{owner}: {name}={value!r} is not supported yet (issue 20); "
                                   f"leave it at its default, {default!r}")
 
@@ -29,6 +29,21 @@ def _refuse(owner, name, value, default=None):
 class MSELoss(_Loss):
     """torch.nn.MSELoss: the mean (or sum, or elementwise) squared difference."""
     def forward(self, input, target): return F.mse_loss(input, target, reduction=self.reduction)
+
+
+class L1Loss(_Loss):
+    """torch.nn.L1Loss: the mean (or sum, or elementwise) absolute difference."""
+    def forward(self, input, target): return F.l1_loss(input, target, reduction=self.reduction)
+
+
+class NLLLoss(_Loss):
+    """torch.nn.NLLLoss: minus the log-probability of each row's class."""
+    def __init__(self, weight=None, ignore_index=-100, reduction="mean"):
+        _refuse("NLLLoss", "weight", weight)
+        _refuse("NLLLoss", "ignore_index", ignore_index, -100)
+        super().__init__(reduction)
+
+    def forward(self, input, target): return F.nll_loss(input, target, reduction=self.reduction)
 
 
 class BCELoss(_Loss):
@@ -55,8 +70,7 @@ class CrossEntropyLoss(_Loss):
     def __init__(self, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
         _refuse("CrossEntropyLoss", "weight", weight)
         _refuse("CrossEntropyLoss", "ignore_index", ignore_index, -100)
-        if label_smoothing != 0.0:
-            _refuse("CrossEntropyLoss", "label_smoothing", label_smoothing, 0.0)
+        _refuse("CrossEntropyLoss", "label_smoothing", label_smoothing, 0.0)
         super().__init__(reduction)
 
     def forward(self, input, target): return F.cross_entropy(input, target, reduction=self.reduction)
