@@ -95,3 +95,40 @@ def test_activations_and_more_losses_against_torch():
     with pytest.raises(NotImplementedError, match="ignore_index"):
         nn.NLLLoss(ignore_index=0)
     nn.NLLLoss(ignore_index=-100)     # the default, however it is spelled
+
+
+def test_the_module_tree_with_torchs_names():
+    class Net(nn.Module):
+        def __init__(self):
+            self.body = nn.Sequential(nn.Linear(3, 4), nn.Tanh())
+            self.heads = nn.ModuleList([nn.Linear(4, 2), nn.Linear(4, 1)])
+            self.extra = nn.ModuleDict({"out": nn.Linear(2, 2)})
+
+    net = Net()
+    assert [n for n, _ in net.named_children()] == ["body", "heads", "extra"]
+    assert [n for n, _ in net.named_modules()] == ["", "body", "body.0", "body.1", "heads", "heads.0", "heads.1",
+                                                   "extra", "extra.out"]
+    assert [n for n, _ in net.named_parameters()] == [
+        "body.0.weight", "body.0.bias", "heads.0.weight", "heads.0.bias", "heads.1.weight", "heads.1.bias",
+        "extra.out.weight", "extra.out.bias"]
+    assert len(net.heads) == 2 and isinstance(net.heads[1], nn.Linear) and "out" in net.extra
+    visited = []
+    assert net.apply(lambda m: visited.append(type(m).__name__)) is net
+    assert visited[-1] == "Net" and visited.count("Linear") == 4
+    assert net.double() is net and all(p.dtype == np.float64 for p in net.parameters())
+    net.eval()
+    assert not net.heads[0].training and not net.extra["out"].training
+    seq = nn.Sequential(nn.Linear(2, 2))
+    seq.append(nn.ReLU())
+    assert len(seq) == 2 and isinstance(seq[1], nn.ReLU)
+    with pytest.raises(TypeError, match="ModuleList.append: expected a Module"):
+        nn.ModuleList([3])
+
+
+def test_zero_grad_set_to_none_false_fills_zeros():
+    layer = nn.Linear(3, 2)
+    layer(Tensor(np.ones((1, 3), np.float32))).sum().backward()
+    layer.zero_grad(set_to_none=False)
+    assert all(p.grad is not None and not p.grad.any() for p in layer.parameters())
+    layer.zero_grad()
+    assert all(p.grad is None for p in layer.parameters())

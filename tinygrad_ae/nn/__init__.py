@@ -1,4 +1,5 @@
-"""Layers: `Module` (parameter registry and state dicts), `Linear`, `TiedLinear`, activations, `Sequential`.
+"""Layers: `Module` (parameter registry, the module tree, state dicts), `Linear`, `TiedLinear`, `Sequential`,
+`Flatten`, `Parameter`; the activations, losses and containers in `activations.py`, `losses.py`, `containers.py`.
 
 A module's parameters are simply its attributes that are Tensors with requires_grad=True; its
 submodules are its attributes that are Modules. Both are found by scanning `vars(self)`, which
@@ -69,10 +70,62 @@ class Module:
         """List of parameter Tensors in registration order, without duplicates."""
         return [p for _, p in self.named_parameters()]
 
-    def zero_grad(self):
-        """Drop every parameter's gradient (PyTorch's default, set_to_none=True)."""
+    def zero_grad(self, set_to_none=True):
+        """Drop every parameter's gradient (PyTorch's default, set_to_none=True), or fill it with zeros."""
         for p in self.parameters():
-            p.grad = None
+            if set_to_none or p.grad is None:
+                p.grad = None
+            else:
+                p.grad = np.zeros_like(p.data)
+
+    # ----- the module tree, torch's names ------------------------------------------------------
+    def named_children(self):
+        """(name, submodule) for the direct submodules, in assignment order."""
+        return [(name, m) for name, m in vars(self).items() if isinstance(m, Module)]
+
+    def children(self):
+        return [m for _, m in self.named_children()]
+
+    def named_modules(self, prefix=""):
+        """(dotted name, module) for this module ("") and every module below it, each once, depth first."""
+        out, seen, stack = [], set(), [(prefix, self)]
+        while stack:
+            name, module = stack.pop()
+            if id(module) in seen:
+                continue
+            seen.add(id(module))
+            out.append((name, module))
+            stack.extend(reversed([(f"{name}.{n}" if name else n, m) for n, m in module.named_children()]))
+        return out
+
+    def modules(self):
+        return [m for _, m in self.named_modules()]
+
+    def apply(self, fn):
+        """fn(module) for every submodule, then for this one (torch's order); returns self."""
+        for module in reversed(self.modules()):
+            fn(module)
+        return self
+
+    def to(self, *args, **kwargs):
+        """A dtype converts every parameter in place (p.data gets the new dtype); "cpu" is accepted."""
+        from .. import dtypes
+        dtype = kwargs.get("dtype")
+        for arg in args:
+            if isinstance(arg, str) or type(arg).__name__ == "device":
+                dtypes.check_device("Module.to", arg)
+            else:
+                dtype = arg
+        if dtype is not None:
+            dtype = dtypes.as_dtype("Module.to", dtype)
+            for p in self.parameters():
+                p.data = p.data.astype(dtype)
+                p.grad = None
+        return self
+
+    def cpu(self): return self
+    def float(self): return self.to(np.float32)
+    def double(self): return self.to(np.float64)
 
     def state_dict(self):
         """Ordered dict name -> copy of the parameter's array (safe to keep while training goes on)."""
@@ -193,60 +246,6 @@ def _check_width(layer, x):
                          f"got shape {tuple(shape)}") from None
 
 
-class Sigmoid(Module):
-    def forward(self, x):
-        return x.sigmoid()
-
-
-class Tanh(Module):
-    def forward(self, x):
-        return x.tanh()
-
-
-class ReLU(Module):
-    def __init__(self, inplace=False):          # (torch's inplace=True is accepted: the result is new either way)
-        pass
-
-    def forward(self, x):
-        return x.relu()
-
-
-class LeakyReLU(Module):
-    def __init__(self, negative_slope=0.01, inplace=False):
-        self.negative_slope = negative_slope
-
-    def forward(self, x): return F.leaky_relu(x, self.negative_slope)
-    def __repr__(self): return f"LeakyReLU(negative_slope={self.negative_slope})"
-
-
-class ELU(Module):
-    def __init__(self, alpha=1.0, inplace=False):
-        self.alpha = alpha
-
-    def forward(self, x): return F.elu(x, self.alpha)
-    def __repr__(self): return f"ELU(alpha={self.alpha})"
-
-
-class SiLU(Module):
-    def __init__(self, inplace=False):
-        pass
-
-    def forward(self, x): return F.silu(x)
-
-
-class Softmax(Module):
-    def __init__(self, dim=None):
-        self.dim = dim
-
-    def forward(self, x): return F.softmax(x, self.dim)
-    def __repr__(self): return f"Softmax(dim={self.dim})"
-
-
-class LogSoftmax(Softmax):
-    def forward(self, x): return F.log_softmax(x, self.dim)
-    def __repr__(self): return f"LogSoftmax(dim={self.dim})"
-
-
 class Dropout(Module):
     """Zero each element with probability p and scale the rest by 1/(1 - p) in training mode (PyTorch's
     rule); the identity after eval(). The masks come from `rng`: a Generator (numpy's or tg's), a seed
@@ -289,6 +288,12 @@ class Sequential(Module):
 
     def __len__(self):
         return len(self._layers())
+
+    def append(self, module):
+        if not isinstance(module, Module):
+            raise TypeError(f"Sequential.append: expected a Module, got {type(module).__name__}")
+        setattr(self, str(len(self)), module)
+        return self
 
     def __iter__(self):
         return iter(self._layers())
@@ -341,3 +346,5 @@ functional = F
 sys.modules[__name__ + ".functional"] = F
 from . import init  # noqa: E402 (init imports nothing from here)
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss  # noqa: E402 (they subclass Module)
+from .activations import ELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Tanh  # noqa: E402
+from .containers import ModuleDict, ModuleList  # noqa: E402
