@@ -144,6 +144,11 @@ def index(index, shape):
     items = index if type(index) is tuple else (index,)
     normalized, masks = [], []
     for item in items:
+        if hasattr(item, "requires_grad"):      # a Tensor: an integer or bool one indexes as its array does
+            if item.data.dtype.kind not in "biu":
+                raise TypeError(f"getitem: cannot index with a tensor of dtype {item.data.dtype}; index with an "
+                                "integer tensor (e.g. idx.long()), an integer array or list, or a bool mask such as x > 0")
+            item = item.data if item.data.ndim else item.data.item()
         if isinstance(item, (list, np.ndarray)):
             array = np.asanyarray(item)         # (an array argument of a captured step stays traced)
             if array.size == 0 and array.dtype.kind == "f":  # [] is float64 to numpy: an empty selection
@@ -157,13 +162,6 @@ def index(index, shape):
         elif isinstance(item, (float, np.floating)):
             raise TypeError(f"getitem: float index {item!r}; index with an int, a slice, an integer "
                             "array or list, or a boolean mask")
-        elif hasattr(item, "requires_grad"):    # a Tensor: an integer or bool one indexes as its array does
-            if item.data.dtype.kind not in "biu":
-                raise TypeError(f"getitem: cannot index with a tensor of dtype {item.data.dtype}; index with an "
-                                "integer tensor (e.g. idx.long()), an integer array or list, or a bool mask such as x > 0")
-            item = item.data if item.data.ndim else item.data.item()
-            if isinstance(item, np.ndarray) and item.dtype.kind == "b":
-                masks.append(len(normalized))
         normalized.append(item)
     if not masks:
         return tuple(normalized)

@@ -18,14 +18,10 @@ import numpy as np
 
 from .. import random
 from . import arguments, ops, versions
-from .tensor import Tensor, _next_sequence_number, apply, is_grad_enabled, no_grad, wrap
+from .tensor import Tensor, _data, _next_sequence_number, apply, is_grad_enabled, wrap
 
 LEAF = ("a leaf Variable that requires grad is being used in an in-place operation ({op}). Update a "
         "parameter inside `with torch.no_grad():`, or compute a new tensor out of place (x = x - y)")
-
-
-def _operand(value):
-    return value.data if type(value) is Tensor else value
 
 
 def update(tensor, op, compute):
@@ -37,16 +33,16 @@ def update(tensor, op, compute):
     if not tensor.data.flags.writeable:
         raise ValueError(f"{op}: the tensor's array is read-only (e.g. made from a read-only numpy array); "
                          "clone() it first to get a tensor you can change")
-    if recording:
-        old = _old_value(tensor)
-        new = compute(old)
-        recording = type(new) is Tensor and new.requires_grad
-    else:
-        old = None
     if not recording:
-        with no_grad():
-            new = compute(tensor)
-    values = _operand(new)
+        new = compute(tensor)
+    elif tensor.requires_grad:                  # in a graph: the update's input is a copy of the old value
+        new = compute(_old_value(tensor))
+    else:                                       # outside any graph: a copy only if the operand is in one
+        new = compute(tensor)                   # (no node is made unless the operand requires grad)
+        if type(new) is Tensor and new.requires_grad:
+            new = compute(_old_value(tensor))   # (the node must not point at the tensor it will become)
+    recording = type(new) is Tensor and new.requires_grad
+    values = _data(new)
     if not _fits(np.shape(values), tensor.shape):
         raise RuntimeError(f"{op}: the result has shape {np.shape(values)}, which does not fit the tensor's "
                            f"shape {tensor.shape} (an in-place update keeps the tensor's shape)")
@@ -115,7 +111,7 @@ class InPlaceMethods:
             raise RuntimeError(f"copy_: src of shape {np.shape(src)} cannot be broadcast to the tensor's shape {self.shape}")
         # the values are cast to the tensor's dtype, as torch's copy_ does (a float into an int tensor truncates)
         return update(self, "copy_", lambda t: src.to(t.dtype) if type(src) is Tensor and hasattr(src, "to")
-                      else np.asarray(_operand(src)).astype(t.dtype))
+                      else np.asarray(_data(src)).astype(t.dtype))
 
     def clamp_(self, min=None, max=None):
         return update(self, "clamp_", lambda t: t.clamp(min, max) if hasattr(t, "clamp") else t.clip(min, max))
@@ -123,7 +119,7 @@ class InPlaceMethods:
     clip_ = clamp_
 
     def masked_fill_(self, mask, value):
-        mask = np.asarray(_operand(mask))
+        mask = np.asarray(_data(mask))
         if mask.dtype != bool:
             raise TypeError(f"masked_fill_: mask must be a bool tensor (e.g. x > 0), got dtype {mask.dtype}")
         from .functions import where
@@ -167,7 +163,7 @@ class InPlaceMethods:
                 return t * (1 - selected) + apply(ops.IndexAdd, spread, index=key, shape=t.shape)
             out = t.data.copy()
             try:
-                out[key] = _operand(value)
+                out[key] = _data(value)
             except (ValueError, IndexError) as error:
                 raise type(error)(f"setitem: {error} (tensor of shape {self.shape})") from None
             return out
