@@ -345,6 +345,8 @@ class Parameter(metaclass=_ParameterType):
 functional = F
 sys.modules[__name__ + ".functional"] = F
 from . import init  # noqa: E402 (init imports nothing from here)
-from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss  # noqa: E402 (they subclass Module)
-from .activations import ELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Tanh  # noqa: E402
+# the rooms of torch.nn's modules; each file's __all__ says what it adds to nn
+from .losses import *  # noqa: E402,F401,F403 (they subclass Module)
+from .activations import *  # noqa: E402,F401,F403
+from .sparse import *  # noqa: E402,F401,F403
 from .containers import ModuleDict, ModuleList  # noqa: E402

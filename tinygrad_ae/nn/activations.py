@@ -3,6 +3,8 @@ torch's `inplace=True` is accepted; the result is a new tensor either way."""
 from .. import functional as F
 from . import Module
 
+__all__ = ["Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "SiLU", "Softmax", "LogSoftmax"]
+
 
 class Sigmoid(Module):
     def forward(self, x):

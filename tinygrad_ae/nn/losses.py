@@ -8,6 +8,7 @@ from .. import functional as F
 from . import Module
 
 _REDUCTIONS = ("mean", "sum", "none")
+__all__ = ["MSELoss", "L1Loss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss"]
 
 
 class _Loss(Module):

@@ -1,0 +1,2 @@
+"""torch.nn's lookup layers (`Embedding`)."""
+__all__ = []
