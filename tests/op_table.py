@@ -298,6 +298,7 @@ OP_TABLE = {
     "Sin": shapes().flatmap(arrays).map(lambda x: (applied(ops.Sin), [x])),
     "Cos": shapes().flatmap(arrays).map(lambda x: (applied(ops.Cos), [x])),
     "Expm1": shapes().flatmap(arrays).map(lambda x: (applied(ops.Expm1), [x])),
+    "Erf": shapes().flatmap(arrays).map(lambda x: (applied(ops.Erf), [x])),
     "Log1p": shapes().flatmap(lambda s: arrays(s, -0.7, 3.0)).map(lambda x: (applied(ops.Log1p), [x])),
     "Rounding": roundings(),
     "Sign": shapes().flatmap(nonzero_arrays).map(lambda x: (lambda t: tg.apply(ops.Sign, t) * t, [x])),

@@ -22,7 +22,7 @@ def _function_form(name):
 
 
 _METHODS = ("exp", "log", "sqrt", "rsqrt", "sigmoid", "tanh", "relu", "abs", "neg", "sin", "cos", "log2", "log10",
-            "log1p", "expm1", "square", "reciprocal", "sign", "floor", "ceil", "round", "trunc", "pow",
+            "log1p", "expm1", "erf", "square", "reciprocal", "sign", "floor", "ceil", "round", "trunc", "pow",
             "sum", "mean", "max", "min", "amax", "amin", "argmax", "argmin", "prod", "var", "std", "logsumexp",
             "cumsum", "norm", "all", "any", "matmul", "mm", "bmm", "dot", "clamp", "clip", "flatten", "unflatten",
             "reshape", "permute", "transpose", "swapaxes", "squeeze", "unsqueeze", "softmax", "log_softmax", "t",

@@ -67,6 +67,7 @@ class TensorMethods:
     def log10(self): return apply(ops.Log, self) * (1 / math.log(10))
     def log1p(self): return apply(ops.Log1p, self)
     def expm1(self): return apply(ops.Expm1, self)
+    def erf(self): return apply(ops.Erf, self)
 
     def abs(self):
         """|x| as x * sign(x) with sign(x) a constant: gradient sign(x), 0 at 0 as in PyTorch."""

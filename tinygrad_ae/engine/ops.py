@@ -390,5 +390,5 @@ class SoftmaxCrossEntropySum(Function):
 
 
 # The table continues in ops_more.py (clip, roundings, more elementwise, scans, gather, dtype), named here.
-from .ops_more import (Cast, Clip, Cos, Cumsum, Expm1, Gather, Log1p, Prod, Rounding,  # noqa: E402,F401
+from .ops_more import (Cast, Clip, Cos, Cumsum, Erf, Expm1, Gather, Log1p, Prod, Rounding,  # noqa: E402,F401
                        ScatterAdd, Sign, Sin)

@@ -11,6 +11,7 @@ ops.py imports every name here, so each stays `tinygrad_ae.engine.ops.X`.
 import numpy as np
 
 from .ops import Function
+from .special import erf
 
 
 def _run(op, x, **constants):
@@ -48,6 +49,13 @@ class Log1p(Function):
     __slots__ = ()
     def forward(self, x): return np.log1p(x)
     def backward(self, grad, out, x): return (grad / (1 + x),)
+
+
+class Erf(Function):
+    """The error function (numpy has none: special.py's rational approximations, ~1e-16 relative)."""
+    __slots__ = ()
+    def forward(self, x): return erf(x)
+    def backward(self, grad, out, x): return (grad * (1.1283791670955126 * np.exp(-(x * x))),)   # 2/sqrt(pi) e^(-x^2)
 
 
 # ----- Piecewise: clip, roundings, sign ------------------------------------------------------------
