@@ -154,7 +154,7 @@ def test_tied_decoder_follows_the_encoder_weight():
 def test_the_tied_decoder_is_a_layer_that_works_when_called_and_reads_right():
     ae = tg.Autoencoder(5, 3, encoder="tanh", decoder="linear", tied=True, dtype=np.float64, seed=2)
     assert isinstance(ae.decoder, tg.nn.TiedLinear) and ae.decoder.tied_to is ae.encoder
-    assert [name for name, _ in ae.decoder.named_parameters()][-1] == "bias"
+    assert [name for name, _ in ae.decoder.named_parameters()][0] == "bias"     # its own first, as torch lists
     assert [name for name, _ in ae.named_parameters()] == ["encoder.weight", "encoder.bias", "decoder.bias"]
     text = repr(ae.decoder)
     assert text.startswith("TiedLinear(in_features=3, out_features=5, bias=True")

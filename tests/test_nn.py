@@ -6,6 +6,7 @@ from hypothesis import strategies as st
 
 import tinygrad_ae as tg
 from tinygrad_ae import Tensor, nn
+from tinygrad_ae.models.autoencoder import GlorotLinear
 
 
 class TwoLayer(nn.Module):
@@ -25,26 +26,33 @@ class TwoLayer(nn.Module):
 
 # ----- Linear ---------------------------------------------------------------------------------
 
-def test_linear_shapes_dtype_and_zero_bias():
+def test_linear_shapes_and_dtype():
     layer = nn.Linear(5, 3)
     assert layer.weight.shape == (3, 5) and layer.bias.shape == (3,)
     assert layer.weight.dtype == np.float32 and layer.bias.dtype == np.float32
     assert layer.weight.requires_grad and layer.bias.requires_grad
-    np.testing.assert_array_equal(layer.bias.data, np.zeros(3))
     layer64 = nn.Linear(5, 3, dtype=np.float64)
     assert layer64.weight.dtype == np.float64 and layer64.bias.dtype == np.float64
     no_bias = nn.Linear(5, 3, bias=False)
     assert no_bias.bias is None and [n for n, _ in no_bias.named_parameters()] == ["weight"]
 
 
-def test_linear_glorot_uniform_bounds_and_spread():
+@pytest.mark.parametrize("layer_type", [nn.Linear, GlorotLinear])
+def test_linear_uniform_start_bounds_and_spread(layer_type):
+    """nn.Linear: PyTorch's U(+-1/sqrt(fan_in)) for weight and bias; the lecture's layer: Glorot's
+    U(+-sqrt(6 / (fan_in + fan_out))) and a zero bias."""
     n_in, n_out = 300, 200
-    bound = np.sqrt(6.0 / (n_in + n_out))
-    w = nn.Linear(n_in, n_out, dtype=np.float64, rng=1).weight.data
-    assert np.all(np.abs(w) <= bound)
-    assert w.max() > 0.99 * bound and w.min() < -0.99 * bound     # fills the interval
-    assert abs(w.mean()) < 0.01 * bound
+    layer = layer_type(n_in, n_out, dtype=np.float64, rng=1)
+    bound = 1 / np.sqrt(n_in) if layer_type is nn.Linear else np.sqrt(6.0 / (n_in + n_out))
+    for values in (layer.weight.data, layer.bias.data) if layer_type is nn.Linear else (layer.weight.data,):
+        assert np.all(np.abs(values) <= bound)
+        assert values.max() > 0.9 * bound and values.min() < -0.9 * bound     # fills the interval
+        assert abs(values.mean()) < 0.1 * bound
+    w = layer.weight.data
     np.testing.assert_allclose(w.var(), bound ** 2 / 3, rtol=0.02)  # variance of U(-a, a)
+    if layer_type is GlorotLinear:
+        np.testing.assert_array_equal(layer.bias.data, np.zeros(n_out))
+        assert repr(layer) == "Linear(in_features=300, out_features=200, bias=True)"
 
 
 def test_linear_seeding_is_reproducible():
@@ -129,7 +137,7 @@ def test_sequential_forward_indexing_and_names():
     assert isinstance(model[1:], nn.Sequential) and len(model[1:]) == 2 and model[1:][1] is second
     assert [n for n, _ in model.named_parameters()] == ["0.weight", "0.bias", "2.weight", "2.bias"]
     x = np.random.default_rng(2).normal(size=(5, 4))
-    expected = np.tanh(x @ first.weight.data.T) @ second.weight.data.T
+    expected = np.tanh(x @ first.weight.data.T + first.bias.data) @ second.weight.data.T + second.bias.data
     np.testing.assert_allclose(model(Tensor(x)).data, expected, rtol=1e-13)
     with pytest.raises(TypeError, match="argument 1"):
         nn.Sequential(first, np.tanh)
@@ -140,11 +148,12 @@ def test_sequential_forward_indexing_and_names():
 def test_named_parameters_names_and_order():
     model = TwoLayer()
     named = model.named_parameters()
-    assert [n for n, _ in named] == ["encoder.weight", "encoder.bias", "scale", "decoder.weight", "decoder.bias"]
-    assert named[0][1] is model.encoder.weight and named[2][1] is model.scale
+    # torch's order: a module's own parameters, then its submodules' in assignment order
+    assert [n for n, _ in named] == ["scale", "encoder.weight", "encoder.bias", "decoder.weight", "decoder.bias"]
+    assert named[1][1] is model.encoder.weight and named[0][1] is model.scale
     assert [id(p) for p in model.parameters()] == [id(p) for _, p in named]
     outer = nn.Sequential(TwoLayer(), nn.Sigmoid())
-    assert [n for n, _ in outer.named_parameters()][:2] == ["0.encoder.weight", "0.encoder.bias"]
+    assert [n for n, _ in outer.named_parameters()][:2] == ["0.scale", "0.encoder.weight"]
 
 
 def test_shared_parameters_listed_once():
@@ -152,7 +161,7 @@ def test_shared_parameters_listed_once():
     model.tied = model.encoder.weight           # the same Tensor under a second name
     model.again = model.decoder                 # the same submodule twice
     names = [n for n, _ in model.named_parameters()]
-    assert names == ["encoder.weight", "encoder.bias", "scale", "decoder.weight", "decoder.bias"]
+    assert names == ["scale", "tied", "encoder.bias", "decoder.weight", "decoder.bias"]    # as torch lists them
 
 
 def test_call_runs_forward_and_zero_grad_clears():
@@ -199,7 +208,7 @@ def test_load_state_dict_copies_in_place_and_casts():
     (lambda d: d.pop("decoder.bias"), r"missing key 'decoder\.bias'"),
     (lambda d: d.update(extra=np.zeros(2)), r"unexpected key 'extra'"),
     (lambda d: d.update({"encoder.weight": np.zeros((4, 3))}),
-     r"'encoder\.weight' has shape \(4, 3\), the parameter has shape \(3, 4\)"),
+     r"'encoder\.weight' has shape \(4, 3\), the model's tensor has shape \(3, 4\)"),
     (lambda d: d.update({"scale": np.ones(3, dtype=complex)}), r"'scale' has dtype complex128"),
     (lambda d: d.update({"encoder.weight": [[0.5] * 4, [0.5] * 3, [0.5] * 4]}),  # ragged
      r"^TwoLayer\.load_state_dict: key 'encoder\.weight' holds a list that is not a rectangular array \(.*\); "

@@ -344,7 +344,7 @@ def test_cross_entropy_errors_say_what_to_do():
 def test_dropout_follows_pytorchs_rule_in_training_and_is_the_identity_in_eval():
     x = Tensor(np.ones((200, 50), np.float32), requires_grad=True)
     layer = nn.Dropout(0.3, rng=0)
-    assert layer.training and repr(layer) == "Dropout(p=0.3)"
+    assert layer.training and repr(layer) == "Dropout(p=0.3, inplace=False)"
     y = layer(x)
     assert y.dtype == np.float32
     kept = y.data != 0

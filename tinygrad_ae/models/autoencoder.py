@@ -48,6 +48,22 @@ def _activation(name):
     return None if name == "linear" else getattr(Tensor, name)
 
 
+class GlorotLinear(nn.Linear):
+    """The lecture's layer: nn.Linear started from Glorot/Xavier uniform U(-a, a), a = sqrt(6 / (fan_in +
+    fan_out)), with a zero bias, which keeps activation variance roughly equal forwards and backwards for
+    sigmoid and tanh units. (nn.Linear itself starts as PyTorch's does, a heuristic aimed at ReLU networks.)"""
+
+    def reset_parameters(self, rng=None):
+        rng = random.numpy_generator(rng)
+        bound = np.sqrt(6.0 / (self.in_features + self.out_features))
+        self.weight.data[...] = rng.uniform(-bound, bound, size=self.weight.shape)
+        if self.bias is not None:
+            self.bias.data[...] = 0
+
+    def _get_name(self):
+        return "Linear"         # printed as the nn.Linear it is
+
+
 class Autoencoder(nn.Module):
     """h = g(W x + b), x_hat = f(W* h + c), trained to reconstruct its input (deep: layers of each)."""
 
@@ -68,11 +84,11 @@ class Autoencoder(nn.Module):
         # seed=None seeds it from the default generator, so tg.manual_seed makes the model reproducible
         self.generator = rng = random.numpy_generator(random.child_seed() if seed is None else seed)
         widths = (int(n_inputs),) + sizes
-        encoders = [nn.Linear(a, b, dtype=dtype, rng=rng) for a, b in zip(widths, widths[1:])]
+        encoders = [GlorotLinear(a, b, dtype=dtype, rng=rng) for a, b in zip(widths, widths[1:])]
         if self.tied:   # W* = W^T, layer by layer: each decoder layer's only parameter is its bias
             decoders = [nn.TiedLinear(layer) for layer in reversed(encoders)]
         else:
-            decoders = [nn.Linear(b, a, dtype=dtype, rng=rng) for a, b in reversed(list(zip(widths, widths[1:])))]
+            decoders = [GlorotLinear(b, a, dtype=dtype, rng=rng) for a, b in reversed(list(zip(widths, widths[1:])))]
         if self.deep:
             self.encoder, self.decoder = nn.Sequential(*encoders), nn.Sequential(*decoders)
         else:

@@ -1,10 +1,7 @@
-"""Layers: `Module` (parameter registry, the module tree, state dicts), `Linear`, `TiedLinear`, `Sequential`,
-`Flatten`, `Parameter`; the activations, losses and containers in `activations.py`, `losses.py`, `containers.py`.
-
-A module's parameters are simply its attributes that are Tensors with requires_grad=True; its
-submodules are its attributes that are Modules. Both are found by scanning `vars(self)`, which
-keeps assignment order, so no registration calls are needed and names follow PyTorch:
-`encoder.weight`, `encoder.bias`, `0.weight` inside a Sequential.
+"""torch.nn: the layers `Linear` (PyTorch's initialisation), `TiedLinear`, `Dropout`, `Identity`, `Sequential`,
+`Flatten`, `Unflatten`; `Module` and `Parameter` in `module.py`; the activations, losses, containers and
+lookup layers in `activations.py`, `losses.py`, `containers.py`, `sparse.py` (each file's __all__ is
+what it adds here).
 
 As torch.nn: `nn.functional` is tinygrad_ae.functional itself (one module, two names), and `nn.init`
 fills parameters in place.
@@ -14,179 +11,39 @@ import sys
 import numpy as np
 
 from .. import functional as F
-from .. import random
+from .. import dtypes, random
 from ..engine import ops
-from ..engine.tensor import Tensor, apply
-
-
-class Module:
-    """Base class: subclasses set parameters/submodules as attributes and define `forward`.
-
-    `training` (True until `eval()`) tells layers such as Dropout which mode they are in."""
-
-    training = True                             # the default; train()/eval() set it per instance
-
-    def train(self, mode=True):
-        """Set training mode (or, with mode=False, evaluation mode) here and in every submodule."""
-        stack, seen = [self], set()
-        while stack:
-            module = stack.pop()
-            if id(module) not in seen:
-                seen.add(id(module))
-                module.training = bool(mode)
-                stack.extend(v for v in vars(module).values() if isinstance(v, Module))
-        return self
-
-    def eval(self):
-        """Evaluation mode: train(False)."""
-        return self.train(False)
-
-    def forward(self, *args, **kwargs):
-        raise NotImplementedError(f"{type(self).__name__} must define forward()")
-
-    def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
-
-    def __repr__(self):
-        return f"{type(self).__name__}()"
-
-    def named_parameters(self):
-        """List of (dotted name, Tensor) in registration order; a shared Tensor is listed once."""
-        named, seen_tensors, seen_modules = [], set(), set()
-
-        def walk(module, prefix):   # recursion depth = module nesting depth, which is small
-            seen_modules.add(id(module))
-            for name, value in vars(module).items():
-                if isinstance(value, Tensor) and value.requires_grad and id(value) not in seen_tensors:
-                    seen_tensors.add(id(value))
-                    named.append((prefix + name, value))
-                elif isinstance(value, Module) and id(value) not in seen_modules:
-                    walk(value, prefix + name + ".")
-
-        walk(self, "")
-        return named
-
-    def parameters(self):
-        """List of parameter Tensors in registration order, without duplicates."""
-        return [p for _, p in self.named_parameters()]
-
-    def zero_grad(self, set_to_none=True):
-        """Drop every parameter's gradient (PyTorch's default, set_to_none=True), or fill it with zeros."""
-        for p in self.parameters():
-            if set_to_none or p.grad is None:
-                p.grad = None
-            else:
-                p.grad = np.zeros_like(p.data)
-
-    # ----- the module tree, torch's names ------------------------------------------------------
-    def named_children(self):
-        """(name, submodule) for the direct submodules, in assignment order."""
-        return [(name, m) for name, m in vars(self).items() if isinstance(m, Module)]
-
-    def children(self):
-        return [m for _, m in self.named_children()]
-
-    def named_modules(self, prefix=""):
-        """(dotted name, module) for this module ("") and every module below it, each once, depth first."""
-        out, seen, stack = [], set(), [(prefix, self)]
-        while stack:
-            name, module = stack.pop()
-            if id(module) in seen:
-                continue
-            seen.add(id(module))
-            out.append((name, module))
-            stack.extend(reversed([(f"{name}.{n}" if name else n, m) for n, m in module.named_children()]))
-        return out
-
-    def modules(self):
-        return [m for _, m in self.named_modules()]
-
-    def apply(self, fn):
-        """fn(module) for every submodule, then for this one (torch's order); returns self."""
-        for module in reversed(self.modules()):
-            fn(module)
-        return self
-
-    def to(self, *args, **kwargs):
-        """A dtype converts every parameter in place (p.data gets the new dtype); "cpu" is accepted."""
-        from .. import dtypes
-        dtype = kwargs.get("dtype")
-        for arg in args:
-            if isinstance(arg, str) or type(arg).__name__ == "device":
-                dtypes.check_device("Module.to", arg)
-            else:
-                dtype = arg
-        if dtype is not None:
-            dtype = dtypes.as_dtype("Module.to", dtype)
-            for p in self.parameters():
-                p.data = p.data.astype(dtype)
-                p.grad = None
-        return self
-
-    def cpu(self): return self
-    def float(self): return self.to(np.float32)
-    def double(self): return self.to(np.float64)
-
-    def state_dict(self):
-        """Ordered dict name -> copy of the parameter's array (safe to keep while training goes on)."""
-        return {name: p.data.copy() for name, p in self.named_parameters()}
-
-    def load_state_dict(self, state_dict):
-        """Copy arrays into the parameters in place, after checking every key, shape and dtype.
-
-        Raises ValueError naming each missing, unexpected or wrongly shaped key before anything
-        is changed, so a failed load leaves the module as it was.
-        """
-        params = dict(self.named_parameters())
-        values = {}
-        problems = []
-        for name in params:
-            if name not in state_dict:
-                problems.append(f"missing key {name!r}")
-        for name, value in state_dict.items():
-            if name not in params:
-                problems.append(f"unexpected key {name!r}")
-                continue
-            try:
-                value = np.asarray(value.data if isinstance(value, Tensor) else value)
-            except ValueError as error:        # a ragged nested list: numpy's message names no key
-                problems.append(f"key {name!r} holds a {type(value).__name__} that is not a rectangular array "
-                                f"({error}); pass an array, or nested lists of equal lengths")
-                continue
-            p = params[name]
-            if value.shape != p.shape:
-                problems.append(f"key {name!r} has shape {value.shape}, the parameter has shape {p.shape}")
-            elif not np.can_cast(value.dtype, p.dtype, casting="same_kind"):
-                problems.append(f"key {name!r} has dtype {value.dtype}, which cannot be cast to {p.dtype}")
-            values[name] = value
-        if problems:
-            raise ValueError(f"{type(self).__name__}.load_state_dict: " + "; ".join(problems))
-        for name, value in values.items():
-            # in place: optimizers and tied modules keep pointing at the same arrays
-            np.copyto(params[name].data, value, casting="same_kind")
+from ..engine.tensor import Tensor, apply, no_grad
+from .module import IncompatibleKeys, Module, Parameter  # noqa: F401 (nn's names)
 
 
 class Linear(Module):
     """y = x @ W.T + b with W of shape (out_features, in_features): the lecture's W, PyTorch's layout."""
 
-    def __init__(self, in_features, out_features, bias=True, dtype=np.float32, rng=None):
+    def __init__(self, in_features, out_features, bias=True, device=None, dtype=None, rng=None):
         for label, n in (("in_features", in_features), ("out_features", out_features)):
             if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
                 raise ValueError(f"Linear: {label} must be a positive integer, got {n!r}")
-        dtype = np.dtype(dtype)
+        if device is not None:
+            dtypes.check_device("Linear", device)
+        dtype = dtypes.get_default_dtype() if dtype is None else dtypes.as_dtype("Linear", dtype)
         if dtype.kind != "f":
-            raise TypeError(f"Linear: dtype must be a floating type such as np.float32, got {dtype}")
+            raise TypeError(f"Linear: dtype must be a floating type such as torch.float32, got {dtype}")
         self.in_features, self.out_features = int(in_features), int(out_features)
+        self.weight = Tensor(np.empty((self.out_features, self.in_features), dtype), requires_grad=True, name="weight")
+        self.bias = Tensor(np.empty(self.out_features, dtype), requires_grad=True, name="bias") if bias else None
         # a Generator is used as is; an int seeds a new one; None: the default generator (tg.manual_seed)
+        self.reset_parameters(random.numpy_generator(rng))
+
+    def reset_parameters(self, rng=None):
+        """PyTorch's start: weight kaiming_uniform_(a=sqrt(5)), i.e. U(-1/sqrt(fan_in), 1/sqrt(fan_in)), and
+        the bias from the same interval; drawn weight first, from `rng` (None: the default generator)."""
         rng = random.numpy_generator(rng)
-        # Glorot/Xavier uniform U(-a, a), a = sqrt(6 / (fan_in + fan_out)), and a zero bias: the lecture's
-        # choice, keeping activation variance roughly equal forwards and backwards for sigmoid/tanh units.
-        # PyTorch's default differs (Kaiming-uniform with a = sqrt(5), i.e. U(+-1/sqrt(fan_in)), for both
-        # weight and bias), an inherited heuristic aimed at ReLU networks.
-        bound = np.sqrt(6.0 / (self.in_features + self.out_features))
-        weight = rng.uniform(-bound, bound, size=(self.out_features, self.in_features)).astype(dtype)
-        self.weight = Tensor(weight, requires_grad=True, name="weight")
-        self.bias = Tensor(np.zeros(self.out_features, dtype), requires_grad=True, name="bias") if bias else None
+        bound = 1.0 / np.sqrt(self.in_features)
+        with no_grad():
+            self.weight.data[...] = rng.uniform(-bound, bound, size=self.weight.shape)
+            if self.bias is not None:
+                self.bias.data[...] = rng.uniform(-bound, bound, size=self.bias.shape)
 
     def __call__(self, x):          # Module's, for one input: no *args/**kwargs to pack on the hot path
         return self.forward(x)
@@ -198,9 +55,8 @@ class Linear(Module):
             _check_width(self, x)   # checked only on failure: the hot path stays one call
             raise
 
-    def __repr__(self):
-        return (f"Linear(in_features={self.in_features}, out_features={self.out_features}, "
-                f"bias={self.bias is not None})")
+    def extra_repr(self):
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
 
 class TiedLinear(Module):
@@ -251,17 +107,19 @@ class Dropout(Module):
     rule); the identity after eval(). The masks come from `rng`: a Generator (numpy's or tg's), a seed
     for a new one, or None for the default generator (tg.manual_seed)."""
 
-    def __init__(self, p=0.5, rng=None):
+    def __init__(self, p=0.5, inplace=False, rng=None):     # inplace accepted: the result is new either way
         if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
             raise ValueError(f"Dropout: p must be a probability in [0, 1], got {p!r}")
+        if not isinstance(inplace, bool):
+            raise TypeError(f"Dropout: inplace must be True or False, got {inplace!r} (pass rng= by keyword)")
         self.p = float(p)
         self.rng = random.numpy_generator(rng)
 
     def forward(self, x):
         return F.dropout(x, self.p, self.training, self.rng)
 
-    def __repr__(self):
-        return f"Dropout(p={self.p})"
+    def extra_repr(self):
+        return f"p={self.p}, inplace=False"
 
 
 class Identity(Module):
@@ -302,9 +160,6 @@ class Sequential(Module):
         layers = self._layers()
         return Sequential(*layers[index]) if isinstance(index, slice) else layers[index]
 
-    def __repr__(self):
-        return "Sequential(" + ", ".join(repr(m) for m in self._layers()) + ")"
-
 
 class Flatten(Module):
     """torch.nn.Flatten: dims start_dim..end_dim made one (by default all but the batch dim)."""
@@ -312,7 +167,7 @@ class Flatten(Module):
         self.start_dim, self.end_dim = start_dim, end_dim
 
     def forward(self, x): return x.flatten(self.start_dim, self.end_dim)
-    def __repr__(self): return f"Flatten(start_dim={self.start_dim}, end_dim={self.end_dim})"
+    def extra_repr(self): return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 
 class Unflatten(Module):
@@ -321,23 +176,7 @@ class Unflatten(Module):
         self.dim, self.unflattened_size = dim, tuple(unflattened_size)
 
     def forward(self, x): return x.unflatten(self.dim, self.unflattened_size)
-    def __repr__(self): return f"Unflatten(dim={self.dim}, unflattened_size={self.unflattened_size})"
-
-
-class _ParameterType(type):
-    def __instancecheck__(cls, obj):            # a parameter is a leaf tensor that requires grad
-        return isinstance(obj, Tensor) and obj.is_leaf and obj.requires_grad
-
-
-class Parameter(metaclass=_ParameterType):
-    """torch.nn.Parameter(data, requires_grad=True): a leaf tensor holding data (its array, not a copy)
-    that a Module lists among its parameters. The engine has one tensor type, so what comes back is a
-    Tensor; `isinstance(p, nn.Parameter)` is True for any leaf tensor that requires grad."""
-    def __new__(cls, data=None, requires_grad=True):
-        array = np.zeros(0, np.float32) if data is None else data.data if isinstance(data, Tensor) else np.asarray(data)
-        if array.dtype.kind != "f":
-            raise TypeError(f"Parameter: only floating point tensors can require gradients, got dtype {array.dtype}")
-        return Tensor(array, requires_grad=requires_grad)
+    def extra_repr(self): return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
 
 
 # torch.nn.functional: the package's functional module under torch's name, so that

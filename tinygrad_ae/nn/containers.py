@@ -1,6 +1,6 @@
 """torch.nn's containers beyond Sequential: `ModuleList` and `ModuleDict`, whose modules register
 as attributes ("0", "1", ... or their keys), so parameters, state dicts and train()/eval() reach them."""
-from . import Module
+from .module import Module, _indent
 
 
 class ModuleList(Module):
@@ -29,7 +29,19 @@ class ModuleList(Module):
 
     def __len__(self): return len(self._modules())
     def __iter__(self): return iter(self._modules())
-    def __repr__(self): return "ModuleList(" + ", ".join(repr(m) for m in self._modules()) + ")"
+
+    def __repr__(self):
+        """torch's: runs of equal modules are printed once, as "(0-2): 3 x Linear(...)"."""
+        blocks = []                                  # [first index, last index, repr]
+        for i, text in enumerate(repr(m) for m in self._modules()):
+            if blocks and blocks[-1][2] == text:
+                blocks[-1][1] = i
+            else:
+                blocks.append([i, i, text])
+        if not blocks:
+            return "ModuleList()"
+        lines = [_indent(f"({a}): {text}" if a == b else f"({a}-{b}): {b - a + 1} x {text}", 2) for a, b, text in blocks]
+        return "ModuleList(\n  " + "\n  ".join(lines) + "\n)"
 
 
 class ModuleDict(Module):
