@@ -1,10 +1,16 @@
-"""torch.utils.data: `Dataset`, `TensorDataset`, `DataLoader` and `default_collate`, minimal and with
-torch's meanings: a dataset is anything with __getitem__ and __len__; a loader cuts it into batches
-(shuffled from a Generator when asked) and collates each batch into tensors.
+"""torch.utils.data, with torch's meanings: datasets (`Dataset`, `IterableDataset`, `TensorDataset`,
+`Subset`, `ConcatDataset`, `ChainDataset`, `random_split`), samplers (`SequentialSampler`,
+`RandomSampler`, `SubsetRandomSampler`, `WeightedRandomSampler`, `BatchSampler`), collation
+(`default_collate`, `default_convert`) and the `DataLoader` that puts them together, in one process.
 
 (`tg.data`, the package's own data sets and readers, is another room: this is PyTorch's API.)
 """
-from .dataloader import DataLoader, default_collate
-from .dataset import Dataset, TensorDataset
+from .collate import default_collate, default_convert
+from .dataloader import DataLoader, get_worker_info
+from .dataset import ChainDataset, ConcatDataset, Dataset, IterableDataset, Subset, TensorDataset, random_split
+from .sampler import (BatchSampler, RandomSampler, Sampler, SequentialSampler, SubsetRandomSampler,
+                      WeightedRandomSampler)
 
-__all__ = ["Dataset", "TensorDataset", "DataLoader", "default_collate"]
+__all__ = ["Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDataset", "ChainDataset", "random_split",
+           "Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler",
+           "BatchSampler", "DataLoader", "default_collate", "default_convert", "get_worker_info"]
