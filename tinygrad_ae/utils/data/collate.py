@@ -68,12 +68,12 @@ def default_collate(batch):
         except TypeError:
             return fields
     if isinstance(elem, tuple) and hasattr(elem, "_fields"):          # a namedtuple
-        return type(elem)(*(default_collate(list(samples)) for samples in zip(*batch)))
+        return type(elem)(*(default_collate(samples) for samples in zip(*batch)))
     if isinstance(elem, collections.abc.Sequence):
         if any(len(sample) != len(elem) for sample in batch):
             raise ValueError("default_collate: every sample of a batch must have the same number of fields, got "
                              + ", ".join(str(len(sample)) for sample in batch))
-        columns = [default_collate(list(samples)) for samples in zip(*batch)]
+        columns = [default_collate(samples) for samples in zip(*batch)]   # each a tuple, as in torch
         if isinstance(elem, tuple):
             return columns
         try:
