@@ -204,7 +204,7 @@ def test_random_split_is_reproducible_and_refuses_bad_lengths():
     with pytest.raises(ValueError, match=r"random_split: sum of input lengths \(9\) does not equal the length of the input dataset \(10\)"):
         data.random_split(range(10), [4, 5])
     with pytest.raises(ValueError, match=r"random_split: fraction at index 1 is not between 0 and 1"):
-        data.random_split(range(10), [1.5, -0.5])
+        data.random_split(range(10), [0.5, 1.5, -1.0])
     with pytest.raises(TypeError, match=r"random_split: lengths must be integers or fractions, got 'a'"):
         data.random_split(range(10), ["a", 5])
     with pytest.raises(TypeError, match=r"random_split: generator must be a tinygrad_ae.Generator"):
