@@ -1,20 +1,21 @@
-"""Composite ops and the public losses, built only from Tensor ops: no backward code lives here.
+"""torch.nn.functional: composite ops, activations, padding, lookups and (from functional_losses.py)
+the losses, built only from Tensor ops: no backward code lives here.
 
 Every op is applied through `tensor.apply`. The fused losses are primitives of the derivative table
 (ops.py) on purpose: their backward is the lecture's closed form, cheaper than the composed chain and
-finite where it is not.
+finite where it is not. Piecewise activations (hardtanh, hardsigmoid, hardswish) pick their branch
+with a constant mask, so the gradient at a kink is torch's.
 """
+import math
+
 import numpy as np
 
 from . import random
 from .engine import numerics, ops
-from .engine.functions import where
+from .engine.functions import cat, where
 from .engine.tensor import Tensor, apply, wrap
-
-# "batchmean" (PyTorch's name, from kl_div) sums over all elements and divides by the batch size,
-# the first dimension: the lecture's (1/m) sum_i sum_j normalization of the autoencoder's loss.
-_REDUCTIONS = ("mean", "sum", "none", "batchmean")
-
+from .functional_losses import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy,  # noqa: F401
+                                huber_loss, kl_div, l1_loss, mse_loss, nll_loss, smooth_l1_loss)
 
 # ----- composites ------------------------------------------------------------------------------
 
@@ -44,9 +45,12 @@ def sqrt(x):
     return x.sqrt()
 
 
-def softplus(x):
-    """log(1 + exp(x)), stable at +-1000 (a primitive: see ops.Softplus)."""
-    return x.softplus()
+def softplus(x, beta=1.0, threshold=20.0):
+    """log(1 + exp(beta x)) / beta, and x itself where beta x > threshold (torch's F.softplus: the
+    switch is part of its value); log(1 + exp) is the table's primitive, stable at +-1000."""
+    if beta == 1:
+        return where(x > threshold, x, x.softplus())
+    return where(x * beta > threshold, x, (x * beta).softplus() * (1.0 / beta))
 
 
 def leaky_relu(x, negative_slope=0.01, inplace=False):
@@ -64,6 +68,69 @@ def silu(x, inplace=False):
     return x * x.sigmoid()
 
 
+def gelu(x, approximate="none"):
+    """x Phi(x), Phi the standard normal's distribution function: x (1 + erf(x / sqrt 2)) / 2, or with
+    approximate="tanh" x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) / 2 (torch's F.gelu)."""
+    if approximate == "none":
+        return x * ((x * (1 / math.sqrt(2))).erf() + 1) * 0.5
+    if approximate == "tanh":
+        return x * (((x + x * x * x * 0.044715) * math.sqrt(2 / math.pi)).tanh() + 1) * 0.5
+    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
+def _between(x, lo, hi):
+    return (x.data > lo) & (x.data < hi)            # a constant mask: the branch a gradient flows through
+
+
+def hardtanh(x, min_val=-1.0, max_val=1.0, inplace=False):
+    """x clamped to [min_val, max_val]; the gradient passes strictly inside, as torch's."""
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: min_val ({min_val}) must not be above max_val ({max_val})")
+    return where(_between(x, min_val, max_val), x, np.clip(x.data, min_val, max_val))
+
+
+def relu6(x, inplace=False):
+    """min(max(x, 0), 6): hardtanh(x, 0, 6)."""
+    return hardtanh(x, 0.0, 6.0)
+
+
+def hardsigmoid(x, inplace=False):
+    """x / 6 + 1/2 between -3 and 3, 0 below, 1 above."""
+    return where(_between(x, -3.0, 3.0), x * (1 / 6) + 0.5, (x.data >= 3).astype(x.dtype))
+
+
+def hardswish(x, inplace=False):
+    """x (x + 3) / 6 between -3 and 3, 0 below, x above (torch's branches, ends included as torch's)."""
+    return where(x.data < -3, 0.0, where(x.data <= 3, x * (x + 3) * (1 / 6), x))
+
+
+def softsign(x):
+    """x / (1 + |x|)."""
+    return x / (x.abs() + 1)
+
+
+def mish(x, inplace=False):
+    """x tanh(softplus(x)) (Misra 2019)."""
+    return x * x.softplus().tanh()
+
+
+def logsigmoid(x):
+    """log sigmoid(x) = -softplus(-x), finite at +-1000."""
+    return -(-x).softplus()
+
+
+def prelu(x, weight):
+    """x where x > 0, else weight x, weight having one entry or one per channel (dim 1)."""
+    if weight.data.size != 1:
+        if x.ndim < 2 or weight.shape != (x.shape[1],):
+            raise ValueError(f"prelu: weight of shape {weight.shape} needs one entry, or one per channel "
+                             f"(dim 1) of the input of shape {x.shape}")
+        weight = weight.reshape((-1,) + (1,) * (x.ndim - 2))
+    else:
+        weight = weight.reshape(())
+    return where(x.data > 0, x, x * weight)
+
+
 def linear(x, weight, bias=None):
     """x @ weight.T + bias (PyTorch's F.linear), one primitive: see ops.Linear."""
     try:
@@ -71,78 +138,6 @@ def linear(x, weight, bias=None):
     except ValueError:
         raise ValueError(f"linear: input shape {np.shape(x)} does not fit weight shape {weight.shape} "
                          f"(expected {weight.shape[1]} features in the input's last dimension)") from None
-
-
-# ----- losses (PyTorch's names and semantics) --------------------------------------------------
-
-def _check_pair(op, pred, target):
-    if type(target) is not Tensor:
-        target = Tensor(np.asarray(target, dtype=pred.dtype))
-    if pred.shape != target.shape:
-        raise ValueError(f"{op}: input shape {pred.shape} and target shape {target.shape} differ; "
-                         "pass a target of the same shape")
-    return target
-
-
-def _check_reduction(op, reduction):
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
-
-
-def _scale(reduction, data):
-    """The factor that turns a sum into the requested reduction."""
-    if reduction == "sum":
-        return 1.0
-    count = data.size if reduction == "mean" else (len(data) if data.ndim else 1)
-    return 1.0 / count if count else float("nan")   # the mean of nothing is nan, as in PyTorch
-
-
-def _loss(name, a, target, reduction, elementwise, fused_sum=None):
-    """The shared frame of the three losses: check the arguments, then the elementwise loss ("none"),
-    or its sum scaled to the reduction, fused into one primitive where the table has one."""
-    _check_reduction(name, reduction)
-    target = _check_pair(name, a, target)
-    if reduction == "none":
-        return elementwise(a, target)
-    scale = _scale(reduction, a.data)
-    if fused_sum is None:
-        return elementwise(a, target).sum() * scale
-    return apply(fused_sum, a, target, scale=scale)
-
-
-def mse_loss(pred, target, reduction="mean"):
-    """(pred - target)^2, averaged over all elements ("mean"), summed ("sum"), summed and divided by
-    the batch size ("batchmean", the lecture's normalization) or kept elementwise ("none")."""
-    return _loss("mse_loss", pred, target, reduction, lambda p, t: (p - t) ** 2, ops.SquaredErrorSum)
-
-
-def l1_loss(pred, target, reduction="mean"):
-    """|pred - target|, averaged, summed or per element (torch's F.l1_loss); gradient sign(pred - target)."""
-    if reduction not in ("mean", "sum", "none"):
-        raise ValueError(f"l1_loss: reduction must be one of ('mean', 'sum', 'none'), got {reduction!r}")
-    out = (pred - _check_pair("l1_loss", pred, target)).abs()
-    return out if reduction == "none" else out.sum() if reduction == "sum" else out.mean()
-
-
-def nll_loss(input, target, reduction="mean"):
-    """-input[i, target[i]] per row (input: log-probabilities, e.g. log_softmax's), torch's F.nll_loss."""
-    if reduction not in ("mean", "sum", "none"):
-        raise ValueError(f"nll_loss: reduction must be one of ('mean', 'sum', 'none'), got {reduction!r}")
-    target = _class_targets("nll_loss", input, target)
-    picked = -(input[numerics.cached_arange(target.size), target] if input.ndim == 2 else input[target])
-    return picked if reduction == "none" else picked.sum() if reduction == "sum" else picked.mean()
-
-
-def binary_cross_entropy(prob, target, reduction="mean"):
-    """-(x log p + (1 - x) log(1 - p)) on probabilities, each log clamped at -100 as PyTorch does."""
-    return _loss("binary_cross_entropy", prob, target, reduction,
-                 lambda p, t: apply(ops.BinaryCrossEntropy, p, t))
-
-
-def binary_cross_entropy_with_logits(logits, target, reduction="mean"):
-    """Cross-entropy of sigmoid(logits) against target, computed from the logits: never log(0)."""
-    return _loss("binary_cross_entropy_with_logits", logits, target, reduction,
-                 lambda a, t: softplus(a) - t * a, ops.BCEWithLogitsSum)
 
 
 # ----- classification and dropout ---------------------------------------------------------------
@@ -168,52 +163,15 @@ def log_softmax(x, dim=None, dtype=None, *, axis=None):
     return shifted - shifted.exp().sum(axis, keepdim=True).log()
 
 
-def _class_targets(op, logits, target):
-    """target as an integer array of shape logits.shape[:-1], every class in 0..C-1."""
-    if type(logits) is not Tensor:
-        raise TypeError(f"{op}: logits must be a Tensor, got {type(logits).__name__}")
-    if logits.ndim not in (1, 2):
-        raise ValueError(f"{op}: logits must have shape (N, C) or (C,), got shape {logits.shape}")
-    if isinstance(target, Tensor):              # an integer tensor (tg.tensor([3, 1])) is its labels
-        if target.data.dtype.kind not in "iu":
-            raise TypeError(f"{op}: target must hold integer class indices, got a tensor of dtype {target.dtype}; "
-                            "pass target.long() or an integer array")
-        target = target.data
-    target = np.asanyarray(target)             # (an argument of a captured step stays traced)
-    if target.dtype.kind not in "iu":
-        raise TypeError(f"{op}: target must hold integer class indices, got dtype {target.dtype}; "
-                        "pass labels.astype(int)")
-    if target.shape != logits.shape[:-1]:
-        raise ValueError(f"{op}: logits of shape {logits.shape} need a target of shape {logits.shape[:-1]} "
-                         f"(one class per row), got shape {target.shape}")
-    classes = logits.shape[-1]
-    if target.size and (target.min() < 0 or target.max() >= classes):
-        bad = target.min() if target.min() < 0 else target.max()
-        raise ValueError(f"{op}: target holds class {bad} but the logits have {classes} classes; "
-                         f"classes are 0..{classes - 1}")
-    return target
-
-
-def cross_entropy(logits, target, reduction="mean"):
-    """-log softmax(logits)[target] per row, with integer class targets, as PyTorch's
-    F.cross_entropy: averaged over rows ("mean"), summed ("sum") or per row ("none"). Backward is the
-    closed form softmax(logits) - one_hot(target) (see ops.SoftmaxCrossEntropySum)."""
-    if reduction not in ("mean", "sum", "none"):
-        raise ValueError(f"cross_entropy: reduction must be one of ('mean', 'sum', 'none'), got {reduction!r}")
-    target = _class_targets("cross_entropy", logits, target)
-    if reduction == "none":
-        rows = numerics.cached_arange(target.size).reshape(target.shape)
-        return -log_softmax(logits)[(rows, target) if logits.ndim == 2 else (target,)]
-    scale = 1.0 if reduction == "sum" else (1.0 / target.size if target.size else float("nan"))
-    return apply(ops.SoftmaxCrossEntropySum, logits, target=target, scale=scale)
-
-
-def dropout(x, p=0.5, training=True, rng=None):
+def dropout(x, p=0.5, training=True, rng=None, *, inplace=False):
     """PyTorch's dropout: in training, each element is zeroed with probability p and the survivors
     are scaled by 1/(1 - p), so the expected value is unchanged; outside training, x itself.
-    rng: a Generator (numpy's or tg's) or a seed to draw the mask from; None: the default generator."""
+    rng: a Generator (numpy's or tg's) or a seed to draw the mask from; None: the default generator.
+    (A bool in rng's place is torch's fourth argument, inplace; the result is a new tensor either way.)"""
+    if isinstance(rng, bool):
+        rng = None
     if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
-        raise ValueError(f"dropout: p must be a probability in [0, 1], got {p!r}")
+        raise ValueError(f"dropout: dropout probability has to be between 0 and 1, but got {p!r}")
     if not training or p == 0:
         return x
     if p == 1:
@@ -237,3 +195,109 @@ def one_hot(tensor, num_classes=-1):
     if classes < 0 or (labels.size and labels.max() >= classes):
         raise RuntimeError(f"one_hot: class values must be smaller than num_classes ({classes}), got {labels.max()}")
     return wrap(numerics.one_hot(labels, classes, np.int64))
+
+
+# ----- vectors, padding, lookups ------------------------------------------------------------------
+
+def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):  # noqa: A002 (torch's names)
+    """input / max(||input||_p, eps) along dim (torch's F.normalize). For p = 2 the clamp is put on the
+    squared norm, so that a zero vector's gradient is finite (1/eps, as torch's) rather than 0 * inf."""
+    if out is not None:
+        raise NotImplementedError("normalize: out= is not supported; use the returned tensor")
+    if p == 2:
+        return input / (input * input).sum(dim, keepdim=True).clamp(min=eps * eps).sqrt()
+    return input / input.norm(p, dim, keepdim=True).clamp(min=eps)
+
+
+def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    """sum(x1 x2) / (max(||x1||, eps) max(||x2||, eps)) along dim, x1 and x2 broadcast together; as
+    torch, each vector is divided by its norm first and the clamp does not enter the gradient."""
+    def unit(x):
+        norm = x.norm(2, dim, keepdim=True)
+        return x / (norm + (np.maximum(norm.data, eps) - norm.data))     # + 0 unless the norm is below eps
+    return (unit(x1) * unit(x2)).sum(dim)
+
+
+_PAD_MODES = ("constant", "reflect", "replicate", "circular")
+
+
+def _pad_index(mode, n, left, right):
+    """The source positions of a dim of size n padded by left and right (>= 0) in a non-constant mode."""
+    if mode == "reflect":
+        if left >= n or right >= n:
+            raise ValueError(f"pad: reflect padding ({left}, {right}) must be smaller than the dim's size {n}")
+        return np.concatenate([np.arange(left, 0, -1), np.arange(n), np.arange(n - 2, n - 2 - right, -1)])
+    if mode == "replicate":
+        if n == 0:
+            raise ValueError("pad: replicate padding needs a dim of size at least 1")
+        return np.concatenate([np.zeros(left, np.int64), np.arange(n), np.full(right, n - 1)])
+    if left > n or right > n:
+        raise ValueError(f"pad: circular padding ({left}, {right}) may not wrap around a dim of size {n} more than once")
+    return np.arange(-left, n + right) % n
+
+
+def pad(input, pad, mode="constant", value=None):  # noqa: A002
+    """torch's F.pad: pad = (left, right) for the last dim, then (top, bottom) for the one before, and
+    so on; negative entries crop. mode "constant" fills with value (default 0) on any dims;
+    "reflect", "replicate" and "circular" take 1 to 3 dims of a (batch, channel)-led input, as torch's."""
+    if len(pad) % 2:
+        raise ValueError(f"pad: padding length must be divisible by 2, got {len(pad)} entries {tuple(pad)}")
+    dims = len(pad) // 2
+    if dims > input.ndim:
+        raise ValueError(f"pad: {len(pad)} padding entries pad {dims} dims, but the input of shape {input.shape} "
+                         f"has {input.ndim}")
+    if mode not in _PAD_MODES:
+        raise NotImplementedError(f"pad: unrecognised padding mode {mode!r}; use one of {_PAD_MODES}")
+    if mode != "constant":
+        if value is not None:
+            raise ValueError(f"pad: padding mode {mode!r} does not take a value")
+        if dims not in (1, 2, 3) or input.ndim not in (dims + 1, dims + 2):
+            raise NotImplementedError(f"pad: padding size {len(pad)} is not supported for a {input.ndim}-D input in "
+                                      f"mode {mode!r}; pad k dims (k = 1, 2, 3) of a (k+1)-D or (k+2)-D input")
+    x = input
+    for i in range(dims):
+        axis, left, right = x.ndim - 1 - i, int(pad[2 * i]), int(pad[2 * i + 1])
+        lead = (slice(None),) * axis
+        n = x.shape[axis]
+        if left < 0 or right < 0:                   # crop first: torch's negative padding
+            x = x[lead + (slice(max(-left, 0), n - max(-right, 0)),)]
+            left, right, n = max(left, 0), max(right, 0), x.shape[axis]
+        if not (left or right):
+            continue
+        if mode == "constant":
+            def block(width):
+                shape = x.shape[:axis] + (width,) + x.shape[axis + 1:]
+                return Tensor(np.full(shape, 0 if value is None else value, x.dtype))
+            x = cat([block(left), x, block(right)], axis)
+        else:
+            x = x[lead + (_pad_index(mode, n, left, right),)]
+    return x
+
+
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,  # noqa: A002
+              sparse=False):
+    """The rows of weight (num_embeddings, embedding_dim) at the integer indices of input (torch's
+    F.embedding): shape input.shape + (embedding_dim,). The row padding_idx receives no gradient."""
+    for name, given in (("max_norm", max_norm is not None), ("scale_grad_by_freq", scale_grad_by_freq),
+                        ("sparse", sparse)):
+        if given:
+            raise NotImplementedError(f"embedding: {name} is not supported; leave it at its default")
+    indices = input.data if isinstance(input, Tensor) else np.asanyarray(input)
+    if indices.dtype.kind not in "iu":
+        raise TypeError(f"embedding: the indices must be an integer tensor (torch's Long or Int), got dtype "
+                        f"{indices.dtype}; pass input.long()")
+    if type(weight) is not Tensor or weight.ndim != 2:
+        raise ValueError(f"embedding: weight must be a 2-D Tensor (num_embeddings, embedding_dim), got "
+                         f"{getattr(weight, 'shape', type(weight).__name__)}")
+    rows = weight.shape[0]
+    if indices.size and (indices.min() < 0 or indices.max() >= rows):
+        bad = indices.min() if indices.min() < 0 else indices.max()
+        raise IndexError(f"embedding: index {bad} is out of range for {rows} embeddings (indices are 0..{rows - 1})")
+    out = weight[indices]
+    if padding_idx is not None:
+        if not -rows <= padding_idx < rows:
+            raise ValueError(f"embedding: padding_idx {padding_idx} must be within num_embeddings ({rows})")
+        padding = indices == padding_idx % rows
+        if padding.any():                               # the padding row's value, cut off from the gradient
+            out = where(padding[..., None], weight.data[padding_idx], out)
+    return out
