@@ -188,4 +188,7 @@ from . import init  # noqa: E402 (init imports nothing from here)
 from .losses import *  # noqa: E402,F401,F403 (they subclass Module)
 from .activations import *  # noqa: E402,F401,F403
 from .sparse import *  # noqa: E402,F401,F403
+from .conv import *  # noqa: E402,F401,F403
+from .pooling import *  # noqa: E402,F401,F403
+from .normalization import *  # noqa: E402,F401,F403
 from .containers import ModuleDict, ModuleList  # noqa: E402
