@@ -118,7 +118,7 @@ class PReLU(Module):
         dtypes.check_device("PReLU", device)
         dtype = dtypes.as_dtype("PReLU", dtype)
         self.num_parameters = num_parameters
-        self.weight = Tensor(np.full(num_parameters, init, dtype), requires_grad=True)
+        self.weight = Tensor(np.full(num_parameters, init, dtype), requires_grad=True, name="weight")
 
     def forward(self, x): return F.prelu(x, self.weight)
     def extra_repr(self): return f"num_parameters={self.num_parameters}"
