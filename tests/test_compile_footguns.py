@@ -236,7 +236,7 @@ def test_learning_rate_changed_after_capture_takes_effect(opt_name):
         assert np.array_equal(step(Tensor(X[i % 4])).data, eager_step(ref_ae, ref_opt, X[i % 4]).data)
     assert same_params(ae, ref_ae) and step.captures == 2
     if opt_name == "adam":
-        assert opt.state[0]["step"] == ref_opt.state[0]["step"] == 12
+        assert opt.state[opt.params[0]]["step"] == ref_opt.state[ref_opt.params[0]]["step"] == 12
 
 
 def test_momentum_switched_on_after_capture_captures_again():

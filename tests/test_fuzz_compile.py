@@ -177,7 +177,7 @@ def run_against_eager(spec):
             if compiled_setup.ae is not None:           # the noise stream went exactly as far
                 assert compiled_setup.ae.generator.bit_generator.state == \
                     eager_setup.ae.generator.bit_generator.state, f"ae.generator after call {call + 1}"
-            state, eager_state = compiled_setup.opt.state_dict(), eager_setup.opt.state_dict()
+            state, eager_state = (optim.flat.flatten(s.opt.state_dict()) for s in (compiled_setup, eager_setup))
             assert state.keys() == eager_state.keys()
             for key in state:
                 assert_same_bits(state[key], eager_state[key], f"optimizer state {key} after call {call + 1}")

@@ -40,8 +40,7 @@ def discover(fn, args, skip=()):
         elif isinstance(obj, tuple):            # (an array inside a tuple is read where used, as a constant)
             stack.extend((v, root, path + (("item", i),)) for i, v in enumerate(obj))
         else:
-            how, items = _children(obj)
-            for key, value in items:
+            for how, key, value in _children(obj):
                 if isinstance(value, np.ndarray) and value.dtype.kind in "fciub" and not isinstance(value, Traced):
                     locations.append((obj, key, how, root, path + ((how, key),)))
                 else:
@@ -68,17 +67,19 @@ def _roots(fn, args):
 
 
 def _children(obj):
-    """("item" | "attr", [(key, value)]): a list's or dict's items, the attributes of an object with
-    state (not a function, not an array); nothing for anything else."""
+    """[(how, key, value)]: a list's or dict's items ("item"), the attributes ("attr") of an object with
+    state (not a function, not an array), both for a dict that has attributes (an optimizer's
+    parameter group keeps its 0-d numbers there); nothing for anything else."""
     if isinstance(obj, np.ndarray):
-        return "", ()
+        return ()
     if isinstance(obj, list):
-        return "item", (enumerate(obj) if len(obj) <= 10_000 else ())
+        return [("item", k, v) for k, v in enumerate(obj)] if len(obj) <= 10_000 else ()
     if isinstance(obj, dict):
-        return "item", (list(obj.items()) if len(obj) <= 10_000 else ())
+        items = [("item", k, v) for k, v in obj.items()] if len(obj) <= 10_000 else []
+        return items + [("attr", k, v) for k, v in vars(obj).items()] if hasattr(obj, "__dict__") else items
     if hasattr(obj, "__dict__") and not callable(obj) or _is_module_like(obj):
-        return "attr", list(vars(obj).items())
-    return "", ()
+        return [("attr", k, v) for k, v in vars(obj).items()]
+    return ()
 
 
 def _is_module_like(obj):

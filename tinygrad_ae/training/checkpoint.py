@@ -1,12 +1,14 @@
 """The training checkpoint's format: what an exact resume needs, as arrays for one .npz (no pickle).
 
-    model.<name>       the model's state dict          optimizer.<name>   the optimizer's state dict
+    model.<name>       the model's state dict          optimizer.<name>   the optimizer's state dict, flat
     history.<key>      the history (train, val, seconds, and one list per penalty: loop.fit's format)
     epoch              epochs completed                rng_state          the shuffle RNG's state, as JSON text
     model_rng_state    the model's generator (the denoising noise), as JSON text
     options            the run's options, as JSON      data_sha256        digest of the training rows
     pca_bound, pca_k   the PCA bound and its k (optional: saves recomputing it)
 
+The optimizer's nested state dict goes in flat (optim.flat: "step.0", "param_groups.0.lr", ...); its
+load_state_dict takes that flat form back, and the first format's (options at the top level) too.
 Text goes in as 0-d unicode arrays, so np.load(..., allow_pickle=False) reads every part. The job
 (job.py) writes and reads the file; this module only turns a run into arrays and back.
 """
@@ -14,6 +16,8 @@ import hashlib
 import json
 
 import numpy as np
+
+from ..optim import flat
 
 HISTORY_KEYS = ("train", "val", "seconds")
 _OLD_HISTORY_KEYS = {"train_loss": "train", "val_loss": "val"}     # checkpoints written before the one format
@@ -23,7 +27,7 @@ _BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
 def to_arrays(model, optimizer, epoch, rng, options, history, data_digest, bound=None):
     """The arrays of a checkpoint. bound: (PCA bound, k) or None."""
     state = {f"model.{k}": v for k, v in model.state_dict().items()}
-    state.update({f"optimizer.{k}": v for k, v in optimizer.state_dict().items()})
+    state.update({f"optimizer.{k}": v for k, v in flat.flatten(optimizer.state_dict()).items()})
     state.update({f"history.{k}": np.asarray(v, np.float64) for k, v in history.items()})
     state["epoch"] = np.int64(epoch)
     state["rng_state"] = np.array(json.dumps(rng.bit_generator.state))     # 0-d unicode array

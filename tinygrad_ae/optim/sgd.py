@@ -1,0 +1,58 @@
+"""SGD, torch.optim.SGD's rule."""
+import numpy as np
+
+from .optimizer import Optimizer, refuse
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, torch.optim.SGD's rule (lr γ, momentum μ, dampening τ, weight decay λ):
+        g = -g                                           (when maximize)
+        g = g + λ p                                      (when λ != 0)
+        b = g at the first step, else μ b + (1 - τ) g    (when μ != 0)
+        g = g + μ b if nesterov else b
+        p = p - γ g
+    """
+
+    def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False, *,
+                 maximize=False, foreach=None, differentiable=False, fused=None):
+        refuse(self, differentiable=differentiable, fused=fused)
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+                                      nesterov=nesterov, maximize=maximize))
+
+    def _check(self, hp):
+        self._at_least_zero(hp, "lr", "momentum", "weight_decay")
+        if hp["nesterov"] and (hp["momentum"] <= 0 or hp["dampening"] != 0):
+            raise ValueError("SGD: nesterov=True requires momentum > 0 and dampening = 0")
+
+    def numbers_of(self, lr, momentum, dampening, weight_decay, nesterov, maximize):
+        return dict(lr=lr, momentum=momentum, dampening=dampening, one_minus_dampening=1.0 - dampening,
+                    nesterov=float(nesterov), weight_decay=weight_decay, maximize=float(maximize))
+
+    def update(self, p, g, n, state, work):
+        s = work.get("scratch")
+        if s is None:
+            s = self.buffer(work, "scratch", p)
+        if n.maximize:
+            g = self.negated(work, p, g)                    # g = -g
+        if n.weight_decay:
+            g = self.decayed(work, p, g, n.weight_decay)    # g = g + λ p
+        if n.momentum:
+            b = state.get("momentum_buffer")
+            if b is None:                                   # b = g at the first step (no dampening)
+                b = state["momentum_buffer"] = g.copy()
+            else:                                           # b = μ b + (1 - τ) g
+                b *= n.momentum
+                if n.dampening:
+                    np.multiply(g, n.one_minus_dampening, s)
+                    b += s
+                else:
+                    b += g
+            if n.nesterov:                                  # g = g + μ b
+                np.multiply(b, n.momentum, s)
+                s += g
+                g = s
+            else:                                           # g = b
+                g = b
+        np.multiply(g, n.lr, s)                             # p = p - γ g
+        np.subtract(p.data, s, p.data)
+
