@@ -191,4 +191,5 @@ from .sparse import *  # noqa: E402,F401,F403
 from .conv import *  # noqa: E402,F401,F403
 from .pooling import *  # noqa: E402,F401,F403
 from .normalization import *  # noqa: E402,F401,F403
+from .masked import *  # noqa: E402,F401,F403
 from .containers import ModuleDict, ModuleList  # noqa: E402

@@ -1,0 +1,2 @@
+"""torch-style masked layers: `MaskedLinear` (MADE)."""
+__all__ = []
