@@ -106,13 +106,13 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
 
 
 def _load_file(f, path):
+    if isinstance(f, io.TextIOBase):
+        raise TypeError(f"load: {path!r} is a text file object; open the file in binary mode ('rb')")
     if not (hasattr(f, "seek") and hasattr(f, "tell") and (not hasattr(f, "seekable") or f.seekable())):
         f = io.BytesIO(f.read())                  # zipfile needs to seek
     start = f.tell()
     head = f.read(2)
     f.seek(start)
-    if isinstance(head, str):
-        raise TypeError(f"load: {path!r} is a text file object; open the file in binary mode ('rb')")
     if len(head) == 2 and head[0] == 0x80 and 2 <= head[1] <= 5:     # pickle's PROTO opcode
         raise _PickleRefused(f"load: {path!r} is a pickle file (PyTorch's legacy torch.save format, or pickle.dump); "
                              f"it is not loaded because unpickling runs code stored in the file. To use it, {_CONVERT}")
