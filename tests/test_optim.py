@@ -1,5 +1,7 @@
 """optim: SGD and Adam against PyTorch's published update rules (written out below in plain numpy
-float64), in-place updates without allocation, validation, and exact resume through state dicts."""
+float64), in-place updates without allocation, validation, parameter groups, and exact resume through
+state dicts (nested, flat, and the first flat format, also through a training checkpoint). Against
+torch itself: test_torch_optim.py."""
 import tracemalloc
 
 import numpy as np
@@ -112,7 +114,7 @@ def test_adam_trajectory_equals_pytorch_rule(kwargs):
     params, opt = run(lambda ps: optim.Adam(ps, **kwargs), problem)
     for p, expected in zip(params, reference(adam_reference, problem, kwargs)):
         np.testing.assert_allclose(p.data, expected, rtol=1e-12, atol=1e-12)
-    assert [s["step"] for s in opt.state] == [STEPS, STEPS - 7]   # parameter 1 skipped 7 of 20 steps
+    assert [opt.state[p]["step"] for p in params] == [STEPS, STEPS - 7]   # parameter 1 skipped 7 of 20 steps
 
 
 @pytest.mark.parametrize("make_optimizer, reference_fn, kwargs", [
@@ -125,7 +127,7 @@ def test_float32_parameters_stay_float32(make_optimizer, reference_fn, kwargs):
     for p, expected in zip(params, reference(reference_fn, problem, kwargs)):
         assert p.dtype == np.float32
         np.testing.assert_allclose(p.data, expected, rtol=1e-4, atol=1e-5)
-    assert all(v.dtype == np.float32 for s in opt.state for v in s.values() if isinstance(v, np.ndarray))
+    assert all(v.dtype == np.float32 for s in opt.state.values() for v in s.values() if isinstance(v, np.ndarray))
 
 
 @pytest.mark.parametrize("kwargs", SGD_CASES[1:4] + [dict(lr=0.1, betas=(0.8, 0.9), eps=1e-6, weight_decay=0.1)])
@@ -159,7 +161,7 @@ def test_step_updates_in_place_and_allocates_no_arrays(make_optimizer):
     opt = make_optimizer([p])
     p.grad = rng.normal(size=p.shape)
     opt.step()                                                       # first step creates the buffers
-    buffers = {name: v for name, v in opt.state[0].items() if isinstance(v, np.ndarray)}
+    buffers = {name: v for name, v in opt.state[p].items() if isinstance(v, np.ndarray)}
     before = p.data.copy()
     tracemalloc.start()
     try:
@@ -172,7 +174,7 @@ def test_step_updates_in_place_and_allocates_no_arrays(make_optimizer):
     assert peak - baseline < p.data.nbytes / 20
     assert p.data is data and id(p.data) == data_id
     assert not np.array_equal(p.data, before)                        # it did move
-    assert all(opt.state[0][name] is buf for name, buf in buffers.items())
+    assert all(opt.state[p][name] is buf for name, buf in buffers.items())
 
 
 def test_parameters_without_grad_are_skipped_and_zero_grad_clears():
@@ -181,7 +183,7 @@ def test_parameters_without_grad_are_skipped_and_zero_grad_clears():
     a.grad = np.ones(3)
     opt.step()
     np.testing.assert_array_equal(b.data, np.ones(2))
-    assert opt.state[1] == {} and opt.state[0]["step"] == 1
+    assert b not in opt.state and opt.state[a]["step"] == 1
     np.testing.assert_allclose(a.data, 1 - 0.1, rtol=1e-7)           # Adam's first step is lr * sign(g)
     opt.zero_grad()
     assert a.grad is None and b.grad is None
@@ -196,7 +198,19 @@ P = Tensor(np.ones(2), requires_grad=True)
     (lambda: optim.SGD([], lr=0.1), ValueError, "empty parameter list"),
     (lambda: optim.SGD(P, lr=0.1), TypeError, "single Tensor"),
     (lambda: optim.SGD([P, np.ones(2)], lr=0.1), TypeError, "parameter 1 is a ndarray"),
-    (lambda: optim.SGD([{"params": [P]}], lr=0.1), TypeError, "parameter groups"),
+    (lambda: optim.SGD([{"lr": 0.1}]), ValueError, "must have a 'params' entry"),
+    (lambda: optim.SGD([{"params": [P]}, {"params": [P]}]), ValueError, "more than one parameter group"),
+    (lambda: optim.SGD([{"params": [P], "lr": -1.0}]), ValueError, "invalid lr -1.0"),
+    (lambda: optim.SGD([{"params": {P}}]), TypeError, "not a set"),
+    (lambda: optim.SGD([P * 2]), ValueError, "not a leaf"),
+    (lambda: optim.SGD([P], nesterov=1), TypeError, "nesterov must be True or False"),
+    (lambda: optim.SGD([P], fused=True), NotImplementedError, "fused=True"),
+    (lambda: optim.Adam([P], differentiable=True), NotImplementedError, "differentiable=True"),
+    (lambda: optim.RMSprop([P], alpha=-0.1), ValueError, "invalid alpha"),
+    (lambda: optim.RMSprop([P], momentum=-0.1), ValueError, "invalid momentum"),
+    (lambda: optim.Adagrad([P], lr_decay=-0.1), ValueError, "invalid lr_decay"),
+    (lambda: optim.Adagrad([P], initial_accumulator_value=-1), ValueError, "invalid initial_accumulator_value"),
+    (lambda: optim.AdamW([P], betas=(0.9, 1.5)), ValueError, "invalid beta2 1.5"),
     (lambda: optim.SGD([P, P], lr=0.1), ValueError, "parameter 1 appears more than once"),
     (lambda: optim.SGD([P], lr=-0.1), ValueError, "invalid lr -0.1"),
     (lambda: optim.SGD([P], lr=float("nan")), ValueError, "invalid lr nan"),
@@ -249,7 +263,7 @@ def test_resume_from_saved_state_dicts_equals_straight_run(tmp_path, make_optimi
     first_opt = make_optimizer(first.parameters())
     train(first, first_opt, range(5))
     save(first.state_dict(), tmp_path / "model.npz")
-    save(first_opt.state_dict(), tmp_path / "optim.npz")
+    save(optim.flat.flatten(first_opt.state_dict()), tmp_path / "optim.npz")   # tg.save takes flat dicts
 
     resumed = make_model(42)                               # different initial weights, fresh optimizer
     resumed_opt = make_optimizer(resumed.parameters())
@@ -266,50 +280,171 @@ def test_resume_from_saved_state_dicts_equals_straight_run(tmp_path, make_optimi
     assert not np.array_equal(no_state[0].weight.data, straight[0].weight.data)
 
 
-def test_state_dict_restores_hyperparameters_and_is_a_copy():
-    opt = optim.Adam([Tensor(np.ones(2), requires_grad=True)], lr=0.1, betas=(0.5, 0.6), eps=1e-4)
-    opt.params[0].grad = np.ones(2)
-    opt.step()
-    state = opt.state_dict()
-    assert all(isinstance(v, np.ndarray) for v in state.values())
-    assert set(state) == {"lr", "betas", "eps", "weight_decay", "step.0", "exp_avg.0", "exp_avg_sq.0"}
-    state["exp_avg.0"][:] = 99.0
-    assert not np.any(opt.state[0]["exp_avg"] == 99.0)
-    fresh = optim.Adam([Tensor(np.ones(2), requires_grad=True)], lr=1.0)
-    fresh.load_state_dict(opt.state_dict())
-    assert (fresh.lr, fresh.betas, fresh.eps, fresh.state[0]["step"]) == (0.1, (0.5, 0.6), 1e-4, 1)
-    sgd = optim.SGD([Tensor(np.ones(2), requires_grad=True)], lr=0.1, momentum=0.9, nesterov=True)
-    fresh_sgd = optim.SGD([Tensor(np.ones(2), requires_grad=True)], lr=1.0)
-    fresh_sgd.load_state_dict(sgd.state_dict())
-    assert (fresh_sgd.lr, fresh_sgd.momentum, fresh_sgd.nesterov) == (0.1, 0.9, True)
-
-
 def _stepped_adam():
     params = [Tensor(np.ones((2, 3)), requires_grad=True), Tensor(np.ones(4), requires_grad=True)]
-    opt = optim.Adam(params, lr=0.1)
+    opt = optim.Adam(params, lr=0.1, betas=(0.5, 0.6), eps=1e-4)
     for p in params:
         p.grad = np.full(p.shape, 0.5)
     opt.step()
     return opt
 
 
-@pytest.mark.parametrize("edit, pattern", [
-    (lambda d: d.pop("lr"), r"missing key 'lr'"),
-    (lambda d: d.pop("exp_avg_sq.1"), r"missing key 'exp_avg_sq\.1'"),
-    (lambda d: d.update({"exp_avg.2": np.zeros(4)}), r"unexpected key 'exp_avg\.2'"),
-    (lambda d: d.update({"exp_avg.0": np.zeros((3, 2))}), r"'exp_avg\.0' has shape \(3, 2\), parameter 0 has shape \(2, 3\)"),
-    (lambda d: d.update({"betas": np.array([0.9, 0.99, 0.5])}), r"'betas' has shape \(3,\), expected \(2,\)"),
-    (lambda d: d.update({"step.1": np.array(0)}), r"'step\.1' must be a positive integer"),
-    (lambda d: d.update({"lr": np.array(-1.0)}), r"invalid lr -1\.0"),
-])
-def test_load_state_dict_errors_name_the_key_and_change_nothing(edit, pattern):
+def test_state_dict_has_torchs_shape_and_is_a_copy():
     opt = _stepped_adam()
-    before = opt.state_dict()
+    state = opt.state_dict()
+    assert set(state) == {"state", "param_groups"}
+    assert set(state["state"]) == {0, 1} and set(state["state"][0]) == {"step", "exp_avg", "exp_avg_sq"}
+    group = state["param_groups"][0]
+    assert group["params"] == [0, 1] and (group["lr"], group["betas"], group["eps"]) == (0.1, (0.5, 0.6), 1e-4)
+    state["state"][0]["exp_avg"][:] = 99.0
+    assert not np.any(opt.state[opt.params[0]]["exp_avg"] == 99.0)
+    fresh = optim.Adam([Tensor(np.zeros((2, 3)), requires_grad=True), Tensor(np.zeros(4), requires_grad=True)], lr=1.0)
+    fresh.load_state_dict(opt.state_dict())
+    assert fresh.param_groups[0]["betas"] == (0.5, 0.6) and fresh.state[fresh.params[1]]["step"] == 1
+    np.testing.assert_array_equal(fresh.state[fresh.params[0]]["exp_avg"], opt.state[opt.params[0]]["exp_avg"])
+    sgd = optim.SGD([Tensor(np.ones(2), requires_grad=True)], lr=0.1, momentum=0.9, nesterov=True)
+    fresh_sgd = optim.SGD([Tensor(np.ones(2), requires_grad=True)], lr=1.0)
+    fresh_sgd.load_state_dict(sgd.state_dict())
+    assert (fresh_sgd.lr, fresh_sgd.momentum, fresh_sgd.nesterov) == (0.1, 0.9, True)
+
+
+def _edit_group(key, value):
+    return lambda d: d["param_groups"][0].__setitem__(key, value)
+
+
+@pytest.mark.parametrize("edit, pattern", [
+    (lambda d: d["param_groups"][0].pop("lr"), r"group 0 lacks the option 'lr'"),
+    (lambda d: d["state"][1].pop("exp_avg_sq"), r"parameter 1's state lacks 'exp_avg_sq'"),
+    (lambda d: d["state"][1].update(velocity=np.zeros(4)), r"parameter 1's state has an unexpected 'velocity'"),
+    (lambda d: d["state"].update({2: {"step": np.array(1.0)}}), r"state for parameter 2, which no group has"),
+    (lambda d: d["state"][0].update(exp_avg=np.zeros((3, 2))), r"parameter 0's exp_avg has shape \(3, 2\), the parameter has \(2, 3\)"),
+    (_edit_group("betas", (0.9, 0.99, 0.5)), r"betas must be a pair"),
+    (lambda d: d["state"][1].update(step=np.array(0.0)), r"parameter 1's step must be a positive whole number"),
+    (_edit_group("lr", -1.0), r"invalid lr -1\.0"),
+    (_edit_group("params", [0]), r"group 0 has 1 parameters in the state dict, 2 in the optimizer"),
+    (lambda d: d["param_groups"].append({"params": [], "lr": 0.1}), r"2 parameter groups, the optimizer has 1"),
+])
+def test_load_state_dict_errors_say_what_mismatched_and_change_nothing(edit, pattern):
+    opt = _stepped_adam()
+    before = optim.flat.flatten(opt.state_dict())
     state = _stepped_adam().state_dict()
-    state["exp_avg.0"] += 1.0                           # would be visible if anything were loaded
+    state["state"][0]["exp_avg"] += 1.0                 # would be visible if anything were loaded
+    state["param_groups"][0]["eps"] = 0.5
     edit(state)
     with pytest.raises(ValueError, match=pattern):
         opt.load_state_dict(state)
-    after = opt.state_dict()
+    after = optim.flat.flatten(opt.state_dict())
     assert set(after) == set(before) and all(np.array_equal(after[k], before[k]) for k in before)
-    assert opt.lr == 0.1
+
+
+def test_flat_state_dicts_round_trip_and_the_first_format_still_loads():
+    opt = _stepped_adam()
+    flat = optim.flat.flatten(opt.state_dict())
+    assert flat["step.0"] == 1 and flat["step.0"].dtype.kind == "i"
+    assert flat["param_groups.0.betas"].tolist() == [0.5, 0.6] and flat["param_groups.0.params"].tolist() == [0, 1]
+    again = _stepped_adam()
+    again.load_state_dict({k: v + 1 if k.startswith("exp_avg.") else v for k, v in flat.items()})
+    np.testing.assert_array_equal(again.state[again.params[0]]["exp_avg"], opt.state[opt.params[0]]["exp_avg"] + 1)
+    # the format before parameter groups: options at the top level, no maximize/amsgrad (their defaults)
+    first = {"lr": np.array(0.25), "betas": np.array([0.7, 0.8]), "eps": np.array(1e-6),
+             "weight_decay": np.array(0.0), **{k: v for k, v in flat.items() if not k.startswith("param_groups")}}
+    old = _stepped_adam()
+    old.load_state_dict(first)
+    group = old.param_groups[0]
+    assert (group["lr"], group["betas"], group["eps"], group["amsgrad"]) == (0.25, (0.7, 0.8), 1e-6, False)
+    assert old.state[old.params[1]]["step"] == 1
+    with pytest.raises(ValueError, match="beside the param_groups"):
+        old.load_state_dict({**flat, "lr": np.array(0.1)})
+    with pytest.raises(ValueError, match="no options"):
+        old.load_state_dict({"step.0": np.array(1)})
+
+
+# ----- parameter groups --------------------------------------------------------------------------
+
+def test_param_groups_have_their_own_options_and_follow_assignments():
+    a, b = Tensor(np.ones(2), requires_grad=True), Tensor(np.ones(3), requires_grad=True)
+    opt = optim.SGD([{"params": [a]}, {"params": b, "lr": 0.01}], lr=0.1, momentum=0.5)
+    assert [g["lr"] for g in opt.param_groups] == [0.1, 0.01] and opt.param_groups[1]["momentum"] == 0.5
+    assert opt.param_groups[1]["params"] == [b] and opt.defaults["lr"] == 0.1
+    a.grad, b.grad = np.ones(2), np.ones(3)
+    opt.step()
+    np.testing.assert_allclose(a.data, 1 - 0.1), np.testing.assert_allclose(b.data, 1 - 0.01)
+    opt.param_groups[1]["lr"] = 1.0                    # what schedulers and user code do
+    opt.step()                                          # b's momentum buffer: 0.5 * 1 + 1 = 1.5
+    np.testing.assert_allclose(b.data, 1 - 0.01 - 1.5)
+    np.testing.assert_allclose(a.data, 1 - 0.1 - 0.15)
+    with pytest.raises(ValueError, match="invalid lr -2.0"):
+        opt.param_groups[0]["lr"] = -2.0
+    assert opt.param_groups[0]["lr"] == 0.1
+    with pytest.raises(AttributeError, match="different values"):
+        opt.lr
+    opt.lr = 0.2                                        # the shorthand sets every group
+    assert [g["lr"] for g in opt.param_groups] == [0.2, 0.2]
+    opt.param_groups[0]["initial_lr"] = 0.3             # a scheduler's own keys are plain entries
+    assert opt.state_dict()["param_groups"][0]["initial_lr"] == 0.3
+    with pytest.raises(KeyError, match="cannot be removed"):
+        del opt.param_groups[0]["lr"]
+
+
+def test_add_param_group_takes_defaults_and_refuses_a_parameter_twice():
+    a, b = Tensor(np.ones(2), requires_grad=True), Tensor(np.ones(3), requires_grad=True)
+    opt = optim.Adam([a], lr=0.1, betas=(0.8, 0.9))
+    opt.add_param_group({"params": [b], "lr": 0.5})
+    assert opt.param_groups[1]["betas"] == (0.8, 0.9) and opt.param_groups[1]["lr"] == 0.5
+    assert opt.state_dict()["param_groups"][1]["params"] == [1]
+    with pytest.raises(ValueError, match="more than one parameter group"):
+        opt.add_param_group({"params": [a]})
+    b.grad = np.ones(3)
+    opt.step()
+    np.testing.assert_allclose(b.data, 1 - 0.5)         # Adam's first step: lr * sign(g)
+    assert a not in opt.state
+
+
+def test_zero_grad_set_to_none_false_keeps_zeroed_arrays():
+    a = Tensor(np.ones(2), requires_grad=True)
+    opt = optim.SGD([a], lr=0.1)
+    a.grad = np.ones(2)
+    g = a.grad
+    opt.zero_grad(set_to_none=False)
+    assert a.grad is g and not a.grad.any()
+    opt.zero_grad()
+    assert a.grad is None
+
+
+def test_step_with_a_closure_returns_its_loss():
+    w = Tensor(np.array([3.0]), requires_grad=True)
+    opt = optim.SGD([w], lr=0.25)
+
+    def closure():
+        opt.zero_grad()
+        loss = (w * w).sum()
+        loss.backward()
+        return loss
+
+    loss = opt.step(closure)
+    assert float(loss.data) == 9.0 and w.data[0] == 3.0 - 0.25 * 6.0
+
+
+def test_a_training_checkpoint_in_the_first_optimizer_format_still_resumes(tmp_path):
+    """Checkpoints written before parameter groups keep the optimizer's options at the top level."""
+    import tinygrad_ae as tg
+    from tinygrad_ae import cli
+    from tinygrad_ae.training import job
+
+    def run(args):
+        return job.run_job(cli.parse_train_args(args))
+
+    tiny = ["--hidden", "4", "--batch-size", "256", "--lr", "0.003"]
+    straight, out = tmp_path / "straight", tmp_path / "old"
+    assert run([*tiny, "--epochs", "3", "--out", str(straight)]) == 0
+    assert run([*tiny, "--epochs", "2", "--out", str(out)]) == 0
+    state = tg.load(out / "checkpoint.npz")
+    assert "optimizer.param_groups.0.lr" in state and state["optimizer.step.0"] > 0
+    old = {k.replace("optimizer.param_groups.0.", "optimizer."): v for k, v in state.items()
+           if k not in ("optimizer.param_groups.0.params", "optimizer.param_groups.0.amsgrad",
+                        "optimizer.param_groups.0.maximize", "optimizer.param_groups.0.decoupled_weight_decay")}
+    assert "optimizer.lr" in old and "optimizer.betas" in old
+    tg.save(old, out / "checkpoint.npz")
+    assert run(["--resume", str(out / "checkpoint.npz"), "--epochs", "3"]) == 0
+    a, b = tg.load(out / "model.npz"), tg.load(straight / "model.npz")
+    assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)

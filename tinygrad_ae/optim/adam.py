@@ -16,6 +16,8 @@ class Adam(Optimizer):
     The bias corrections are computed from t by numpy calls in float64, as torch computes them in
     Python floats (a captured step counts on)."""
 
+    state_names = ("step", "exp_avg", "exp_avg_sq")
+    optional_state = ("max_exp_avg_sq",)
     decoupled = False
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False, *,
@@ -39,7 +41,7 @@ class Adam(Optimizer):
         self._at_least_zero(hp, "lr", "eps", "weight_decay")
         for k, beta in enumerate(hp["betas"]):
             if not 0.0 <= beta < 1.0:
-                raise ValueError(f"{type(self).__name__}: invalid betas[{k}] (beta{k + 1}) {beta}; it must be in [0, 1)")
+                raise ValueError(f"{type(self).__name__}: invalid beta{k + 1} {beta} (betas[{k}]); it must be in [0, 1)")
 
     def numbers_of(self, lr, betas, eps, weight_decay, amsgrad, maximize, decoupled_weight_decay):
         beta1, beta2 = betas

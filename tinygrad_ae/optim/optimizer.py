@@ -51,6 +51,11 @@ class Optimizer:
     its `defaults` (torch's, in torch's order), checks them (`_check`), says what numbers they make
     (`numbers_of`) and writes one parameter's rule (`update`)."""
 
+    state_names = ()        # what every parameter's state has once it has any (load_state_dict checks)
+    optional_state = ()     # what it may have too (amsgrad's max_exp_avg_sq...)
+    added_options = ("maximize", "amsgrad", "decoupled_weight_decay")   # newer than the first format: a
+    #                         state dict without them loads with the defaults (as torch's __setstate__)
+
     def __init__(self, params, defaults):
         name = type(self).__name__
         if isinstance(params, Tensor):
@@ -290,6 +295,11 @@ class Optimizer:
                 problems.append(f"state for parameter {i}, which no group has")
                 continue
             new_state[p] = {}
+            missing = [k for k in self.state_names if k not in entry]
+            unknown = [k for k in entry if k not in self.state_names + self.optional_state]
+            if missing or unknown:
+                problems.append(f"parameter {i}'s state " + ", ".join(
+                    [f"lacks {k!r}" for k in missing] + [f"has an unexpected {k!r}" for k in unknown]))
             for key, value in entry.items():
                 value = np.asarray(value)
                 if key == "step":
@@ -303,6 +313,10 @@ class Optimizer:
         options = []
         for g, (group, saved) in enumerate(zip(self.param_groups, saved_groups)):
             values = {k: v for k, v in saved.items() if k != "params"}
+            missing = [k for k in self.defaults if k not in values and k not in self.added_options]
+            if missing:
+                problems.append(f"group {g} lacks the option{'s' * (len(missing) > 1)} {', '.join(map(repr, missing))}")
+            values.update({k: self.defaults[k] for k in self.added_options if k in self.defaults and k not in values})
             try:
                 values = {k: (self._convert(k, v) if k in self.defaults else v) for k, v in values.items()}
                 self._check({**{k: group[k] for k in self.defaults}, **values})

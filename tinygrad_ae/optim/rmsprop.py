@@ -14,6 +14,9 @@ class RMSprop(Optimizer):
         p = p - γ g / (√ṽ + ε)                           (else)
     """
 
+    state_names = ("step", "square_avg")
+    optional_state = ("momentum_buffer", "grad_avg")
+
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False,
                  capturable=False, foreach=None, maximize=False, differentiable=False):
         refuse(self, capturable=capturable, differentiable=differentiable)
@@ -76,6 +79,9 @@ class Adagrad(Optimizer):
         S = S + g²                                       (S = initial_accumulator_value at first)
         p = p - γ_t g / (√S + ε)
     """
+
+    state_names = ("step", "sum")
+    optional_state = ()
 
     def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1e-10,
                  foreach=None, *, maximize=False, differentiable=False, fused=None):

@@ -13,6 +13,9 @@ class SGD(Optimizer):
         p = p - γ g
     """
 
+    state_names = ("momentum_buffer",)
+    optional_state = ()
+
     def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False, *,
                  maximize=False, foreach=None, differentiable=False, fused=None):
         refuse(self, differentiable=differentiable, fused=fused)
