@@ -238,7 +238,15 @@ def _nll(logp, target, weight, ignored, reduction):
     if reduction == "none":
         return loss, None
     total = float(w.sum())
-    return loss.sum() * (1.0 if reduction == "sum" else 1.0 / total if total else float("nan")), total
+    return _weighted_mean(loss.sum(), reduction, total), total
+
+
+def _weighted_mean(total_loss, reduction, total_weight):
+    """The sum, or the sum over total_weight: nan when that is 0 (every position ignored), with a zero
+    gradient, as torch's."""
+    if reduction == "sum":
+        return total_loss
+    return total_loss * (1.0 / total_weight) if total_weight else total_loss * 0.0 + float("nan")
 
 
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):  # noqa: A002
@@ -301,7 +309,7 @@ def cross_entropy(logits, target, weight=None, ignore_index=-100, reduction="mea
     if ignored is not None:
         smooth = smooth * ~ignored
     if reduction != "none":
-        smooth = smooth.sum() * (1.0 if reduction == "sum" else 1.0 / total if total else float("nan"))
+        smooth = _weighted_mean(smooth.sum(), reduction, total)
     return loss * (1.0 - label_smoothing) + smooth * (label_smoothing / logits.shape[axis])
 
 
