@@ -75,7 +75,7 @@ class Adam(Optimizer):
             vmax = state.get("max_exp_avg_sq")
             if vmax is None:
                 vmax = state["max_exp_avg_sq"] = np.zeros_like(p.data)
-            np.maximum(vmax, v, vmax)
+            np.maximum(vmax, v, out=vmax)
             v = vmax
         bias_correction1 = 1.0 - np.power(f.beta1, t)
         bias_correction2 = 1.0 - np.power(f.beta2, t)

@@ -88,15 +88,15 @@ class Adagrad(Optimizer):
         refuse(self, differentiable=differentiable, fused=fused)
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
                                       initial_accumulator_value=initial_accumulator_value, maximize=maximize))
+        for group in self.param_groups:     # as torch: the state of the first groups is made now (so it is in
+            for p in group["params"]:       # state_dict() before a step), that of groups added later lazily
+                self._initial_state(p, self.state[p])
 
-    def add_param_group(self, param_group):
-        """torch makes Adagrad's state when a group is added (so it is in state_dict() before a step)."""
-        super().add_param_group(param_group)
-        group = self.param_groups[-1]
-        for p in group["params"]:
-            if not self.state[p]:
-                self.state[p].update(step=np.zeros((), count_dtype(p.dtype)),
-                                     sum=np.full_like(p.data, group["initial_accumulator_value"]))
+    def _initial_state(self, p, state):
+        """As torch: every accumulator starts at the constructor's initial_accumulator_value, whatever a
+        group says."""
+        state.update(step=np.zeros((), count_dtype(p.dtype)),
+                     sum=np.full_like(p.data, self.defaults["initial_accumulator_value"]))
 
     def _check(self, hp):
         self._at_least_zero(hp, "lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps")
@@ -107,7 +107,7 @@ class Adagrad(Optimizer):
     def update(self, p, g, n, state, work):
         s = self.buffer(work, "scratch", p)
         if not state:
-            state.update(step=np.zeros((), count_dtype(p.dtype)), sum=np.zeros_like(p.data))
+            self._initial_state(p, state)
         t = state["step"]
         t += 1
         if n.maximize:
