@@ -7,9 +7,14 @@
     make_optimizer(model, "adam")  the optimizer a run names, over the model's parameters
     TrainingDiverged               what a NaN or inf loss raises, with the epoch, the batch and the rate
 
-The model brings the objective (check_data, encoder_input, training_step, encode, reconstruction, penalty);
-this module brings the passes over the data. The data are checked once, by fit (model.check_data), not
-batch by batch.
+The model brings the objective; this module brings the passes over the data. The data are checked once,
+by fit (model.check_data), not batch by batch. What the loop asks of a model:
+  the Autoencoder: check_data, encoder_input, training_step, encode, reconstruction, penalty, penalties;
+  every other model (VAE, MADE): check_data, training_step(opt, compile) -> step(x, *step_inputs(x)),
+    step_inputs(x) (what a step takes beside the batch, drawn outside it: the VAE's eps),
+    batch_terms(x, rng) -> {name: Tensor, ..., "objective": Tensor} (means over the batch's rows), and
+    history_terms, the names of the terms kept per epoch beside the objective, e.g. ("reconstruction", "kl").
+  Their history's "train" and "val" are the objective (the VAE's negative ELBO, MADE's negative log-likelihood).
 """
 import math
 import time
@@ -102,17 +107,37 @@ def _epoch(model, X, X_val, opt, lr, batch_size, shuffle, rng, history, on_step,
         model.eval()
         terms = evaluate_terms(model, X)
         val_loss = None if X_val is None else evaluate(model, X_val)
-    train_loss = terms["reconstruction"]
+    train_loss = terms["objective" if _brings_terms(model) else "reconstruction"]
     if not math.isfinite(terms["objective"]):
         raise TrainingDiverged(terms["objective"], epoch + 1, None, lr)
     history["train"].append(train_loss)
     if val_loss is not None:
         history["val"].append(val_loss)
     history["seconds"].append(time.perf_counter() - started)
-    if model.penalties:
-        for name in model.penalties + ("objective",):
-            history.setdefault(name, []).append(terms[name])
+    for name in _history_terms(model):
+        history.setdefault(name, []).append(terms[name])
     return None if callback is None else callback(epoch, history)
+
+
+def _brings_terms(model):
+    """True for a model that brings its own terms (batch_terms: the VAE, MADE), False for the Autoencoder."""
+    return hasattr(model, "batch_terms")
+
+
+def _history_terms(model):
+    """The names the history keeps per epoch beside train, val and seconds."""
+    if _brings_terms(model):
+        return tuple(model.history_terms)
+    return model.penalties + ("objective",) if model.penalties else ()
+
+
+def _step_arguments(model, x):
+    """What step() takes for batch x: x, and what is drawn outside the step (noise, eps)."""
+    if _brings_terms(model):
+        return (x, *model.step_inputs(x))
+    if model.noise is not None and model.training:
+        return (x, model.encoder_input(x))      # the noise is drawn here, outside the step
+    return (x,)
 
 
 def train_epoch(model, X, optimizer, batch_size=64, shuffle=True, rng=None, on_batch=None, step=None):
@@ -128,10 +153,7 @@ def train_epoch(model, X, optimizer, batch_size=64, shuffle=True, rng=None, on_b
     total = 0.0
     for i, batch in enumerate(iterate_minibatches(X, batch_size, shuffle, rng)):
         x = Tensor(batch)                    # X was checked once, not every batch
-        if model.noise is not None and model.training:
-            loss = step(x, model.encoder_input(x))   # the noise is drawn here, outside the step
-        else:
-            loss = step(x)
+        loss = step(*_step_arguments(model, x))
         value = loss.item()
         total += value * len(batch)
         if on_batch is not None:
@@ -140,15 +162,21 @@ def train_epoch(model, X, optimizer, batch_size=64, shuffle=True, rng=None, on_b
 
 
 def evaluate(model, X, batch_size=1024):
-    """The reconstruction term on all of X (lecture normalization, clean inputs), without building a graph."""
-    return evaluate_terms(model, X, batch_size)["reconstruction"]
+    """The reconstruction term on all of X (lecture normalization, clean inputs), without building a graph;
+    for a model that brings its terms (VAE, MADE), its objective."""
+    return evaluate_terms(model, X, batch_size)["objective" if _brings_terms(model) else "reconstruction"]
 
 
 def evaluate_terms(model, X, batch_size=1024):
     """{"reconstruction", each penalty, "objective"} as floats on all of X, clean inputs, no graph.
 
-    The penalties are those of the whole set: sparsity compares the mean activation over all rows."""
+    The penalties are those of the whole set: sparsity compares the mean activation over all rows.
+    A model that brings its terms (VAE, MADE): its batch_terms added up over the rows; eps drawn from a
+    generator of the evaluation's own (seed 0), so the model's generator does not move and the numbers
+    are the same at every call."""
     X = model.check_data(X)
+    if _brings_terms(model):
+        return _model_terms(model, X, batch_size)
     reconstruction = contractive = 0.0
     code_sum = None
     with no_grad():
@@ -169,3 +197,13 @@ def evaluate_terms(model, X, batch_size=1024):
             terms["contractive"] = contractive / len(X)
     terms["objective"] = sum(terms.values())
     return terms
+
+
+def _model_terms(model, X, batch_size):
+    rng, sums = np.random.default_rng(0), {}
+    with no_grad():
+        for start in range(0, len(X), batch_size):
+            x = Tensor(X[start:start + batch_size])
+            for name, value in model.batch_terms(x, rng).items():
+                sums[name] = sums.get(name, 0.0) + value.item() * len(x)
+    return {name: total / len(X) for name, total in sums.items()}
