@@ -343,3 +343,28 @@ def contractive_penalty_grads(X, W, b, encoder="sigmoid"):
     dW = (dA.T @ X + 2 * d2.sum(axis=0)[:, None] * W) / m
     db = dA.sum(axis=0) / m
     return {"W": dW, "b": db}
+
+
+# ---------------------------------------------------------------- the variational autoencoder's terms
+# q(z|x) = N(mu, diag(exp(logvar))) against the prior N(0, I), one row of mu, logvar per example:
+#     KL = -1/2 sum_l (1 + logvar_l - mu_l^2 - exp(logvar_l))      (Kingma & Welling 2014, appendix B)
+#     dKL/dmu = mu,   dKL/dlogvar = (exp(logvar) - 1) / 2           (each over m for the mean over rows)
+# The reparameterization z = mu + exp(logvar / 2) eps moves the draw's randomness into eps, so that
+#     dz/dmu = 1,     dz/dlogvar = eps exp(logvar / 2) / 2          (eps held fixed)
+
+def vae_kl(mu, logvar):
+    """KL(N(mu, exp(logvar)) || N(0, I)) of each row, summed over the latent units, mean over the m rows."""
+    mu, logvar = _as_float(mu), _as_float(logvar)
+    return float(-0.5 * np.sum(1 + logvar - mu * mu - np.exp(logvar)) / mu.shape[0])
+
+
+def vae_kl_grads(mu, logvar):
+    """{"mu": dKL/dmu, "logvar": dKL/dlogvar} of vae_kl: mu / m and (exp(logvar) - 1) / (2 m)."""
+    mu, logvar = _as_float(mu), _as_float(logvar)
+    m = mu.shape[0]
+    return {"mu": mu / m, "logvar": (np.exp(logvar) - 1) / (2 * m)}
+
+
+def reparameterize(mu, logvar, eps):
+    """z = mu + exp(logvar / 2) * eps."""
+    return _as_float(mu) + np.exp(_as_float(logvar) / 2) * _as_float(eps)
