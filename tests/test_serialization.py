@@ -354,9 +354,12 @@ def test_the_file_is_a_plain_npz_with_json_structure(tmp_path):
         tree = json.loads(str(npz[STRUCTURE]))
         assert tree["format"] == "tinygrad_ae.save" and tree["version"] == 1
         assert npz["model/0.weight"].shape == (4, 3) and npz["optimizer/state/0/exp_avg"].shape == (4, 3)
-    save({"encoder.weight": np.ones((2, 2))}, path)             # a flat state dict: its keys are the members
+    save({"encoder.weight": Tensor(np.ones((2, 2)))}, path)     # a flat state dict: its keys are the members
     with np.load(path, allow_pickle=False) as npz:
         np.testing.assert_array_equal(npz["encoder.weight"], np.ones((2, 2)))
+    save({"encoder.weight": np.ones((2, 2)), "step": np.array(3)}, path)   # plain arrays: np.savez's file exactly
+    with np.load(path, allow_pickle=False) as npz:
+        assert npz.files == ["encoder.weight", "step"]
 
 
 def test_load_state_dict_of_a_sequential_round_trips_bit_for_bit(tmp_path):
@@ -469,3 +472,14 @@ def test_a_pytorch_checkpoint_is_refused_unread_with_the_way_to_convert_it(tmp_p
     assert sorted(converted) == sorted(state)
     for k, v in state.items():
         np.testing.assert_array_equal(converted[k], v.numpy())
+
+
+def test_a_state_dict_of_arrays_is_np_savez_s_file(tmp_path):
+    # so that dict(np.load(path)) is exactly the weights: the way they move to PyTorch
+    state = collections.OrderedDict([("b.weight", np.ones((2, 3), np.float32)), ("a.bias", np.arange(2.0))])
+    save(state, tmp_path / "model.npz")
+    with np.load(tmp_path / "model.npz", allow_pickle=False) as npz:
+        assert npz.files == ["b.weight", "a.bias"]
+    loaded = load(tmp_path / "model.npz")
+    assert list(loaded) == list(state) and type(loaded) is dict
+    _same(dict(state), loaded)

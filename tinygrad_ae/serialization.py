@@ -4,10 +4,12 @@ one `.npz` file, written atomically and read without pickle.
 
 The file is a plain numpy `.npz` (a zip of `.npy` members): the arrays, one member each (a flat state
 dict's members are its keys), and the structure as JSON text in the member `__tinygrad_ae_structure__`
-(serialization_tree.py), so np.load(path, allow_pickle=False) reads every part. A file without that
+(serialization_tree.py), so np.load(path, allow_pickle=False) reads every part. A state dict of
+arrays (a dict or OrderedDict of str -> ndarray) is written as np.savez writes it, with no structure. A file without that
 member (np.savez's, or tg.save's before the structure) loads as a dict name -> ndarray, as it always did.
 A PyTorch pickle file is refused unread, with the way to convert it.
 """
+import collections
 import io
 import json
 import math
@@ -40,6 +42,14 @@ def _write_npz(f, arrays):
                 np.lib.format.write_array(member, array, allow_pickle=False)
 
 
+def _plain_arrays(obj):
+    """True for a state dict of arrays (a dict or OrderedDict of str -> ndarray): written without the
+    structure, as np.savez would, so that `dict(np.load(path))` gives exactly the weights (the way to
+    move them to PyTorch); it loads back as a dict of the same keys, in order, and arrays."""
+    return (type(obj) in (dict, collections.OrderedDict) and all(isinstance(k, str) and k != STRUCTURE and "\x00" not in k for k in obj)
+            and all(type(v) is np.ndarray and not v.dtype.hasobject for v in obj.values()))
+
+
 def save(obj, f):
     """torch.save(obj, f): write `obj` to `f` (a path, or a binary file object such as io.BytesIO) as an
     uncompressed .npz. obj: tensors, numpy arrays and scalars, numbers, bools, None, strings, bytes, and
@@ -49,8 +59,11 @@ def save(obj, f):
     A path is written with fileio.atomic_write (a temporary file in the same folder, flushed to disk,
     then renamed onto `path`): an interrupted save leaves any previous file at `path` intact.
     """
-    tree, arrays = encode(obj)
-    arrays[STRUCTURE] = np.array(json.dumps(tree, allow_nan=False))      # a 0-d unicode array
+    if _plain_arrays(obj):
+        arrays = dict(obj)          # np.savez's own format holds exactly this: no structure needed
+    else:
+        tree, arrays = encode(obj)
+        arrays[STRUCTURE] = np.array(json.dumps(tree, allow_nan=False))      # a 0-d unicode array
     if hasattr(f, "write"):
         _write_npz(f, arrays)
         return
@@ -86,8 +99,9 @@ def _check_load_options(map_location, pickle_module, weights_only, mmap, pickle_
 
 def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=None, **pickle_load_args):
     """torch.load(f): what `save` wrote, the same structure again (Tensors where Tensors were saved,
-    ndarrays where arrays, numbers as numbers, an OrderedDict where one was). f: a path or a binary
-    file object. A .npz without the structure (np.savez's) gives a dict name -> ndarray.
+    ndarrays where arrays, numbers as numbers, an OrderedDict where one was, except that a state dict
+    of arrays comes back a dict: see _plain_arrays). f: a path or a binary file object. A .npz
+    without the structure (np.savez's) gives a dict name -> ndarray.
 
     Nothing is ever unpickled, so weights_only (True, False or None) changes nothing; map_location may
     be None or the CPU ("cpu", tg.device("cpu")); another device is a RuntimeError. Raises
