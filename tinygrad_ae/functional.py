@@ -100,8 +100,9 @@ def hardsigmoid(x, inplace=False):
 
 
 def hardswish(x, inplace=False):
-    """x (x + 3) / 6 between -3 and 3, 0 below, x above (torch's branches, ends included as torch's)."""
-    return where(x.data < -3, 0.0, where(x.data <= 3, x * (x + 3) * (1 / 6), x))
+    """x (x + 3) / 6 strictly between -3 and 3, 0 from -3 down, x from 3 up (torch's branches: the gradient
+    at -3 is 0 and at 3 is 1)."""
+    return where(x.data <= -3, 0.0, where(x.data < 3, x * (x + 3) * (1 / 6), x))
 
 
 def softsign(x):
@@ -212,7 +213,10 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):  # noqa: A002 (torch's 
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     """sum(x1 x2) / (max(||x1||, eps) max(||x2||, eps)) along dim, x1 and x2 broadcast together; as
     torch, each vector is divided by its norm first and the clamp does not enter the gradient."""
+    shape = np.broadcast_shapes(x1.shape, x2.shape)          # broadcast first, as torch: the norms are of that shape
+
     def unit(x):
+        x = x if x.shape == shape else x.broadcast_to(shape)
         norm = x.norm(2, dim, keepdim=True)
         return x / (norm + (np.maximum(norm.data, eps) - norm.data))     # + 0 unless the norm is below eps
     return (unit(x1) * unit(x2)).sum(dim)
