@@ -33,6 +33,12 @@ def check_sizes(n_inputs, n_hidden, n_latent, owner="VAE"):
     return int(n_inputs), int(n_hidden), int(n_latent)
 
 
+def gaussian_kl(mu, logvar):
+    """KL(N(mu, diag(exp(logvar))) || N(0, I)) in closed form, -1/2 sum(1 + logvar - mu^2 - exp(logvar)):
+    summed over the latent units, mean over the rows (Tensors in, a 0-d Tensor out)."""
+    return (1 + logvar - mu * mu - logvar.exp()).sum() * (-0.5 / mu.shape[0])
+
+
 class VAE(nn.Module):
     """x -> fc1 -> ReLU -> (fc21: mu, fc22: logvar); z = mu + exp(logvar/2) eps -> fc3 -> ReLU -> fc4 -> sigmoid."""
 
@@ -111,7 +117,7 @@ class VAE(nn.Module):
         mu, logvar = self.encode(x)
         logits = self.decode_logits(self.reparameterize(mu, logvar, eps))
         reconstruction = F.binary_cross_entropy_with_logits(logits, x, reduction="batchmean")
-        kl = (1 + logvar - mu * mu - logvar.exp()).sum() * (-0.5 / len(x))
+        kl = gaussian_kl(mu, logvar)
         return {"reconstruction": reconstruction, "kl": kl, "objective": reconstruction + kl}
 
     def _eps(self, eps, shape):
