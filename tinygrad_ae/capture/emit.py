@@ -135,14 +135,20 @@ def _bind_buffers(program, gen):
 
 
 def _location_checks(program, gen):
-    """`if <root>.<path> is not <array> or ...: return MISS`, four tests to a line."""
+    """`if <root>.<path> is not <array> or ...: return MISS`, four tests to a line, inside a try that
+    makes a lookup that fails a MISS too."""
     tests = []
     for root, path, bound in program.locations:     # (a Generator is bound where the step draws from it)
         expr = gen.constant(root)
         for how, key in path:
-            expr += f".{key}" if how == "attr" else f"[{gen.ref(key)}]"
+            if how != "attr":
+                expr += f"[{gen.ref(key)}]"
+            else:       # (nn.Sequential's children are attributes named "0", "1"...)
+                expr = f"{expr}.{key}" if key.isidentifier() else f"getattr({expr}, {key!r})"
         tests.append(f"{expr} is not {gen.names[bound] if type(bound) is Buffer else gen.constant(bound)}")
-    return [f"    if {' or '.join(tests[i:i + 4])}:\n        return MISS" for i in range(0, len(tests), 4)]
+    checks = [f"        if {' or '.join(tests[i:i + 4])}:\n            return MISS" for i in range(0, len(tests), 4)]
+    # a path that no longer leads anywhere (an optimizer's group removed, its numbers renewed) is a miss too
+    return ["    try:"] + checks + ["    except (LookupError, AttributeError):\n        return MISS"] if checks else []
 
 
 def _call_lines(program, gen):

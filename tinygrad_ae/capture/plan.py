@@ -128,8 +128,11 @@ def interpret(program, *arrays):
     calls, outputs, grads = program.recorded
     for root, path, bound in program.locations:
         found = root
-        for how, key in path:
-            found = getattr(found, key) if how == "attr" else found[key]
+        try:
+            for how, key in path:
+                found = getattr(found, key) if how == "attr" else found[key]
+        except (LookupError, AttributeError):
+            return MISS
         if found is not (bound.array if type(bound) is Buffer else bound):
             return MISS
     memory = _memory(program.recorder.buffers, arrays)
