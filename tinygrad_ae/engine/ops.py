@@ -392,3 +392,5 @@ class SoftmaxCrossEntropySum(Function):
 # The table continues in ops_more.py (clip, roundings, more elementwise, scans, gather, dtype), named here.
 from .ops_more import (Cast, Clip, Cos, Cumsum, Erf, Expm1, Gather, Log1p, Prod, Rounding,  # noqa: E402,F401
                        ScatterAdd, Sign, Sin)
+# ... and in conv.py (the convolution family: Conv2d, its adjoints in the input and in the weight).
+from .conv import Conv2d, Conv2dWeight, ConvTranspose2d  # noqa: E402,F401
