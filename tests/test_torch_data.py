@@ -316,3 +316,17 @@ def test_loader_refusals_for_streams_and_frozen_attributes():
     with pytest.raises(ValueError, match=r"DataLoader: batch_size attribute should not be set after DataLoader is initialized"):
         loader.batch_size = 3
     assert [b.tolist() for b in loader] == [[0, 1], [2, 3]]
+
+
+def test_tensor_datasets_batch_by_one_indexing_as_default_collate_would():
+    rng = np.random.default_rng(0)
+    X = tg.from_numpy(rng.normal(size=(11, 3)).astype(np.float32)).requires_grad_()
+    ds = data.TensorDataset(X, tg.arange(11), tg.from_numpy(rng.random(11) > 0.5), tg.from_numpy(rng.normal(size=11)))
+    order = [3, 0, 10, 5]
+    fast = data.DataLoader(ds, batch_size=3, sampler=order)                          # the indexing path
+    slow = data.DataLoader(ds, batch_size=3, sampler=order, collate_fn=lambda b: data.default_collate(b))
+    for a, b in zip(fast, slow, strict=True):
+        assert structure(a) == structure(b) and type(a) is list
+    batch = next(iter(fast))[0]
+    batch.sum().backward()                                                            # the graph reaches X
+    np.testing.assert_array_equal(X.grad, np.isin(np.arange(11), [3, 0, 10])[:, None] * np.ones((1, 3)))

@@ -8,9 +8,11 @@ the same), and the options that only tune worker processes or pinned memory mean
 import numbers
 import warnings
 
+import numpy as np
+
 from ... import random
 from .collate import default_collate, default_convert
-from .dataset import IterableDataset
+from .dataset import IterableDataset, TensorDataset
 from .sampler import BatchSampler, RandomSampler, SequentialSampler
 
 _warned_about_workers = False
@@ -133,12 +135,19 @@ class DataLoader:
         getitems = getattr(self.dataset, "__getitems__", None)
         return getitems(indices) if callable(getitems) else [self.dataset[i] for i in indices]
 
+    def _batch(self, indices):
+        if type(self.dataset) is TensorDataset and self.collate_fn is default_collate and self.dataset.tensors:
+            # what default_collate makes of the samples, by one indexing per tensor instead of one per sample
+            index = np.asarray(indices, dtype=np.int64)
+            return [t[index] for t in self.dataset.tensors]
+        return self.collate_fn(self._fetch(indices))
+
     def __iter__(self):
         if self._iterable:
             yield from self._iter_stream()
         elif self.batch_sampler is not None:
             for indices in self.batch_sampler:
-                yield self.collate_fn(self._fetch(list(indices)))
+                yield self._batch(list(indices))
         else:
             for index in self.sampler:
                 yield self.collate_fn(self.dataset[index])
