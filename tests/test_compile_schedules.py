@@ -1,7 +1,8 @@
 """A captured training step follows what a scheduler, or the user through param_groups, changes
 between calls: learning rates, momentum and Adam's beta1 (OneCycleLR), options loaded from a state
 dict; every replay bit for bit the eager trajectory, without a new capture. What a replay could not
-see (a group added, replaced or removed, a group's params replaced) makes it capture again, so it is
+see (a group added, replaced or removed, a group's params replaced, a bool option such as nesterov
+switched) makes it capture again, so it is
 never replayed stale."""
 import warnings
 
@@ -110,7 +111,7 @@ def test_the_user_setting_group_options_between_calls_is_followed():
 
 
 @pytest.mark.parametrize("change", ["add_param_group", "replace group", "replace params", "delete group",
-                                    "assign param_groups"])
+                                    "assign param_groups", "switch maximize", "switch nesterov"])
 def test_a_change_the_replay_cannot_see_makes_it_capture_again(change):
     def between(i, model, opt, sched):
         if i != 5:
@@ -124,6 +125,10 @@ def test_a_change_the_replay_cannot_see_makes_it_capture_again(change):
             opt.param_groups[0]["params"] = opt.param_groups[0]["params"] + head
         elif change == "delete group":
             del opt.param_groups[0]
+        elif change == "switch maximize":       # a bool picks the rule's branch: not a guard, a renewal
+            opt.param_groups[1]["maximize"] = True
+        elif change == "switch nesterov":
+            opt.param_groups[0]["nesterov"] = True
         else:
             opt.param_groups = [{"params": list(model.parameters()), "lr": 0.01, "momentum": 0.0}]
 

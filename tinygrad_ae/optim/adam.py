@@ -46,11 +46,11 @@ class Adam(Optimizer):
     def numbers_of(self, lr, betas, eps, weight_decay, amsgrad, maximize, decoupled_weight_decay):
         beta1, beta2 = betas
         return dict(lr=lr, beta1=beta1, one_minus_beta1=1.0 - beta1, beta2=beta2, one_minus_beta2=1.0 - beta2,
-                    eps=eps, weight_decay=weight_decay, amsgrad=float(amsgrad), maximize=float(maximize),
-                    decoupled=float(decoupled_weight_decay))
+                    eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize,
+                    decoupled=decoupled_weight_decay)
 
     def update(self, p, g, n, state, work):
-        s = self.buffer(work, "scratch", p)
+        s = work["scratch"]
         if not state:
             state.update(step=np.zeros((), count_dtype(p.dtype)), exp_avg=np.zeros_like(p.data),
                          exp_avg_sq=np.zeros_like(p.data))

@@ -15,17 +15,23 @@ FLOAT64 = np.dtype(np.float64)
 class ParamGroup(dict):
     """One of `param_groups`: a dict whose hyperparameters, when set, are checked and written into the
     0-d arrays the rule reads (`numbers`: dtype -> namespace of 0-d arrays). Other keys (a scheduler's
-    "initial_lr") are plain entries."""
+    "initial_lr") are plain entries. `work`: scratch buffers, one dict per parameter."""
 
     def __init__(self, owner, values):
         super().__init__(values)
         self.owner, self.numbers = owner, {}
+        self._new_work()
+
+    def _new_work(self):
+        """Each parameter's scratch buffers (not state), beside "params" so the step zips them."""
+        self.work = [{"scratch": np.empty_like(p.data)} for p in self["params"]]
 
     def __setitem__(self, key, value):
         owner = self.owner
         if key == "params":
             value = owner._check_params(value, self)
             dict.__setitem__(self, key, value)
+            self._new_work()
             owner._renew()
         elif key in owner.defaults:
             value = owner._convert(key, value)

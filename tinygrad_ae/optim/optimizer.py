@@ -73,7 +73,6 @@ class Optimizer:
         self.defaults = {k: self._convert(k, v) for k, v in defaults.items()}
         self._check(self.defaults)
         self.state = collections.defaultdict(dict)   # parameter -> its state, as torch's optimizer.state
-        self._work = {}                              # parameter -> scratch buffers reused by every step; not state
         self._param_groups = ParamGroups(self)
         for group in groups:
             self.add_param_group(group)
@@ -147,11 +146,19 @@ class Optimizer:
 
     # ----- options and their numbers ----------------------------------------------------------------
     def _write(self, group, dtype=None):
+        """Write a group's numbers into its 0-d arrays in place. A bool (nesterov, maximize...) picks the
+        rule's branch and stays a Python bool (no guard to check at every step); changing one renews
+        the arrays, so a replay of the other branch captures again."""
         values = self.numbers_of(**{k: group[k] for k in self.defaults})
         for d in ([dtype] if dtype is not None else list(group.numbers)):
             n = group.numbers[d]
             for name, value in values.items():
-                if hasattr(n, name):
+                if type(value) is bool:
+                    if getattr(n, name, value) != value:
+                        self._renew()
+                        return
+                    setattr(n, name, value)
+                elif hasattr(n, name):
                     getattr(n, name)[()] = value
                 else:
                     setattr(n, name, np.array(value, d))
@@ -220,16 +227,13 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        state, work = self.state, self._work
+        state = self.state
         for group in self.param_groups:
             numbers = group.numbers
-            for p in group["params"]:
+            for p, w in zip(group["params"], group.work):
                 g = p._grad             # (.grad's slot, read without the property: the hot path)
                 if g is not None:
                     n = numbers.get(p.data.dtype)       # (the dict read inline: step() is on the hot path)
-                    w = work.get(p)
-                    if w is None:
-                        w = work[p] = {}
                     self.update(p, g, group.numbers_for(p.data.dtype) if n is None else n, state[p], w)
         return loss
 

@@ -28,10 +28,10 @@ class RMSprop(Optimizer):
 
     def numbers_of(self, lr, momentum, alpha, eps, centered, weight_decay, maximize):
         return dict(lr=lr, momentum=momentum, alpha=alpha, one_minus_alpha=1.0 - alpha, eps=eps,
-                    centered=float(centered), weight_decay=weight_decay, maximize=float(maximize))
+                    centered=centered, weight_decay=weight_decay, maximize=maximize)
 
     def update(self, p, g, n, state, work):
-        s = self.buffer(work, "scratch", p)
+        s = work["scratch"]
         if not state:
             state.update(step=np.zeros((), count_dtype(p.dtype)), square_avg=np.zeros_like(p.data))
         state["step"] += 1
@@ -102,10 +102,10 @@ class Adagrad(Optimizer):
         self._at_least_zero(hp, "lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps")
 
     def numbers_of(self, lr, lr_decay, eps, weight_decay, initial_accumulator_value, maximize):
-        return dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay, maximize=float(maximize))
+        return dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay, maximize=maximize)
 
     def update(self, p, g, n, state, work):
-        s = self.buffer(work, "scratch", p)
+        s = work["scratch"]
         if not state:
             self._initial_state(p, state)
         t = state["step"]

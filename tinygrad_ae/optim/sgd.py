@@ -29,12 +29,10 @@ class SGD(Optimizer):
 
     def numbers_of(self, lr, momentum, dampening, weight_decay, nesterov, maximize):
         return dict(lr=lr, momentum=momentum, dampening=dampening, one_minus_dampening=1.0 - dampening,
-                    nesterov=float(nesterov), weight_decay=weight_decay, maximize=float(maximize))
+                    nesterov=nesterov, weight_decay=weight_decay, maximize=maximize)
 
     def update(self, p, g, n, state, work):
-        s = work.get("scratch")
-        if s is None:
-            s = self.buffer(work, "scratch", p)
+        s = work["scratch"]
         if n.maximize:
             g = self.negated(work, p, g)                    # g = -g
         if n.weight_decay:
