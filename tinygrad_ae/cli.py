@@ -17,7 +17,7 @@ TOOLS = {
 
 
 def build_parser(prog="tinygrad-ae"):
-    from .training.options import DEFAULTS    # the numbers live with the job's options; shown here in --help
+    from .training.options import DEFAULTS, MODELS   # the numbers live with the job's options; shown in --help
 
     d = DEFAULTS
     parser = argparse.ArgumentParser(
@@ -30,6 +30,10 @@ def build_parser(prog="tinygrad-ae"):
                     "saved after every epoch and the result is compared with the PCA bound.")
     # every default is None here: the job fills them in, and can tell what the user chose (--binarize, --resume)
     add = train.add_argument
+    add("--model", choices=tuple(MODELS), help=f"what to train (default {d['model']}): "
+        + "; ".join(f"{kind.name}, {kind.describe}" for kind in MODELS.values()))
+    add("--latent", type=int, metavar="Z", help="--model vae: the dimension of the code z (default 20; 2 draws "
+                                                "the codes as they are)")
     add("--data", metavar="NAME|PATH", help="digits (embedded 8x8, the default), fashion-mnist, mnist, or a path: "
                                             "a folder of IDX files or a .npy/.npz/.csv of rows")
     add("--hidden", type=_hidden, metavar="K[,K2,...]",

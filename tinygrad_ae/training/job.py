@@ -19,8 +19,8 @@ import numpy as np
 from . import checkpoint, loop, report
 from .loop import TrainingDiverged
 from .options import (DEFAULTS, LATER_OPTIONS, UsageError, build_model, check_options, data_key, flag,
-                      hidden_option, noise_option, resolve_options)
-from .pictures import PICTURES, draw_pictures
+                      hidden_option, model_kind, noise_option, resolve_options)
+from .pictures import ALL_PICTURES, draw_pictures, pictures_for
 from ..data.datasets import DATASET_NAMES, has_test_split, load_dataset
 from ..data.rows import train_val_split
 from ..fileio import atomic_write, remove_stale_temporaries
@@ -30,7 +30,7 @@ from ..serialization import load, save
 
 VAL_FRACTION, SPLIT_SEED = 0.2, 0     # fixed, so runs with different seeds are judged on the same rows
 CHECKPOINT, MODEL, HISTORY = "checkpoint.npz", "model.npz", "history.csv"
-RUN_FILES = (CHECKPOINT, MODEL, HISTORY, *PICTURES)        # every file the job writes into its run folder
+RUN_FILES = (CHECKPOINT, MODEL, HISTORY, *ALL_PICTURES)        # every file the job writes into its run folder
 EXIT_OK, EXIT_USAGE, EXIT_DIVERGED, EXIT_INTERRUPTED = 0, 2, 3, 130
 PLOT_INSTALL = report.PLOT_INSTALL
 
@@ -57,15 +57,15 @@ class Run:
     dataset: object                 # data.Dataset (image_shape, name)
     X_train: np.ndarray
     X_val: np.ndarray               # the held-out rows: the official test split where the data has one
-    model: Autoencoder
+    model: object                   # an Autoencoder, VAE or MADE (options.MODELS)
     optimizer: object
     rng: np.random.Generator        # the shuffle order; saved in every checkpoint
     history: dict                   # loop.fit's: train, val, seconds, one entry per epoch
     epoch: int                      # epochs completed
     out: Path
     digest: str                     # of X_train: a resume must see the same rows
-    bound: float                    # PCA bound at k = min(code size, features) on X_train
-    k: int
+    bound: object                   # PCA bound at k = min(code size, features) on X_train (None: not an
+    k: object                       # autoencoder, whose numbers are no reconstruction error)
     y_val: object = None            # labels of X_val, or None
     held_out: str = "validation"    # what X_val is: "test" (the data set's own test split) or "validation"
 
@@ -140,7 +140,8 @@ def _prepare_resume(given):
     path = Path(given["resume"])
     ckpt = load_checkpoint(path)
     opts = ckpt["options"]
-    normalize = {"data": data_key, "hidden": hidden_option, "noise": noise_option}
+    normalize = {"data": data_key, "hidden": hidden_option, "noise": noise_option,
+                 "model": lambda name: model_kind(name).name}
     resolved_given = {k: normalize.get(k, lambda v: v)(v) for k, v in given.items() if v is not None}
     differ = [k for k in DEFAULTS if k != "epochs" and k in resolved_given and resolved_given[k] != opts.get(k)]
     if differ:
@@ -167,7 +168,7 @@ def _prepare_resume(given):
     out = Path(given["out"]) if given.get("out") else path.parent
     out.mkdir(parents=True, exist_ok=True)
     _remove_stale_temporaries(path.parent, out)
-    k = min(model.code_size, X_train.shape[1])
+    k = min(model.code_size, X_train.shape[1]) if isinstance(model, Autoencoder) else None
     bound = ckpt["bound"] if ckpt["bound"] and ckpt["bound"][1] == k else _bound(X_train, model)
     run = Run(opts, dataset, X_train, X_val, model, optimizer, checkpoint.restore_rng(ckpt["rng_state"]), history,
               ckpt["epoch"], out, digest, *bound, y_val, held_out)
@@ -185,13 +186,15 @@ def _remove_stale_temporaries(*folders):
 
 
 def _bound(X_train, model):
+    if not isinstance(model, Autoencoder):          # a VAE's or MADE's loss is not a squared error
+        return None, None
     k = min(model.code_size, X_train.shape[1])      # more code units than features: PCA keeps everything
     return pca_bound(X_train, k), k
 
 
 def _save(run):
     save_checkpoint(run.checkpoint, run.model, run.optimizer, run.epoch, run.rng, run.opts, run.history,
-                    run.digest, (run.bound, run.k))
+                    run.digest, None if run.bound is None else (run.bound, run.k))
     atomic_write(run.out / HISTORY, report.history_csv(run.history))
 
 
@@ -273,4 +276,4 @@ def finish(run):
     """model.npz, the pictures, and the closing report."""
     save(run.model.state_dict(), run.out / MODEL)
     drew = draw_pictures(run)
-    print(report.closing_report(run, [MODEL, HISTORY, CHECKPOINT] + (list(PICTURES) if drew else []), drew))
+    print(report.closing_report(run, [MODEL, HISTORY, CHECKPOINT] + (list(pictures_for(run)) if drew else []), drew))

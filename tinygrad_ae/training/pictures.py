@@ -5,6 +5,11 @@
     loss.png              training and held-out loss per epoch, against the PCA bound
     filters.png           each hidden unit's encoder weights, as an image (a deep model: its first layer)
 
+A VAE run draws samples.png (decoded draws from the prior), latent.png (the codes mu of the held-out rows,
+coloured by class where the data has labels; their 2-D PCA projection when the code is larger),
+reconstructions.png (decoded from mu) and loss.png (the negative ELBO, and its two terms); a MADE run
+samples.png (drawn input by input) and loss.png (the negative log-likelihood). MODEL_PICTURES says which.
+
 Rows that are images (the run's data set knows their shape) are drawn as images; other rows as bars
 (few features) or a line. Only matplotlib's object API is used: no pyplot, no window, no global state.
 """
@@ -17,11 +22,20 @@ from ..data.datasets import DATASET_NAMES
 from ..fileio import atomic_write
 from ..engine.tensor import no_grad
 
-PICTURES = ("reconstructions.png", "loss.png", "filters.png")
+PICTURES = ("reconstructions.png", "loss.png", "filters.png")        # the autoencoder's
+MODEL_PICTURES = {"autoencoder": PICTURES, "vae": ("samples.png", "latent.png", "reconstructions.png", "loss.png"),
+                  "made": ("samples.png", "loss.png")}
+ALL_PICTURES = tuple(dict.fromkeys(name for names in MODEL_PICTURES.values() for name in names))
+
+
+def pictures_for(run):
+    """The names of the pictures a run draws (--model's, the autoencoder's for a model without its own)."""
+    return MODEL_PICTURES.get(run.opts.get("model") or "autoencoder", PICTURES)
 
 
 def draw_pictures(run):
-    """reconstructions.png, loss.png and filters.png in run.out; returns False (nothing drawn) without matplotlib."""
+    """pictures_for(run) in run.out (the autoencoder's: reconstructions.png, loss.png and filters.png); returns
+    False (nothing drawn) without matplotlib."""
     try:
         from matplotlib.figure import Figure     # no pyplot: no display, no global backend change
     except ImportError:
@@ -29,7 +43,12 @@ def draw_pictures(run):
     shape = run.dataset.image_shape
     if shape is not None and shape[0] * shape[1] != run.X_train.shape[1]:
         shape = None
-    for name, draw in zip(PICTURES, (_draw_reconstructions, _draw_loss, _draw_filters)):
+    generative = run.bound is None
+    draws = {"reconstructions.png": _draw_reconstructions, "filters.png": _draw_filters,
+             "loss.png": _draw_terms if generative else _draw_loss, "samples.png": _draw_samples,
+             "latent.png": _draw_latent}
+    for name in pictures_for(run):
+        draw = draws[name]
         fig = Figure()
         draw(fig, run, shape)
         atomic_write(run.out / name, lambda f: fig.savefig(f, format="png", dpi=100))
@@ -62,7 +81,9 @@ def _draw_reconstructions(fig, run, shape):
     X = examples(run.X_val, run.y_val)
     rows = [("original", X)]
     with no_grad():
-        if run.model.noise is not None:          # a fixed generator: the picture does not move the run's own
+        if run.bound is None:                    # the VAE: decoded from the code's mean, no draw
+            rows.append(("reconstruction", run.model.decode(run.model.encode(X)[0]).numpy()))
+        elif run.model.noise is not None:          # a fixed generator: the picture does not move the run's own
             noisy = run.model.corrupt(X, generator=np.random.default_rng(0)).numpy()
             rows.append((f"{run.model.noise} {run.model.noise_level:g}", noisy))
             rows.append(("reconstruction", run.model(noisy).numpy()))
@@ -79,6 +100,8 @@ def _draw_reconstructions(fig, run, shape):
 
 
 def _hidden_text(model):
+    if hasattr(model, "n_latent"):
+        return f"{model.n_hidden} hidden units, {model.n_latent}-d code"
     if model.deep:
         return "layers " + "-".join(str(k) for k in (model.n_inputs, *model.n_hidden))
     return f"{model.n_hidden} hidden units"
@@ -120,3 +143,74 @@ def _draw_filters(fig, run, shape):
     shown = "" if len(W) == first.out_features else f" (first {len(W)} of {first.out_features})"
     layer = " of the first layer" if run.model.deep else ""
     fig.suptitle(f"encoder weights of each hidden unit{layer}{shown}: red +, blue -")
+
+
+# ---------------------------------------------------------------- the VAE's and MADE's pictures
+
+def _title(run):
+    return run.dataset.name if run.opts["data"] in DATASET_NAMES else Path(run.opts["data"]).name
+
+
+def _draw_samples(fig, run, shape):
+    with no_grad():             # a fixed generator: the picture does not move the run's own
+        X = run.model.sample(64, generator=np.random.default_rng(0)).numpy()
+    cols = 8 if shape is not None else 4
+    rows = math.ceil(len(X) / cols) if shape is not None else 4
+    X = X[:rows * cols]
+    fig.set_size_inches(1.1 * cols, 1.1 * rows + 0.5)
+    axes = fig.subplots(rows, cols, squeeze=False)
+    for ax, row in zip(axes.flat, X):
+        _show_row(ax, row, shape, "gray_r", (0, 1))
+    how = "decoded draws from the prior N(0, I)" if hasattr(run.model, "n_latent") else "drawn input by input"
+    fig.suptitle(f"{_title(run)}: samples, {how}, epoch {run.epoch}")
+
+
+def _draw_latent(fig, run, shape):
+    with no_grad():
+        mu = run.model.encode(run.X_val[:5000])[0].numpy().astype(np.float64)
+    what = "test" if run.held_out == "test" else "validation"
+    if mu.shape[1] == 2:
+        points, axes_names = mu, ("z1", "z2")
+    elif mu.shape[1] > 2:       # the plane that keeps most of the codes' variance
+        from ..models.reference import pca_components
+        mean, components = pca_components(mu, 2)
+        points, axes_names = (mu - mean) @ components.T, ("first principal component", "second")
+    else:
+        points, axes_names = np.column_stack([mu[:, 0], np.zeros(len(mu))]), ("z1", "")
+    fig.set_size_inches(6.5, 5.5)
+    ax = fig.subplots()
+    y = None if run.y_val is None else np.asarray(run.y_val)[:len(points)]
+    if y is None:
+        ax.scatter(points[:, 0], points[:, 1], s=3, color="0.3")
+    else:
+        for label in np.unique(y):
+            chosen = y == label
+            ax.scatter(points[chosen, 0], points[chosen, 1], s=3, label=str(label))
+        ax.legend(markerscale=4, fontsize="small", title="class")
+    ax.set_xlabel(axes_names[0])
+    ax.set_ylabel(axes_names[1])
+    plane = "" if mu.shape[1] == 2 else f" (projected from {mu.shape[1]} dimensions)"
+    fig.suptitle(f"{_title(run)}: the codes mu of {len(points)} {what} rows{plane}")
+
+
+def _draw_terms(fig, run, shape):
+    from matplotlib.ticker import MaxNLocator
+    history, what = run.history, "test" if run.held_out == "test" else "validation"
+    epochs = np.arange(1, len(history["train"]) + 1)
+    terms = [name for name in getattr(run.model, "history_terms", ()) if history.get(name)]
+    fig.set_size_inches(6.4 * (1 + bool(terms)), 4.8)
+    axes = fig.subplots(1, 1 + bool(terms), squeeze=False)[0]
+    name = "negative ELBO" if terms else "negative log-likelihood"
+    axes[0].plot(epochs, history["train"], label="training")
+    axes[0].plot(epochs, history["val"], label=what)
+    axes[0].set_ylabel(f"{name} per example (nats)")
+    axes[0].set_title(f"{_title(run)}: {name}")
+    for term in terms:
+        axes[-1].plot(epochs, history[term], label={"kl": "KL(q(z|x) || N(0, I))"}.get(term, term))
+    if terms:
+        axes[-1].set_title("its terms on the training rows")
+        axes[-1].set_ylabel("nats per example")
+    for ax in axes:
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.legend()

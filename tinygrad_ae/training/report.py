@@ -27,20 +27,26 @@ def announce(run):
         print(f"{'continuing' if run.epoch else 'training'} {run.model!r}\n"
               f"  on {run.opts['data']}: {len(run.X_train)} training rows, {len(run.X_val)} {held_out}, "
               f"{run.X_train.shape[1]} features{images}; epoch {run.epoch + 1} of {run.opts['epochs']}")
-    print(f"  the PCA bound to approach: {run.bound:.6g} (k = {run.k}); writing to {run.out}{os.sep}")
+    if run.bound is None:
+        print(f"  writing to {run.out}{os.sep}")
+    else:
+        print(f"  the PCA bound to approach: {run.bound:.6g} (k = {run.k}); writing to {run.out}{os.sep}")
 
 
 # history.csv's columns after the first four, in this order, for the keys a history has: each penalty's value
-# on the training rows and the objective (the reconstruction term plus the penalties)
+# on the training rows and the objective (the reconstruction term plus the penalties); a VAE's two terms
 PENALTY_COLUMNS = PENALTIES + ("objective",)
+TERM_COLUMNS = PENALTY_COLUMNS + ("reconstruction", "kl")
 
 
 def history_csv(history):
     """history.csv's text: one row per epoch (epoch, train_loss, val_loss, seconds) under a header.
 
     train_loss and val_loss are the lecture's reconstruction term on clean rows. A model with penalties
-    adds a column per penalty (its value on the training rows) and objective (train_loss + the penalties)."""
-    extra = [name for name in PENALTY_COLUMNS if history.get(name)]
+    adds a column per penalty (its value on the training rows) and objective (train_loss + the penalties).
+    A VAE's train_loss and val_loss are its negative ELBO, with its terms reconstruction and kl (training
+    rows); MADE's its negative log-likelihood."""
+    extra = [name for name in TERM_COLUMNS if history.get(name)]
     rows = [",".join(["epoch", "train_loss", "val_loss", "seconds"] + extra)]
     for i, (t, v, s) in enumerate(zip(history["train"], history["val"], history["seconds"])):
         rows.append(",".join([f"{i + 1},{t:.9g},{v:.9g},{s:.4f}"] + [f"{history[name][i]:.9g}" for name in extra]))
@@ -49,6 +55,8 @@ def history_csv(history):
 
 def closing_report(run, files, drew):
     """The closing lines: losses, the PCA bound, their ratio, and what was written (files) where."""
+    if run.bound is None:
+        return _model_report(run, files, drew)
     train_loss, val_loss = run.history["train"][-1], run.history["val"][-1]
     m, n = run.X_train.shape
     mse = run.opts["loss"] == "mse"
@@ -80,12 +88,37 @@ def closing_report(run, files, drew):
                      f"{test_squared / test_pca:.4f}")
     else:
         lines.append(f"{run.held_out} squared error {test_squared:.6g} (PCA with {run.k} components: 0)")
-    lines.append(f"wrote {', '.join(files)} to {run.out}{os.sep}")
+    return "\n".join(lines + _written(run, files, drew))
+
+
+def _written(run, files, drew):
+    from .pictures import pictures_for
+    lines = [f"wrote {', '.join(files)} to {run.out}{os.sep}"]
     if not drew:
-        from .pictures import PICTURES
-        lines.append(f"skipped {', '.join(PICTURES)}: matplotlib is not installed. Add the pictures with:\n"
-                     f"  {PLOT_INSTALL}")
-    return "\n".join(lines)
+        lines.append(f"skipped {', '.join(pictures_for(run))}: matplotlib is not installed. Add the pictures "
+                     f"with:\n  {PLOT_INSTALL}")
+    return lines
+
+
+def _model_report(run, files, drew):
+    """The closing lines of a VAE's or MADE's run: its loss (a bound on, or the, negative log-likelihood)."""
+    m, n = run.X_train.shape
+    vae = bool(run.history.get("kl"))
+    name = "negative ELBO" if vae else "negative log-likelihood"
+    held_out = f"the {len(run.X_val)} test rows" if run.held_out == "test" else f"{len(run.X_val)} held-out rows"
+    label = "test loss       " if run.held_out == "test" else "validation loss "
+    lines = [f"train loss       {run.history['train'][-1]:<10.6g} ({name} in nats per example, mean over {m} rows "
+             f"of {n} features)",
+             f"{label} {run.history['val'][-1]:<10.6g} (the same on {held_out})"]
+    if vae:
+        lines += [f"reconstruction   {run.history['reconstruction'][-1]:<10.6g} (cross-entropy of the decoded draw, "
+                  "training rows)",
+                  f"KL               {run.history['kl'][-1]:<10.6g} (KL(q(z|x) || N(0, I)), training rows)",
+                  "the negative ELBO bounds -log p(x) from above; one draw of z per row, eps from seed 0"]
+    if not vae or run.opts.get("binarize"):     # a likelihood of binary rows: in bits per feature too
+        lines.append(f"bits per feature {run.history['val'][-1] / (n * math.log(2)):<10.4g} (the {run.held_out} loss "
+                     f"in bits, over {n} features: 1 = no better than a fair coin per binary feature)")
+    return "\n".join(lines + _written(run, files, drew))
 
 
 def squared_error(model, X, batch_size=1024):
