@@ -305,3 +305,4 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
         if padding.any():                               # the padding row's value, cut off from the gradient
             out = where(padding[..., None], weight.data[padding_idx], out)
     return out
+from .functional_conv import *  # noqa: E402,F401,F403
