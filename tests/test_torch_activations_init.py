@@ -183,9 +183,9 @@ def test_extra_repr_and_repr_text_match_torchs():
         (nn.HuberLoss(delta=2.0), torch.nn.HuberLoss(delta=2.0)),
     ]
     for ours, theirs in pairs:
-        extra = ours.extra_repr() if hasattr(ours, "extra_repr") else ""
-        assert extra == theirs.extra_repr(), type(theirs).__name__
-        assert f"{type(ours).__name__}({extra})" == repr(theirs)
+        assert ours.extra_repr() == theirs.extra_repr(), type(theirs).__name__
+        assert repr(ours) == repr(theirs)
+    assert repr(nn.Sequential(*[o for o, _ in pairs])) == repr(torch.nn.Sequential(*[t for _, t in pairs]))
 
 
 def test_bad_activation_arguments_are_refused():
@@ -354,6 +354,7 @@ def test_embedding_from_pretrained_freezes_by_default():
     table = Tensor(np.arange(12.0).reshape(4, 3))
     frozen = nn.Embedding.from_pretrained(table)
     assert not frozen.weight.requires_grad and frozen.weight.data is table.data
+    assert [name for name, _ in frozen.named_parameters()] == ["weight"] and list(frozen.state_dict()) == ["weight"]
     np.testing.assert_array_equal(frozen(tg.tensor([3, 0])).data, [[9, 10, 11], [0, 1, 2]])
     trained = nn.Embedding.from_pretrained(table, freeze=False, padding_idx=1)
     assert trained.weight.requires_grad and trained.padding_idx == 1 and trained.extra_repr() == "4, 3, padding_idx=1"

@@ -332,3 +332,14 @@ def test_bad_options_get_torchs_kind_of_error_naming_the_loss():
         nn.BCEWithLogitsLoss(pos_weight=Tensor(np.ones(2)))(x, x)
     with pytest.raises(ValueError, match="huber_loss: reduction must be one of"):
         F.huber_loss(x, x, reduction="batchmean")
+
+
+def test_loss_weights_are_buffers_in_the_state_dict_as_torchs():
+    w = Tensor(np.array([1.0, 2.0, 0.5]))
+    loss = nn.CrossEntropyLoss(weight=w)
+    assert loss.weight is w and not loss.parameters() and list(loss.state_dict()) == ["weight"]
+    assert list(nn.BCEWithLogitsLoss(pos_weight=w).state_dict()) == ["pos_weight"]
+    assert not nn.NLLLoss().state_dict()
+    if torch is not None:
+        assert list(torch.nn.CrossEntropyLoss(weight=torch.ones(3)).state_dict()) == ["weight"]
+        assert list(torch.nn.BCEWithLogitsLoss(pos_weight=torch.ones(3)).state_dict()) == ["pos_weight"]

@@ -4,8 +4,7 @@ accepted (and shown, as torch shows it); the result is a new tensor either way."
 import numpy as np
 
 from .. import dtypes, functional as F
-from ..engine.tensor import Tensor
-from . import Module
+from . import Module, Parameter
 
 __all__ = ["Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "SiLU", "Softmax", "LogSoftmax", "GELU", "Softplus",
            "Hardtanh", "ReLU6", "Softsign", "Mish", "Hardsigmoid", "Hardswish", "LogSigmoid", "PReLU"]
@@ -118,7 +117,7 @@ class PReLU(Module):
         dtypes.check_device("PReLU", device)
         dtype = dtypes.as_dtype("PReLU", dtype)
         self.num_parameters = num_parameters
-        self.weight = Tensor(np.full(num_parameters, init, dtype), requires_grad=True, name="weight")
+        self.weight = Parameter(np.full(num_parameters, init, dtype))
 
     def forward(self, x): return F.prelu(x, self.weight)
     def extra_repr(self): return f"num_parameters={self.num_parameters}"

@@ -1,8 +1,9 @@
 """The loss modules, torch.nn's: each holds its options and calls its function in nn.functional
-(functional_losses.py), with torch's arguments and defaults. Class weights are kept as tensors that
-are not parameters (torch keeps them as buffers); as torch's, a loss's repr shows no options.
+(functional_losses.py), with torch's arguments and defaults. A weight or pos_weight given as a Tensor
+(or None) is a buffer, in the state dict as torch's; as torch's, a loss's repr shows no options.
 """
 from .. import functional as F
+from ..engine.tensor import Tensor
 from . import Module
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -15,6 +16,14 @@ class _Loss(Module):
         if reduction not in allowed:
             raise ValueError(f"{type(self).__name__}: reduction must be one of {allowed}, got {reduction!r}")
         self.reduction = reduction
+
+    def _weights(self, **weights):
+        """Keep each weight: a Tensor or None as a buffer (torch's), anything else (an array) as it is."""
+        for name, value in weights.items():
+            if value is None or isinstance(value, Tensor):
+                self.register_buffer(name, value)
+            else:
+                setattr(self, name, value)
 
 
 class MSELoss(_Loss):
@@ -59,7 +68,8 @@ class NLLLoss(_Loss):
     """torch.nn.NLLLoss: minus the log-probability of each position's class, weighted per class."""
     def __init__(self, weight=None, ignore_index=-100, reduction="mean"):
         super().__init__(reduction)
-        self.weight, self.ignore_index = weight, ignore_index
+        self._weights(weight=weight)
+        self.ignore_index = ignore_index
 
     def forward(self, input, target):
         return F.nll_loss(input, target, self.weight, self.ignore_index, self.reduction)
@@ -69,7 +79,7 @@ class BCELoss(_Loss):
     """torch.nn.BCELoss: binary cross-entropy on probabilities (each log clamped at -100, as torch's)."""
     def __init__(self, weight=None, reduction="mean"):
         super().__init__(reduction)
-        self.weight = weight
+        self._weights(weight=weight)
 
     def forward(self, input, target): return F.binary_cross_entropy(input, target, self.weight, self.reduction)
 
@@ -79,7 +89,7 @@ class BCEWithLogitsLoss(_Loss):
     weighs the positive examples of each class."""
     def __init__(self, weight=None, reduction="mean", pos_weight=None):
         super().__init__(reduction)
-        self.weight, self.pos_weight = weight, pos_weight
+        self._weights(weight=weight, pos_weight=pos_weight)
 
     def forward(self, input, target):
         return F.binary_cross_entropy_with_logits(input, target, self.weight, self.reduction, self.pos_weight)
@@ -91,7 +101,8 @@ class CrossEntropyLoss(_Loss):
         super().__init__(reduction)
         if not 0.0 <= label_smoothing <= 1.0:
             raise ValueError(f"CrossEntropyLoss: label_smoothing must be between 0.0 and 1.0, got {label_smoothing}")
-        self.weight, self.ignore_index, self.label_smoothing = weight, ignore_index, label_smoothing
+        self._weights(weight=weight)
+        self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
 
     def forward(self, input, target):
         return F.cross_entropy(input, target, self.weight, self.ignore_index, self.reduction, self.label_smoothing)

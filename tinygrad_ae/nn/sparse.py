@@ -3,7 +3,7 @@ import numpy as np
 
 from .. import dtypes, functional as F
 from ..engine.tensor import Tensor, no_grad
-from . import Module, init
+from . import Module, Parameter, init
 
 __all__ = ["Embedding"]
 
@@ -33,8 +33,7 @@ class Embedding(Module):
             dtype = dtypes.as_dtype("Embedding", dtype)
             if dtype.kind != "f":
                 raise TypeError(f"Embedding: dtype must be a floating type such as torch.float32, got {dtype}")
-            self.weight = Tensor(np.empty((num_embeddings, embedding_dim), dtype), requires_grad=not _freeze,
-                                 name="weight")
+            self.weight = Parameter(np.empty((num_embeddings, embedding_dim), dtype), requires_grad=not _freeze)
             init.normal_(self.weight)
             if padding_idx is not None:
                 with no_grad():
@@ -44,7 +43,7 @@ class Embedding(Module):
             if data.shape != (num_embeddings, embedding_dim):
                 raise ValueError(f"Embedding: _weight has shape {data.shape}, expected "
                                  f"({num_embeddings}, {embedding_dim}) (num_embeddings, embedding_dim)")
-            self.weight = Tensor(data, requires_grad=not _freeze, name="weight")
+            self.weight = Parameter(data, requires_grad=not _freeze)     # (frozen: still a parameter, as torch's)
 
     def forward(self, input):  # noqa: A002 (torch's name)
         return F.embedding(input, self.weight, self.padding_idx)
