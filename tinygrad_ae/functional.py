@@ -236,7 +236,8 @@ def _pad_index(mode, n, left, right):
             raise ValueError("pad: replicate padding needs a dim of size at least 1")
         return np.concatenate([np.zeros(left, np.int64), np.arange(n), np.full(right, n - 1)])
     if left > n or right > n:
-        raise ValueError(f"pad: circular padding ({left}, {right}) may not wrap around a dim of size {n} more than once")
+        raise ValueError(f"pad: circular padding ({left}, {right}) may not wrap around a dim of size {n} "
+                         "more than once")
     return np.arange(-left, n + right) % n
 
 
