@@ -272,7 +272,7 @@ def test_seeded_behaviour_is_untouched_by_the_default_generator():
         results.append((layer.weight.data, ae.encoder.weight.data, mask, drop, order))
     for a, b in zip(*results):
         np.testing.assert_array_equal(a, b)
-    bound = np.sqrt(6.0 / 7)
+    bound = 1 / np.sqrt(4)                        # PyTorch's start: U(+-1/sqrt(fan_in)), the weight drawn first
     expected = np.random.default_rng(7).uniform(-bound, bound, size=(3, 4)).astype(np.float32)
     np.testing.assert_array_equal(results[0][0], expected)
     np.testing.assert_array_equal(results[0][2], results[0][3])
@@ -281,7 +281,7 @@ def test_seeded_behaviour_is_untouched_by_the_default_generator():
 def test_layers_take_a_tg_generator_and_draw_from_its_stream():
     g = tg.Generator().manual_seed(11)
     layer = nn.Linear(4, 3, rng=g)
-    bound = np.sqrt(6.0 / 7)
+    bound = 1 / np.sqrt(4)
     np.testing.assert_array_equal(layer.weight.data, np.random.default_rng(11).uniform(-bound, bound, (3, 4))
                                   .astype(np.float32))
     assert nn.Dropout(0.5, rng=g).rng is g.numpy_generator
