@@ -163,3 +163,45 @@ def test_bad_masks_and_sample_sizes_are_refused():
         nn.MaskedLinear(4, 3, mask=np.full((3, 4), 0.5))
     with pytest.raises(ValueError, match="MADE.sample: n must be a positive"):
         MADE(4, 8).sample(-1)
+
+
+# ---------------------------------------------------------------- the train job: --model made
+
+def train_job(args, on_batch=None):
+    from tinygrad_ae import cli
+    from tinygrad_ae.training import job
+    return job.run_job(cli.parse_train_args(args), on_batch=on_batch)
+
+
+MADE_RUN = ["--model", "made", "--binarize", "--hidden", "40", "--batch-size", "256", "--lr", "0.003"]
+
+
+def test_train_made_writes_its_files_and_an_interrupted_run_resumes_exactly(tmp_path, capsys):
+    import importlib.util
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    assert train_job([*MADE_RUN, "--epochs", "3", "--out", str(straight)]) == 0
+    text = capsys.readouterr().out
+    assert "training MADE(n_inputs=64, n_hidden=(40,)" in text and "negative log-likelihood" in text
+    assert "bits per feature" in text
+    if importlib.util.find_spec("matplotlib") is not None:
+        assert all((straight / name).stat().st_size > 1000 for name in ("samples.png", "loss.png"))
+        assert not (straight / "reconstructions.png").exists()
+    assert train_job([*MADE_RUN, "--epochs", "1", "--out", str(split)]) == 0
+    assert train_job(["--resume", str(split / "checkpoint.npz"), "--epochs", "3"]) == 0
+    a, b = tg.load(straight / "model.npz"), tg.load(split / "model.npz")
+    assert list(a) == ["net.0.weight", "net.0.bias", "net.0.mask", "net.1.weight", "net.1.bias", "net.1.mask"]
+    for key in a:
+        assert np.array_equal(a[key], b[key]), key
+    made = MADE(64, (40,), seed=0)
+    made.load_state_dict(a)
+    X = (load_digits()[0] >= 0.5).astype(np.float32)
+    assert np.all(np.triu(tg.autograd.jacobian(lambda v: made(v.reshape(1, 64)).reshape(64),
+                                               Tensor(X[0])).numpy()) == 0)
+
+
+def test_train_made_on_data_that_are_not_binary_says_to_binarize(tmp_path, capsys):
+    assert train_job(["--model", "made", "--epochs", "1", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "must be binary" in err and "--binarize" in err and "Traceback" not in err
+    assert train_job(["--model", "made", "--binarize", "--noise", "mask:0.3", "--out", str(tmp_path / "p")]) == 2
+    assert "--noise mask:0.3: not an option of --model made" in capsys.readouterr().err

@@ -231,3 +231,50 @@ def test_bad_data_and_eps_are_refused_with_what_to_do():
         vae.decode(np.zeros((3, 4)))
     with pytest.raises(ValueError, match="VAE.sample: n must be a positive"):
         vae.sample(0)
+
+
+# ---------------------------------------------------------------- the train job: --model vae
+
+def train_job(args, on_batch=None):
+    from tinygrad_ae import cli
+    from tinygrad_ae.training import job
+    return job.run_job(cli.parse_train_args(args), on_batch=on_batch)
+
+
+VAE_RUN = ["--model", "vae", "--hidden", "32", "--latent", "2", "--batch-size", "256", "--lr", "0.003"]
+
+
+def test_train_vae_writes_its_files_and_an_interrupted_run_resumes_exactly(tmp_path, capsys):
+    import importlib.util
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    assert train_job([*VAE_RUN, "--epochs", "3", "--out", str(straight)]) == 0
+    text = capsys.readouterr().out
+    assert "training VAE(n_inputs=64, n_hidden=32, n_latent=2" in text and "negative ELBO" in text
+    header = (straight / "history.csv").read_text().splitlines()[0]
+    assert header == "epoch,train_loss,val_loss,seconds,reconstruction,kl"
+    pictures = ["samples.png", "latent.png", "reconstructions.png", "loss.png"]
+    if importlib.util.find_spec("matplotlib") is not None:
+        assert all((straight / name).stat().st_size > 1000 for name in pictures)
+        assert "filters.png" not in text and not (straight / "filters.png").exists()
+
+    def interrupt_in_epoch_2(epoch, batch, loss):
+        if epoch == 2 and batch == 2:
+            raise KeyboardInterrupt
+    assert train_job([*VAE_RUN, "--epochs", "3", "--out", str(split)], on_batch=interrupt_in_epoch_2) == 130
+    assert train_job(["--resume", str(split / "checkpoint.npz")]) == 0       # eps goes on where it stopped
+    a, b = tg.load(straight / "model.npz"), tg.load(split / "model.npz")
+    assert list(a) == NAMES
+    for key in NAMES:
+        assert np.array_equal(a[key], b[key]), key
+    assert (straight / "history.csv").read_text().split("\n")[1].split(",")[:3] == \
+        (split / "history.csv").read_text().split("\n")[1].split(",")[:3]
+
+
+def test_train_vae_refuses_options_that_belong_to_the_autoencoder(tmp_path, capsys):
+    assert train_job(["--model", "vae", "--tied", "--out", str(tmp_path / "o")]) == 2
+    assert "--tied: not an option of --model vae" in capsys.readouterr().err
+    assert train_job(["--model", "vae", "--latent", "0", "--out", str(tmp_path / "o")]) == 2
+    assert "--latent must be a positive whole number" in capsys.readouterr().err
+    assert train_job(["--latent", "2", "--out", str(tmp_path / "o")]) == 2
+    assert "--latent 2: not an option of --model autoencoder" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
