@@ -70,7 +70,7 @@ def test_train_help_explains_every_option(capsys):
     assert cli.main(["train", "--help"]) == 0
     text = capsys.readouterr().out
     for option in ("--data", "--hidden", "--encoder", "--decoder", "--loss", "--tied", "--binarize", "--epochs",
-                   "--batch-size", "--lr", "--optimizer", "--seed", "--out", "--resume"):
+                   "--batch-size", "--lr", "--optimizer", "--seed", "--out", "--resume", "--model", "--latent"):
         assert re.search(rf"^\s+{option}\b.*\n?\s*\S", text, re.M), option
 
 
@@ -119,6 +119,15 @@ def write_bad_files(folder):
     (["--resume", "{done}/history.csv"], "not a valid .npz"),
     (["--resume", "{done}/checkpoint.npz", "--hidden", "5"], "only --epochs and --out"),
     (["--out", "{done}"], "--resume"),
+    (["--model", "gan"], "invalid choice"),
+    (["--model", "vae", "--tied"], "--tied: not an option of --model vae"),
+    (["--model", "vae", "--latent", "0"], "--latent must be a positive whole number"),
+    (["--model", "vae", "--hidden", "10,5"], "--hidden must be a positive whole number (the size of the VAE's"),
+    (["--model", "made", "--hidden", "0"], "--hidden must be a positive whole number, or sizes"),
+    (["--model", "made", "--latent", "4"], "--latent 4: not an option of --model made"),
+    (["--model", "made"], "must be binary (every value 0 or 1)"),
+    (["--latent", "2"], "--latent 2: not an option of --model autoencoder"),
+    (["--resume", "{done}/checkpoint.npz", "--model", "vae"], "only --epochs and --out"),
 ])
 def test_user_errors_exit_2_with_one_clear_message(args, says, tmp_path, finished, monkeypatch, capsys):
     monkeypatch.setattr(datasets, "FASHION_MNIST_DIR", tmp_path / "no-fashion-here")   # as on a machine without it
