@@ -308,3 +308,56 @@ OP_TABLE = {
     "ScatterAdd": scatter_adds(),
     "Cast": shapes().flatmap(arrays).map(lambda x: (lambda t: tg.apply(ops.Cast, t, dtype=t.dtype) ** 2, [x])),
 }
+
+
+# ----- the convolution family (engine/conv.py): geometry drawn, padding both absent and present ------
+
+@st.composite
+def conv_geometries(draw):
+    """(x shape, weight shape, constants) of a valid 2-D convolution: strides, paddings, dilations,
+    groups and non-square kernels drawn; the output at least 1 by 1."""
+    groups = draw(st.sampled_from([1, 2]))
+    c_in, c_out = groups * draw(st.integers(1, 2)), groups * draw(st.integers(1, 2))
+    kernel = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    stride = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    padding = (draw(st.integers(0, 1)), draw(st.integers(0, 1)))
+    dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    spatial = tuple(max(draw(st.integers(1, 5)), d * (k - 1) + 1 - 2 * p)
+                    for k, p, d in zip(kernel, padding, dilation))
+    constants = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    return (draw(st.integers(1, 2)), c_in) + spatial, (c_out, c_in // groups) + kernel, constants
+
+
+def _conv_out(x_shape, w_shape, c):
+    from tinygrad_ae.engine.conv import out_size
+    return (x_shape[0], w_shape[0]) + tuple(out_size(*a) for a in zip(x_shape[2:], w_shape[2:], c["stride"],
+                                                                        c["padding"], c["dilation"]))
+
+
+@st.composite
+def convs(draw, transposed=False):
+    x_shape, w_shape, c = draw(conv_geometries())
+    bias = draw(st.booleans())
+    if transposed:          # the adjoint: its input is the convolution's output, its output x's shape
+        y_shape = _conv_out(x_shape, w_shape, c)
+        fn = lambda y, w, *b: tg.apply(ops.ConvTranspose2d, y, w, *b, size=x_shape[2:], **c)  # noqa: E731
+        shapes = [y_shape, w_shape] + ([(x_shape[1],)] if bias else [])
+    else:
+        fn = lambda x, w, *b: tg.apply(ops.Conv2d, x, w, *b, **c)  # noqa: E731
+        shapes = [x_shape, w_shape] + ([(w_shape[0],)] if bias else [])
+    return fn, [draw(arrays(s)) for s in shapes]
+
+
+@st.composite
+def conv_weights(draw):
+    x_shape, w_shape, c = draw(conv_geometries())
+    y_shape = _conv_out(x_shape, w_shape, c)
+    return (lambda x, y: tg.apply(ops.Conv2dWeight, x, y, kernel=w_shape[2:], **c)), [draw(arrays(x_shape)),
+                                                                                        draw(arrays(y_shape))]
+
+
+OP_TABLE.update({
+    "Conv2d": convs(),
+    "ConvTranspose2d": convs(transposed=True),
+    "Conv2dWeight": conv_weights(),
+})
