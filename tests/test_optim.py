@@ -448,3 +448,13 @@ def test_a_training_checkpoint_in_the_first_optimizer_format_still_resumes(tmp_p
     assert run(["--resume", str(out / "checkpoint.npz"), "--epochs", "3"]) == 0
     a, b = tg.load(out / "model.npz"), tg.load(straight / "model.npz")
     assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def test_named_parameters_are_taken_as_torch_takes_them():
+    model = nn.Linear(2, 3, dtype=np.float64, rng=0)
+    opt = optim.SGD(model.named_parameters(), lr=0.1)
+    assert opt.param_groups[0]["param_names"] == ["weight", "bias"]
+    assert opt.param_groups[0]["params"] == [model.weight, model.bias]
+    assert opt.state_dict()["param_groups"][0]["param_names"] == ["weight", "bias"]
+    with pytest.raises(ValueError, match="all parameters must be given with names, or none"):
+        optim.SGD([model.weight, ("bias", model.bias)], lr=0.1)

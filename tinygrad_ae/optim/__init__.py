@@ -9,7 +9,7 @@ checkpoint), lr_scheduler.py.
 Each optimizer writes its rule once, for one parameter (`update`), as torch's documentation writes
 it; `step()` applies it to every parameter that has a gradient. Parameters are updated in place
 (`p.data` is never replaced, so anything holding the array sees the update) and a step allocates no
-array: state and scratch buffers are made at a parameter's first step and reused. Each ufunc gets
+array: state is made at a parameter's first step, scratch buffers with its group, and both reused. Each ufunc gets
 its output as its last positional argument (np.multiply(g, lr, s) is s = g * lr).
 
 The numbers live in arrays: a group's options are written, when set, into 0-d arrays of each

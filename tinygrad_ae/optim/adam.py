@@ -49,8 +49,8 @@ class Adam(Optimizer):
                     eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize,
                     decoupled=decoupled_weight_decay)
 
-    def update(self, p, g, n, state, work):
-        s = work["scratch"]
+    def update(self, p, g, n, work):
+        s, state = work["scratch"], self.state[p]
         if not state:
             state.update(step=np.zeros((), count_dtype(p.dtype)), exp_avg=np.zeros_like(p.data),
                          exp_avg_sq=np.zeros_like(p.data))

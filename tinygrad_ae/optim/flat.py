@@ -33,8 +33,8 @@ def flatten(state_dict):
 def _value(array):
     """A group option back as Python: bool, int, float, str, or a tuple (betas)."""
     a = np.asarray(array)
-    if a.ndim == 1:
-        return tuple(x.item() for x in a)
+    if a.ndim == 1:         # betas a tuple, param_names a list (as they were)
+        return [str(x) for x in a] if a.dtype.kind == "U" else tuple(x.item() for x in a)
     return a.item() if a.dtype.kind != "U" else str(a)
 
 

@@ -15,7 +15,7 @@ FLOAT64 = np.dtype(np.float64)
 class ParamGroup(dict):
     """One of `param_groups`: a dict whose hyperparameters, when set, are checked and written into the
     0-d arrays the rule reads (`numbers`: dtype -> namespace of 0-d arrays). Other keys (a scheduler's
-    "initial_lr") are plain entries. `work`: scratch buffers, one dict per parameter."""
+    "initial_lr") are plain entries. `work`: [parameter, scratch buffers] pairs."""
 
     def __init__(self, owner, values):
         super().__init__(values)
@@ -23,8 +23,8 @@ class ParamGroup(dict):
         self._new_work()
 
     def _new_work(self):
-        """Each parameter's scratch buffers (not state), beside "params" so the step zips them."""
-        self.work = [{"scratch": np.empty_like(p.data)} for p in self["params"]]
+        """[parameter, its scratch buffers (not state)] for each of "params": what the step walks."""
+        self.work = [[p, {"scratch": np.empty_like(p.data)}] for p in self["params"]]
 
     def __setitem__(self, key, value):
         owner = self.owner

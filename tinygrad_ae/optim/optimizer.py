@@ -72,6 +72,9 @@ class Optimizer:
             groups = [{"params": groups}]
         self.defaults = {k: self._convert(k, v) for k, v in defaults.items()}
         self._check(self.defaults)
+        for key in self.defaults:           # the shorthand properties, made once per class
+            if not hasattr(type(self), key):
+                setattr(type(self), key, self._shorthand(key))
         self.state = collections.defaultdict(dict)   # parameter -> its state, as torch's optimizer.state
         self._param_groups = ParamGroups(self)
         for group in groups:
@@ -105,7 +108,16 @@ class Optimizer:
         if "params" not in param_group:
             raise ValueError(f"{name}: a parameter group must have a 'params' entry")
         values = {k: (self._convert(k, v) if k in self.defaults else v) for k, v in param_group.items()}
-        values["params"] = self._check_params(param_group["params"], None)
+        params = param_group["params"]
+        if not isinstance(params, (Tensor, set)):
+            params = list(params)
+            named = [isinstance(x, tuple) and len(x) == 2 and isinstance(x[0], str) for x in params]
+            if any(named):          # model.named_parameters(), as torch 2.x takes it
+                if not all(named):
+                    raise ValueError(f"{name}: all parameters must be given with names, or none; some names are "
+                                     "missing")
+                values["param_names"], params = [n for n, _ in params], [p for _, p in params]
+        values["params"] = self._check_params(params, None)
         for k, v in self.defaults.items():
             values.setdefault(k, v)
         self._check(values)
@@ -182,22 +194,18 @@ class Optimizer:
             if not values[name] >= 0:   # also refuses NaN
                 raise ValueError(f"{type(self).__name__}: invalid {name} {values[name]}; it must be >= 0")
 
-    def __getattr__(self, name):
-        """opt.lr, opt.momentum...: the option when every group has the same value (a shorthand)."""
-        defaults = self.__dict__.get("defaults", {})
-        if name not in defaults:
-            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-        values = {repr(g[name]) for g in self.param_groups}
-        if len(values) != 1:
-            raise AttributeError(f"{type(self).__name__}.{name}: the groups have different values; read "
-                                 f"opt.param_groups[i][{name!r}]")
-        return self.param_groups[0][name]
+    @staticmethod
+    def _shorthand(name):
+        """opt.lr, opt.momentum...: the option when every group has the same value; assigning sets it in
+        every group. (Properties, not __getattr__: that would slow every attribute read of the step.)"""
+        def get(self):
+            values = {repr(g[name]) for g in self._param_groups}
+            if len(values) != 1:
+                raise AttributeError(f"{type(self).__name__}.{name}: the groups have different values; read "
+                                     f"opt.param_groups[i][{name!r}]")
+            return self._param_groups[0][name]
 
-    def __setattr__(self, name, value):
-        if name in self.__dict__.get("defaults", ()):
-            self.configure(**{name: value})
-        else:
-            object.__setattr__(self, name, value)
+        return property(get, lambda self, value: self.configure(**{name: value}))
 
     def configure(self, **options):
         """Set options in every group (each checked in every group before any is set)."""
@@ -214,12 +222,14 @@ class Optimizer:
     # ----- the step ---------------------------------------------------------------------------------
     def zero_grad(self, set_to_none=True):
         """Drop the gradients (set_to_none=True, torch's default), or fill them with zeros."""
-        for group in self.param_groups:
-            for p in group["params"]:   # (the slot behind .grad: None needs no check, and this is the hot path)
-                if set_to_none:
+        for group in self._param_groups:
+            if set_to_none:
+                for p in group["params"]:   # (the slot behind .grad: None needs no check, and this is the hot path)
                     p._grad = None
-                elif p._grad is not None:
-                    p._grad[...] = 0
+            else:
+                for p in group["params"]:
+                    if p._grad is not None:
+                        p._grad[...] = 0
 
     def step(self, closure=None):
         """Apply the rule to every parameter that has a gradient; returns closure()'s loss if given."""
@@ -227,19 +237,18 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        state = self.state
-        for group in self.param_groups:
+        for group in self._param_groups:
             numbers = group.numbers
-            for p, w in zip(group["params"], group.work):
+            for p, w in group.work:
                 g = p._grad             # (.grad's slot, read without the property: the hot path)
                 if g is not None:
                     n = numbers.get(p.data.dtype)       # (the dict read inline: step() is on the hot path)
-                    self.update(p, g, group.numbers_for(p.data.dtype) if n is None else n, state[p], w)
+                    self.update(p, g, group.numbers_for(p.data.dtype) if n is None else n, w)
         return loss
 
-    def update(self, p, g, n, state, work):
-        """The rule for one parameter: p, its gradient g, the numbers n in p's dtype, its state dict,
-        its scratch buffers (subclasses)."""
+    def update(self, p, g, n, work):
+        """The rule for one parameter: p, its gradient g, the numbers n in p's dtype, its scratch
+        buffers; its state is self.state[p], looked up only by a rule that has state (subclasses)."""
         raise NotImplementedError
 
     @staticmethod

@@ -30,8 +30,8 @@ class RMSprop(Optimizer):
         return dict(lr=lr, momentum=momentum, alpha=alpha, one_minus_alpha=1.0 - alpha, eps=eps,
                     centered=centered, weight_decay=weight_decay, maximize=maximize)
 
-    def update(self, p, g, n, state, work):
-        s = work["scratch"]
+    def update(self, p, g, n, work):
+        s, state = work["scratch"], self.state[p]
         if not state:
             state.update(step=np.zeros((), count_dtype(p.dtype)), square_avg=np.zeros_like(p.data))
         state["step"] += 1
@@ -104,8 +104,8 @@ class Adagrad(Optimizer):
     def numbers_of(self, lr, lr_decay, eps, weight_decay, initial_accumulator_value, maximize):
         return dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay, maximize=maximize)
 
-    def update(self, p, g, n, state, work):
-        s = work["scratch"]
+    def update(self, p, g, n, work):
+        s, state = work["scratch"], self.state[p]
         if not state:
             self._initial_state(p, state)
         t = state["step"]

@@ -29,15 +29,18 @@ class SGD(Optimizer):
 
     def numbers_of(self, lr, momentum, dampening, weight_decay, nesterov, maximize):
         return dict(lr=lr, momentum=momentum, dampening=dampening, one_minus_dampening=1.0 - dampening,
-                    nesterov=nesterov, weight_decay=weight_decay, maximize=maximize)
+                    nesterov=nesterov, weight_decay=weight_decay, maximize=maximize,
+                    adjusted=maximize or weight_decay != 0)
 
-    def update(self, p, g, n, state, work):
+    def update(self, p, g, n, work):
         s = work["scratch"]
-        if n.maximize:
-            g = self.negated(work, p, g)                    # g = -g
-        if n.weight_decay:
-            g = self.decayed(work, p, g, n.weight_decay)    # g = g + λ p
+        if n.adjusted:                                      # (one test on the plain path: it is the benchmark's)
+            if n.maximize:
+                g = self.negated(work, p, g)                # g = -g
+            if n.weight_decay:
+                g = self.decayed(work, p, g, n.weight_decay)    # g = g + λ p
         if n.momentum:
+            state = self.state[p]
             b = state.get("momentum_buffer")
             if b is None:                                   # b = g at the first step (no dampening)
                 b = state["momentum_buffer"] = g.copy()
