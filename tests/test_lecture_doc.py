@@ -36,7 +36,7 @@ def doc_text():
 
 def table_rows():
     """{claim: (formula cell, code cell, tests cell)} from the table under '## The table'."""
-    lines = doc_text().split("## The table", 1)[1].splitlines()
+    lines = doc_text().split("## The table", 1)[1].split("\n## ", 1)[0].splitlines()   # up to the next section
     rows = [line for line in lines if line.startswith("|")]
     header, separator, body = rows[0], rows[1], rows[2:]
     assert [c.strip() for c in header.strip("|").split("|")] == ["claim", "slide: formula or claim", "in code",
