@@ -58,6 +58,8 @@ def fit(model, X, epochs=10, batch_size=64, lr=1e-3, optimizer="adam", shuffle=T
     epoch's wall time; a model with penalties also gets one list per penalty (its value on the training
     set, e.g. history["sparsity"]) and "objective" (the reconstruction term plus the penalties).
     The model trains in training mode (noise on) and goes back to the mode it was in.
+    A VAE's or MADE's "train" and "val" are its objective (negative ELBO, negative log-likelihood), with one
+    list per name in model.history_terms beside them (the VAE's "reconstruction" and "kl").
 
     optimizer: "adam", "sgd", or an Optimizer (then lr is not used). seed: an int, a Generator
     (numpy's or tg's), used as is, so its state goes on (how a resumed run keeps its shuffle order), or
