@@ -11,12 +11,16 @@ so every backward is a member of the family (dL/dx of a convolution is a transpo
 a correlation), and on Tensors (create_graph) it is applied as a primitive: every order goes through.
 Conv2d and ConvTranspose2d take an optional bias (one per output channel, its gradient a sum).
 
-How (no Python loop over pixels, batch or channels): the windows of xp are one as_strided view
-(N, G, C/G, kh, kw, Ho, Wo), copied once into columns (N, G, K, Ho*Wo) with K = C/G kh kw (im2col), and
-the convolution is one batched matrix product with the weight as (G, O/G, K): its result is already
-in (N, O, Ho, Wo) order. The transposed convolution is the matrix product the other way, (K, O/G) times
-y, and the columns are added back onto the padded output, one strided slice per kernel offset (kh kw
-adds: col2im). No window buffer is saved: backward recomputes the columns from the input.
+How (no Python loop over pixels, batch or channels): the arrays are worked on batch innermost, as
+(C, H, W, N) memory (a tensor of shape (N, C, H, W) whose strides say so; the outputs are such views).
+The windows of the padded input are one as_strided view (G, C/G, kh, kw, Ho, Wo, N), copied once into
+columns (G, K, Ho*Wo*N), K = C/G kh kw (im2col), and the convolution is one matrix product per group
+with the weight as (G, O/G, K). The transposed convolution is the product the other way, (K, O/G)
+times y, whose columns are added back onto the padded output, one strided slice per kernel offset (kh
+kw adds: col2im). Batch innermost makes every copy and add run over N contiguous numbers (not over a
+row of Wo, 7 at the autoencoder's second layer), and each product one large GEMM: measured ~9% off
+the benchmark's step (benchmarks/RESULTS.md, issue 21). No window buffer is saved: backward recomputes
+the columns from the input.
 Constants: stride, padding, dilation (pairs of ints), groups; the transposed one takes the output's
 spatial `size` (which output_padding chose), the weight one the `kernel` size.
 """
@@ -40,27 +44,34 @@ def out_size(size, kernel, stride, padding, dilation):
 
 
 def _padded(x, padding):
-    """x with zeros around its last two dims; x itself without padding."""
+    """x (N, C, H, W) as (C, H, W, N), zero-padded in H and W: batch innermost (see the docstring)."""
     ph, pw = padding
+    xt = x.transpose(1, 2, 3, 0)                # a view; no copy when x is already batch-innermost
     if not (ph or pw):
-        return x
-    n, c, h, w = x.shape
+        return xt
+    c, h, w, n = xt.shape
     # zeros_like (not np.zeros): a captured step sees the buffer made, and the copy into it
-    xp = np.zeros_like(x, shape=(n, c, h + 2 * ph, w + 2 * pw))
-    xp[:, :, ph:ph + h, pw:pw + w] = x
+    xp = np.zeros_like(x, shape=(c, h + 2 * ph, w + 2 * pw, n))
+    xp[:, ph:ph + h, pw:pw + w] = xt
     return xp
 
 
 def _columns(x, kernel, stride, padding, dilation, groups, out_hw):
-    """im2col: the windows of padded x as columns (N, G, K, Ho*Wo), one copy."""
+    """im2col: the windows of padded x as columns (G, K, Ho*Wo*N), one copy."""
     xp = _padded(x, padding)
-    n, c, _, _ = xp.shape
+    c, _, _, n = xp.shape
     (kh, kw), (sh, sw), (dh, dw), (ho, wo) = kernel, stride, dilation, out_hw
-    bn, bc, bh, bw = xp.strides
+    bc, bh, bw, bn = xp.strides
     cg = c // groups
-    windows = as_strided(xp, (n, groups, cg, kh, kw, ho, wo),
-                         (bn, cg * bc, bc, dh * bh, dw * bw, sh * bh, sw * bw), writeable=False, subok=True)
-    return np.reshape(windows, (n, groups, cg * kh * kw, ho * wo))     # (np.reshape: a capture records the copy)
+    windows = as_strided(xp, (groups, cg, kh, kw, ho, wo, n),
+                         (cg * bc, bc, dh * bh, dw * bw, sh * bh, sw * bw, bn), writeable=False, subok=True)
+    return np.reshape(windows, (groups, cg * kh * kw, ho * wo * n))     # (np.reshape: a capture records the copy)
+
+
+def _rows(y, groups):
+    """y (N, O, H, W) as (G, O/G, H*W*N): a view when y is batch-innermost, else one copy."""
+    n, o, h, w = y.shape
+    return np.reshape(y.transpose(1, 2, 3, 0), (groups, o // groups, h * w * n))
 
 
 def _add_bias(out, bias):
@@ -78,8 +89,8 @@ class Conv2d(Function):
         o, kernel = weight.shape[0], weight.shape[2:]
         out_hw = tuple(out_size(*a) for a in zip((h, w), kernel, stride, padding, dilation))
         cols = _columns(x, kernel, stride, padding, dilation, groups, out_hw)
-        out = np.matmul(np.reshape(weight, (groups, o // groups, -1)), cols)      # (N, G, O/G, Ho*Wo)
-        return _add_bias(out.reshape(n, o, *out_hw), bias)
+        out = np.matmul(np.reshape(weight, (groups, o // groups, -1)), cols)      # (G, O/G, Ho*Wo*N)
+        return _add_bias(out.reshape(o, *out_hw, n).transpose(3, 0, 1, 2), bias)
 
     def backward(self, grad, out, x, weight, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1):
         geometry = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
@@ -98,16 +109,13 @@ class ConvTranspose2d(Function):
         o, cg, kh, kw = weight.shape
         (sh, sw), (ph, pw), (dh, dw), (h, w) = stride, padding, dilation, size
         w_cols = np.reshape(weight, (groups, o // groups, cg * kh * kw)).swapaxes(1, 2)   # (G, K, O/G)
-        cols = np.matmul(w_cols, np.reshape(y, (n, groups, o // groups, hi * wi)))            # (N, G, K, Hi*Wi)
-        cols = cols.reshape(n, groups * cg, kh, kw, hi, wi)
-        out = np.zeros_like(cols, shape=(n, groups * cg, h + 2 * ph, w + 2 * pw))
+        cols = np.matmul(w_cols, _rows(y, groups)).reshape(groups * cg, kh, kw, hi, wi, n)
+        out = np.zeros_like(cols, shape=(groups * cg, h + 2 * ph, w + 2 * pw, n))
         for i in range(kh):                         # col2im: one strided add per kernel offset
             for j in range(kw):
-                target = out[:, :, i * dh:i * dh + sh * (hi - 1) + 1:sh, j * dw:j * dw + sw * (wi - 1) + 1:sw]
-                np.add(target, cols[:, :, i, j], out=target)
-        if ph or pw:
-            out = out[:, :, ph:ph + h, pw:pw + w]
-        return _add_bias(out, bias)
+                target = out[:, i * dh:i * dh + sh * (hi - 1) + 1:sh, j * dw:j * dw + sw * (wi - 1) + 1:sw]
+                np.add(target, cols[:, i, j], out=target)
+        return _add_bias(out[:, ph:ph + h, pw:pw + w].transpose(3, 0, 1, 2), bias)
 
     def backward(self, grad, out, y, weight, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1,
                  size=None):
@@ -123,10 +131,9 @@ class Conv2dWeight(Function):
     __slots__ = ()
 
     def forward(self, x, y, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1, kernel=None):
-        n, o, ho, wo = y.shape
-        cols = _columns(x, kernel, stride, padding, dilation, groups, (ho, wo))          # (N, G, K, P)
-        per_sample = np.matmul(np.reshape(y, (n, groups, o // groups, ho * wo)), cols.swapaxes(2, 3))
-        return per_sample.sum(axis=0).reshape(o, x.shape[1] // groups, *kernel)
+        o = y.shape[1]
+        cols = _columns(x, kernel, stride, padding, dilation, groups, y.shape[2:])        # (G, K, P N)
+        return np.matmul(_rows(y, groups), cols.swapaxes(1, 2)).reshape(o, x.shape[1] // groups, *kernel)
 
     def backward(self, grad, out, x, y, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1, kernel=None):
         geometry = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
