@@ -127,7 +127,7 @@ class ConvTranspose2d(Function):
 
 class Conv2dWeight(Function):
     """The correlation of x (N, C, H, W) with y (N, O, Ho, Wo): Conv2d's adjoint in its weight, shaped
-    (O, C/G, *kernel). One batched matrix product of y with the columns, summed over the batch."""
+    (O, C/G, *kernel): one matrix product per group, summing over the batch and the pixels at once."""
     __slots__ = ()
 
     def forward(self, x, y, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1, kernel=None):
