@@ -188,3 +188,10 @@ def test_float32_stays_float32():
 def test_bad_input_is_refused_clearly(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+@pytest.mark.parametrize("momentum", [0.1, None])
+def test_a_captured_training_step_replays_bit_for_bit(momentum):
+    from test_conv import replays_bit_for_bit
+    replays_bit_for_bit(lambda: [nn.Conv2d(1, 3, 3, padding=1), nn.BatchNorm2d(3, momentum=momentum), nn.ReLU(),
+                                 nn.Flatten(), nn.Linear(3 * 64, 4), nn.BatchNorm1d(4)])

@@ -6,6 +6,7 @@ captured training step equal to the eager one bit for bit, and the benchmark's s
 import os
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -369,6 +370,48 @@ def test_a_captured_conv_training_step_equals_the_eager_one_bit_for_bit():
     assert compiled.program is not None
     for p, q in zip(runs[0][0].parameters(), runs[1][0].parameters()):
         assert np.array_equal(p.data, q.data)
+
+
+def replays_bit_for_bit(layers, steps=5, shape=(4, 1, 8, 8)):
+    """A compiled training step of nn.Sequential(*layers()) equals the eager one bit for bit, replayed
+    (no fallback to eager: no warning), the state dicts equal after."""
+    runs = []
+    for _ in range(2):
+        tg.manual_seed(0)
+        model = nn.Sequential(*layers())
+        runs.append((model, optim.Adam(model.parameters(), lr=1e-2)))
+
+    def make_step(model, opt):
+        def step(x):
+            opt.zero_grad()
+            loss = (model(x) ** 2).mean()
+            loss.backward()
+            opt.step()
+            return loss
+        return step
+
+    eager, compiled = make_step(*runs[0]), tg.compile(make_step(*runs[1]))
+    rng = np.random.default_rng(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")          # a step that falls back to eager warns
+        for i in range(steps):
+            x = rng.random(shape).astype(np.float32)
+            assert np.array_equal(eager(Tensor(x)).data, compiled(Tensor(x)).data), i
+    assert compiled.program is not None
+    for (name, a), b in zip(runs[0][0].state_dict().items(), runs[1][0].state_dict().values()):
+        assert np.array_equal(a, b), name
+
+
+@pytest.mark.parametrize("layers", [
+    lambda: [nn.Conv2d(1, 4, 3, padding=1), nn.MaxPool2d(3, 2, 1, ceil_mode=True)],
+    lambda: [nn.Conv2d(1, 4, 3, padding=1), nn.AvgPool2d(3, 2, 1, ceil_mode=True, count_include_pad=False)],
+    lambda: [nn.Conv2d(1, 4, 1), nn.AdaptiveAvgPool2d(3), nn.Upsample(scale_factor=2, mode="bilinear")],
+    lambda: [nn.ConvTranspose2d(1, 4, 3, stride=2), nn.Upsample(size=(5, 7))],
+    lambda: [nn.Conv1d(8, 4, 3, padding="same"), nn.ConvTranspose1d(4, 2, 2, stride=2)],
+    lambda: [nn.Conv2d(1, 4, 3, padding=1), nn.Flatten(), nn.Linear(256, 8)],
+], ids=["maxpool", "avgpool", "adaptive+bilinear", "convT+nearest", "1d", "flatten+linear"])
+def test_captured_steps_through_every_layer_replay_bit_for_bit(layers):
+    replays_bit_for_bit(layers, shape=(4, 8, 9) if "Conv1d" in repr(layers()) else (4, 1, 8, 8))
 
 
 @needs_torch

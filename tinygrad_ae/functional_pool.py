@@ -4,20 +4,39 @@ primitives (no backward code here; functional_conv.py re-exports every name):
   * max_pool2d: the index of each window's maximum is found in numpy (a constant: torch's first
     maximum), and the output is x gathered there (the Index primitive), so the gradient goes to that
     element only, as torch's;
-  * avg_pool2d: a depthwise convolution with a kernel of ones (engine/conv.py), divided by each
-    window's count (a constant array: padding counted or not, windows cut off by ceil_mode);
-  * adaptive_avg_pool2d and interpolate: out = A_h x A_w^T with constant matrices that average or
-    interpolate along one axis each (two MatMuls): every mode's derivative is then the table's;
+  * avg_pool2d, adaptive_avg_pool2d and interpolate: out = A_h x A_w^T with constant matrices that
+    average or interpolate along one axis each (two MatMuls; a box window and torch's divisors are
+    separable): every option's derivative is then the table's;
   * batch_norm: mean and biased variance over the batch and spatial dims (a composite), the
     running statistics updated in place with the unbiased variance, as torch.
 """
+import functools
+
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from .engine import conv, ops
+from .engine import ops
 from .engine.tensor import Tensor, apply, no_grad, wrap
 
 __all__ = ["max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "interpolate", "upsample", "batch_norm"]
+
+
+def _constant(make):
+    """make(...) cached per arguments, read-only: the same array in every call, so a captured step
+    (tg.compile) binds it as a constant, where a fresh array each call would make it run eagerly."""
+    @functools.lru_cache(maxsize=256)
+    def cached(*args):
+        array = make(*args)
+        array.flags.writeable = False
+        return array
+    cached.__doc__ = make.__doc__
+    return cached
+
+
+@_constant
+def _filled(value, dtype):
+    """A 0-d array of value: a fill a captured step reads as a constant, not a literal."""
+    return np.array(value, dtype)
 
 
 def _pair(name, what, value, least=0):
@@ -55,6 +74,17 @@ def _pool_geometry(name, x, kernel_size, stride, padding, dilation, ceil_mode):
     return kernel, stride, padding, dilation, tuple(out)
 
 
+@functools.lru_cache(maxsize=256)
+def _window_starts(n, c, ho, wo, sh, sw, ph, pw):
+    """Each window's top-left (row, column), (Ho, 1) and (Wo,), and the batch and channel indices
+    (N, 1, 1, 1) and (C, 1, 1): cached, read-only (see _constant)."""
+    arrays = (np.arange(ho)[:, None] * sh - ph, np.arange(wo) * sw - pw, np.arange(n).reshape(n, 1, 1, 1),
+              np.arange(c).reshape(c, 1, 1))
+    for array in arrays:
+        array.flags.writeable = False
+    return arrays
+
+
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,  # noqa: A002
                return_indices=False):
     """torch's F.max_pool2d (padding counts as -inf); return_indices gives (output, indices into each
@@ -66,80 +96,67 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
     need_h, need_w = (ho - 1) * sh + dh * (kh - 1) + 1, (wo - 1) * sw + dw * (kw - 1) + 1
     data = x.data
-    xp = np.full_like(data, -np.inf, shape=(n, c, max(need_h, h + 2 * ph), max(need_w, w + 2 * pw)))
+    xp = np.full_like(data, _filled(-np.inf, data.dtype), shape=(n, c, max(need_h, h + 2 * ph), max(need_w, w + 2 * pw)))
     xp[:, :, ph:ph + h, pw:pw + w] = data
     bn, bc, bh, bw = xp.strides
-    windows = as_strided(xp, (n, c, ho, wo, kh, kw), (bn, bc, sh * bh, sw * bw, dh * bh, dw * bw), writeable=False)
-    arg = np.reshape(windows, (n, c, ho, wo, kh * kw)).argmax(axis=-1)       # the first maximum (NaN wins)
-    i, j = np.divmod(arg, kw)
-    rows = np.arange(ho).reshape(-1, 1) * sh + i * dh - ph
-    cols = np.arange(wo) * sw + j * dw - pw
-    plane = (rows * w + cols).astype(np.int64)                      # torch's indices: within each H*W plane
-    flat = plane + (np.arange(n * c).reshape(n, c, 1, 1) * (h * w))
-    out = apply(ops.Index, x.reshape(-1), index=(flat,))
+    # numpy's functions (not methods), subok views, one-output ufuncs: a captured step records each call
+    windows = as_strided(xp, (n, c, ho, wo, kh, kw), (bn, bc, sh * bh, sw * bw, dh * bh, dw * bw), writeable=False,
+                         subok=True)
+    arg = np.argmax(np.reshape(windows, (n, c, ho, wo, kh * kw)), axis=-1)   # the first maximum (NaN wins)
+    i, j = arg // kw, arg % kw
+    first_row, first_col, batch, channel = _window_starts(n, c, ho, wo, sh, sw, ph, pw)
+    row, col = (first_row + i * dh).astype(np.int64), (first_col + j * dw).astype(np.int64)
+    out = apply(ops.Index, x, index=(batch, channel, row, col))     # (no reshape: x may be a strided view)
+    plane = row * w + col                                           # torch's indices: within each H*W plane
     if unbatched:
         out, plane = out.reshape(out.shape[1:]), plane[0]
     return (out, wrap(plane)) if return_indices else out
 
 
-def _window_counts(size, k, s, p, n, count_include_pad):
-    """How many elements each of the n windows along one axis averages (torch's divisor)."""
+@_constant
+def _average_matrix(size, k, s, p, n, count_include_pad, scale, dtype, transposed=False):
+    """(n, size): row a averages window a of avg_pool2d along one axis, [a s - p, a s - p + k) cut to
+    the input (padding adds zeros), divided by torch's count (the padding counted or not; with
+    divisor_override, `scale` instead). A box window is separable: A_h x A_w^T is the 2-D pool."""
     start = np.arange(n) * s - p
-    end = np.minimum(start + k, size + p)
-    if count_include_pad:
-        return end - start
-    return np.minimum(end, size) - np.maximum(start, 0)
+    end = np.minimum(start + k, size + p)                  # (ceil_mode's last window stops at the padding)
+    counts = end - start if count_include_pad else np.minimum(end, size) - np.maximum(start, 0)
+    cols = np.arange(size)
+    inside = (cols >= start[:, None]) & (cols < end[:, None])
+    a = inside * (scale if scale is not None else 1.0 / counts[:, None])
+    return np.ascontiguousarray(a.T if transposed else a, dtype)
 
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,  # noqa: A002
                divisor_override=None):
     """torch's F.avg_pool2d: each window's mean, the padding counted unless count_include_pad=False."""
     x, unbatched = _batched("avg_pool2d", input)
-    kernel, stride, padding, _, (ho, wo) = _pool_geometry("avg_pool2d", x, kernel_size, stride, padding, 1, ceil_mode)
-    n, c, h, w = x.shape
-    need = [(o - 1) * s + k for o, s, k in zip((ho, wo), stride, kernel)]
-    extra = [max(0, m - size - 2 * p) for m, size, p in zip(need, (h, w), padding)]
-    if any(extra):                                  # ceil_mode's last windows reach past the padding
-        x = _pad_end(x, extra)
-    ones = np.ones((c, 1) + kernel, x.dtype)
-    total = apply(conv.Conv2d, x, Tensor(ones), stride=stride, padding=padding, dilation=(1, 1), groups=c)
-    if total.shape[2:] != (ho, wo):
-        total = total[:, :, :ho, :wo]
-    if divisor_override is not None:
-        out = total * (1.0 / float(divisor_override))
-    else:
-        counts = np.outer(*(_window_counts(size, k, s, p, o, count_include_pad)
-                            for size, k, s, p, o in zip((h, w), kernel, stride, padding, (ho, wo))))
-        out = total * (1.0 / counts).astype(x.dtype)
+    kernel, stride, padding, _, out_hw = _pool_geometry("avg_pool2d", x, kernel_size, stride, padding, 1, ceil_mode)
+    # divisor_override: the rows' sums divided by that number (the columns' only summed)
+    scales = (None, None) if divisor_override is None else (1.0 / float(divisor_override), 1.0)
+    mats = [_average_matrix(size, k, s, p, o, bool(count_include_pad), scales[d], x.dtype, d == 1)
+            for d, (size, k, s, p, o) in enumerate(zip(x.shape[2:], kernel, stride, padding, out_hw))]
+    out = _along_last_two(x, *mats)
     return out.reshape(out.shape[1:]) if unbatched else out
 
 
-def _pad_end(x, extra):
-    """x with zeros after its last rows and columns (extra = (rows, columns))."""
-    from .engine.functions import cat
-    n, c, h, w = x.shape
-    if extra[0]:
-        x = cat([x, Tensor(np.zeros((n, c, extra[0], w), x.dtype))], 2)
-    if extra[1]:
-        x = cat([x, Tensor(np.zeros((n, c, x.shape[2], extra[1]), x.dtype))], 3)
-    return x
-
-
-def _adaptive_matrix(size, n, dtype):
+@_constant
+def _adaptive_matrix(size, n, dtype, transposed=False):
     """(n, size): row i averages torch's adaptive window [floor(i size/n), ceil((i+1) size/n))."""
     i = np.arange(n)
     start, end = (i * size) // n, -(-((i + 1) * size) // n)
     cols = np.arange(size)
     inside = (cols >= start[:, None]) & (cols < end[:, None])
-    return (inside / (end - start)[:, None]).astype(dtype)
+    a = (inside / (end - start)[:, None]).astype(dtype)
+    return np.ascontiguousarray(a.T) if transposed else a
 
 
-def _along_last_two(x, a_h, a_w):
-    """A_h x A_w^T for x (..., H, W): two matrix products with constants."""
+def _along_last_two(x, a_h, a_w_t):
+    """A_h x A_w^T for x (..., H, W) (a_w_t: A_w^T, or None), two matrix products with constants."""
     if a_h is not None:
         x = Tensor(a_h) @ x
-    if a_w is not None:
-        x = x @ Tensor(np.ascontiguousarray(a_w.T))
+    if a_w_t is not None:
+        x = x @ Tensor(a_w_t)
     return x
 
 
@@ -153,21 +170,22 @@ def adaptive_avg_pool2d(input, output_size):  # noqa: A002
              for i, s in enumerate(sizes)]
     (h, w), dtype = x.shape[2:], x.dtype
     out = _along_last_two(x, None if sizes[0] == h else _adaptive_matrix(h, sizes[0], dtype),
-                          None if sizes[1] == w else _adaptive_matrix(w, sizes[1], dtype))
+                          None if sizes[1] == w else _adaptive_matrix(w, sizes[1], dtype, True))
     return out.reshape(out.shape[1:]) if unbatched else out
 
 
 _MODES = ("nearest", "nearest-exact", "linear", "bilinear")
 
 
-def _resample_matrix(mode, size, n, scale, align_corners, dtype):
+@_constant
+def _resample_matrix(mode, size, n, scale, align_corners, dtype, transposed=False):
     """(n, size): row i picks (nearest) or blends (linear) the input positions torch's mode uses."""
     i = np.arange(n, dtype=np.float64)
     a = np.zeros((n, size))
     if mode in ("nearest", "nearest-exact"):
         src = np.floor(i * scale) if mode == "nearest" else np.floor((i + 0.5) * scale)
         a[np.arange(n), np.minimum(src.astype(np.int64), size - 1)] = 1
-        return a.astype(dtype)
+        return np.ascontiguousarray(a.T if transposed else a, dtype)
     if align_corners:
         src = i * ((size - 1) / (n - 1)) if n > 1 else np.zeros(n)
     else:
@@ -177,7 +195,7 @@ def _resample_matrix(mode, size, n, scale, align_corners, dtype):
     frac = src - lo
     np.add.at(a, (np.arange(n), lo), 1 - frac)
     np.add.at(a, (np.arange(n), hi), frac)
-    return a.astype(dtype)
+    return np.ascontiguousarray(a.T if transposed else a, dtype)
 
 
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,  # noqa: A002
@@ -215,10 +233,11 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         sizes = tuple(int(np.floor(i * float(f))) for i, f in zip(spatial, factors))
         # torch uses 1/scale_factor itself, unless asked to recompute it from the sizes
         scales = [i / o for i, o in zip(spatial, sizes)] if recompute_scale_factor else [1 / float(f) for f in factors]
-    mats = [None if o == i and s == 1 else _resample_matrix(mode, i, o, s, bool(align_corners), input.dtype)
-            for i, o, s in zip(spatial, sizes, scales)]   # (None: the same size, nothing to do)
+    mats = [None if o == i and s == 1 else                      # (None: the same size, nothing to do)
+            _resample_matrix(mode, i, o, s, bool(align_corners), input.dtype, d == dims - 1)
+            for d, (i, o, s) in enumerate(zip(spatial, sizes, scales))]   # the last one transposed
     if dims == 1:
-        return input if mats[0] is None else input @ Tensor(np.ascontiguousarray(mats[0].T))
+        return input if mats[0] is None else input @ Tensor(mats[0])
     return _along_last_two(input, *mats)
 
 
@@ -253,7 +272,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         centered = input - mean
         var = (centered * centered).mean(axes, keepdim=True)
         if running_mean is not None or running_var is not None:
-            m = float(momentum)
+            # a numpy number or 0-d array stays one (momentum=None's 1/num_batches_tracked, traced by a capture)
+            m = momentum if isinstance(momentum, (np.ndarray, np.generic)) else float(momentum)
             with no_grad():
                 for stat, value in ((running_mean, mean.data), (running_var, var.data * (count / (count - 1)))):
                     if stat is not None:

@@ -68,7 +68,7 @@ class _BatchNorm(Module):
         if self.training and self.track_running_stats:
             self.num_batches_tracked.data += 1       # (in place: the state dict's array stays the same)
             if self.momentum is None:
-                factor = 1.0 / float(self.num_batches_tracked.data)
+                factor = np.divide(1.0, self.num_batches_tracked.data)   # (no float(): a capture traces it)
         use_batch = self.training or (self.running_mean is None and self.running_var is None)
         keep = not self.training or self.track_running_stats
         return FP.batch_norm(input, self.running_mean if keep else None, self.running_var if keep else None,
