@@ -143,3 +143,10 @@ def test_numerical_grad_leaves_its_inputs_untouched():
     x = np.array([1.0, 2.0])
     tg.numerical_grad(lambda t: (t * t).sum(), x, eps=1e-3)
     np.testing.assert_array_equal(x, [1.0, 2.0])
+
+
+def test_numerical_grad_of_a_transposed_input_is_not_zero():
+    """A non-C-contiguous input (a transpose) is perturbed in place too (it once was perturbed in a copy)."""
+    a = np.arange(6.0).reshape(2, 3).T                      # F-ordered (3, 2)
+    (grad,) = tg.numerical_grad(lambda t: (t * t).sum(), a)
+    np.testing.assert_allclose(grad, 2 * a, rtol=1e-8)

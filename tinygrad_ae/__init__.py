@@ -25,7 +25,7 @@ from .random_factories import normal, rand, rand_like, randint, randn, randn_lik
 from .engine.shapes import Size
 from .operations import (abs, add, all, allclose, amax, amin, any, argmax, argmin, bmm, ceil, chunk, clamp, clip,  # noqa: A004
                          clone, cos, cumsum, div, dot, equal, exp, expm1, flatten, floor, gather, inference_mode,
-                         isclose, log, log1p, log2, log10, log_softmax, logsumexp, masked_fill, matmul, max, mean,
+                         isclose, erf, log, log1p, log2, log10, log_softmax, logsumexp, masked_fill, matmul, max, mean,
                          min, mm, mul, neg, norm, permute, pow, prod, reciprocal, relu, reshape, round, rsqrt,
                          set_grad_enabled, sigmoid, sign, sin, softmax, split, sqrt, square, squeeze, std, sub, sum,
                          swapaxes, t, tanh, transpose, trunc, unflatten, unsqueeze, var)
@@ -43,7 +43,7 @@ __all__ = ["Tensor", "apply", "grad", "autograd", "no_grad", "enable_grad", "is_
            "randperm", "normal", "is_tensor", "is_floating_point", "numel", "Size", "operations",
            "abs", "add", "all", "allclose", "amax", "amin", "any", "argmax", "argmin", "bmm", "ceil", "chunk", "clamp",
            "clip", "clone", "cos", "cumsum", "div", "dot", "equal", "exp", "expm1", "flatten", "floor", "gather",
-           "inference_mode", "isclose", "log", "log1p", "log2", "log10", "log_softmax", "logsumexp", "masked_fill",
+           "inference_mode", "erf", "isclose", "log", "log1p", "log2", "log10", "log_softmax", "logsumexp", "masked_fill",
            "matmul", "max", "mean", "min", "mm", "mul", "neg", "norm", "permute", "pow", "prod", "reciprocal", "relu",
            "reshape", "round", "rsqrt", "set_grad_enabled", "sigmoid", "sign", "sin", "softmax", "split", "sqrt",
            "square", "squeeze", "std", "sub", "sum", "swapaxes", "t", "tanh", "transpose", "trunc", "unflatten",

@@ -31,7 +31,9 @@ def _output_weights(fn, arrays):
 
 def numerical_grad(fn, *arrays, eps=1e-6):
     """Central differences of fn (Tensors -> Tensor) with respect to each array, in float64."""
-    arrays = [np.array(a, dtype=np.float64) for a in arrays]
+    # C order: the perturbations go through reshape(-1), which is a view only of a C-contiguous array
+    # (a transposed input would be perturbed in a copy, and its gradient read as zero)
+    arrays = [np.array(a, dtype=np.float64, order="C") for a in arrays]
     weights = _output_weights(fn, arrays)
     grads = []
     with no_grad():
