@@ -6,8 +6,9 @@ ConvTranspose2d(16, 1, ...), sigmoid; mean squared error; Adam (lr 1e-3). Both f
 same float32 weights and train on the same batches; the steps (zero_grad, forward, backward, Adam's
 update) are timed one by one, interleaved (ours, torch, ours, ...), and the median of each and their
 ratio (tinygrad_ae / torch) are printed, in wall-clock time and in this process's CPU time (the
-steadier one on a busy machine; one thread each, so the two agree on a quiet one). --compile also times tg.compile's replay of the same step
-(checked equal to the eager step first, bit for bit).
+steadier one on a busy machine; one thread each, so the two agree on a quiet one). --compile also
+times tg.compile's replay of the same step on a third copy of the model (tests/test_conv.py checks
+such a replay equal to the eager step bit for bit).
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/bench_conv.py          # one thread each (the default)
     python benchmarks/bench_conv.py --quick                         # a smoke run of a few steps
@@ -35,7 +36,7 @@ import torch  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import tinygrad_ae as tg  # noqa: E402
-from tinygrad_ae import nn, optim  # noqa: E402
+from tinygrad_ae import optim  # noqa: E402
 import tinygrad_ae.functional as F  # noqa: E402
 
 torch.set_num_threads(args.threads)
@@ -52,23 +53,29 @@ def build(lib):
         n.ConvTranspose2d(16, 1, 3, stride=2, padding=1, output_padding=1), n.Sigmoid())
 
 
-tg.manual_seed(0)
-ours = build(tg)
+def ours_and_step():
+    """Our model (tg.manual_seed(0)'s start), its Adam, and its training step."""
+    tg.manual_seed(0)
+    model = build(tg)
+    opt = optim.Adam(model.parameters(), lr=1e-3)
+
+    def step(x):
+        opt.zero_grad()
+        loss = F.mse_loss(model(x), x)
+        loss.backward()
+        opt.step()
+        return loss
+    return model, step
+
+
+ours, step_ours = ours_and_step()
 theirs = build(torch)
 with torch.no_grad():                                   # the same start
     for (_, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters()):
         q.copy_(torch.from_numpy(p.data))
-opt_ours, opt_theirs = optim.Adam(ours.parameters(), lr=1e-3), torch.optim.Adam(theirs.parameters(), lr=1e-3)
+opt_theirs = torch.optim.Adam(theirs.parameters(), lr=1e-3)
 rng = np.random.default_rng(0)
 batches = [rng.random((BATCH, 1, 28, 28), dtype=np.float32) for _ in range(8)]
-
-
-def step_ours(x):
-    opt_ours.zero_grad()
-    loss = F.mse_loss(ours(x), x)
-    loss.backward()
-    opt_ours.step()
-    return loss
 
 
 def step_theirs(x):
@@ -91,7 +98,7 @@ contenders = {"tinygrad_ae eager": (step_ours, [tg.Tensor(b) for b in batches]),
 first = [step_ours(contenders["tinygrad_ae eager"][1][0]).item(), step_theirs(contenders["torch eager"][1][0]).item()]
 print(f"first loss: tinygrad_ae {first[0]:.6f}, torch {first[1]:.6f}")
 if args.compile:
-    compiled = tg.compile(step_ours)
+    compiled = tg.compile(ours_and_step()[1])
     contenders["tinygrad_ae compiled"] = (compiled, contenders["tinygrad_ae eager"][1])
 times = {name: [] for name in contenders}
 for i in range(args.warmup + args.steps):

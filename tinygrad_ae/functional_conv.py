@@ -10,8 +10,6 @@ import numpy as np
 
 from .engine import conv
 from .engine.tensor import Tensor, apply
-from .functional_pool import (adaptive_avg_pool2d, avg_pool2d, batch_norm, interpolate, max_pool2d,  # noqa: F401
-                              upsample)
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "max_pool2d", "avg_pool2d",
            "adaptive_avg_pool2d", "interpolate", "upsample", "batch_norm"]
@@ -164,3 +162,8 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
                           _one(name, "output_padding", output_padding), groups,
                           _one(name, "dilation", dilation, 1)).squeeze(2)
     return out.reshape(out.shape[1:]) if unbatched else out
+
+
+# pooling, resampling and batch norm, under the same roof (functional_pool.py uses tuple_of from here)
+from .functional_pool import (adaptive_avg_pool2d, avg_pool2d, batch_norm, interpolate, max_pool2d,  # noqa: E402,F401
+                              upsample)

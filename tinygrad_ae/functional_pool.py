@@ -17,6 +17,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from .engine import ops
 from .engine.tensor import Tensor, apply, no_grad, wrap
+from .functional_conv import tuple_of     # (functional_conv imports this module at its end)
 
 __all__ = ["max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "interpolate", "upsample", "batch_norm"]
 
@@ -40,7 +41,6 @@ def _filled(value, dtype):
 
 
 def _pair(name, what, value, least=0):
-    from .functional_conv import tuple_of
     return tuple_of(name, what, value, 2, least)
 
 
@@ -96,7 +96,8 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
     need_h, need_w = (ho - 1) * sh + dh * (kh - 1) + 1, (wo - 1) * sw + dw * (kw - 1) + 1
     data = x.data
-    xp = np.full_like(data, _filled(-np.inf, data.dtype), shape=(n, c, max(need_h, h + 2 * ph), max(need_w, w + 2 * pw)))
+    padded = (n, c, max(need_h, h + 2 * ph), max(need_w, w + 2 * pw))
+    xp = np.full_like(data, _filled(-np.inf, data.dtype), shape=padded)
     xp[:, :, ph:ph + h, pw:pw + w] = data
     bn, bc, bh, bw = xp.strides
     # numpy's functions (not methods), subok views, one-output ufuncs: a captured step records each call

@@ -41,8 +41,8 @@ class _ConvNd(Module):
         self.dilation = FC.tuple_of(name, "dilation", dilation, n, 1)
         if isinstance(padding, str):
             if self.transposed or padding not in ("same", "valid"):
-                raise ValueError(f"{name}: padding must be an int or a tuple{'' if self.transposed else ', or valid or same'}"
-                                 f", got {padding!r}")
+                allowed = "an int or a tuple" + ("" if self.transposed else ", 'valid' or 'same'")
+                raise ValueError(f"{name}: padding must be {allowed}, got {padding!r}")
             if padding == "same" and self.stride != (1,) * n:
                 raise ValueError(f"{name}: padding='same' is not supported for strided convolutions")
             self.padding = padding

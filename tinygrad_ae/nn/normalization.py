@@ -1,7 +1,7 @@
 """torch.nn's normalization layers: `BatchNorm1d`, `BatchNorm2d`.
 
-As torch's (2.x, whose keyword-only bias=False drops the bias): weight (ones) and bias (zeros) when affine; the buffers `running_mean` (zeros),
-`running_var` (ones) and `num_batches_tracked` (an int64 0-d tensor) when track_running_stats, so
+As torch's (2.x, whose keyword-only bias=False drops the bias): weight (ones) and bias (zeros) when
+affine; the buffers `running_mean` (zeros), `running_var` (ones) and `num_batches_tracked` (an int64 0-d tensor) when track_running_stats, so
 the state dict has torch's keys. Training normalizes with the batch's statistics and updates the
 running ones (momentum None: their cumulative average, 1/num_batches_tracked); eval uses the running
 ones, or the batch's if they are not tracked.
@@ -60,10 +60,11 @@ class _BatchNorm(Module):
         name = type(self).__name__
         shape = getattr(input, "shape", None)
         if shape is None or len(shape) not in self.ndims:
-            raise ValueError(f"{name}: expected {' or '.join(f'{d}D' for d in self.ndims)} input (got "
-                             f"{'a ' + type(input).__name__ if shape is None else f'{len(shape)}D input of shape {tuple(shape)}'})")
+            got = f"a {type(input).__name__}" if shape is None else f"{len(shape)}D input of shape {tuple(shape)}"
+            raise ValueError(f"{name}: expected {' or '.join(f'{d}D' for d in self.ndims)} input (got {got})")
         if shape[1] != self.num_features:
-            raise ValueError(f"{name}: expected {self.num_features} channels in dim 1, got input of shape {tuple(shape)}")
+            raise ValueError(f"{name}: expected {self.num_features} channels in dim 1, got input of shape "
+                             f"{tuple(shape)}")
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
             self.num_batches_tracked.data += 1       # (in place: the state dict's array stays the same)
