@@ -17,7 +17,9 @@ parameter dtype (groups.py), and the rule multiplies by those and tests them in 
 counts are 0-d arrays that step() increments, and what torch computes from them in Python floats
 (bias corrections, Adagrad's decayed lr) is numpy calls in float64. So a step is numpy calls on
 arrays and nothing else, which is what a captured step (`tg.compile`) replays: it reads the learning
-rate where a scheduler writes it.
+rate where a scheduler writes it. The bools that pick a branch of the rule (nesterov, maximize,
+amsgrad...) stay Python values; changing one, or the groups themselves, gives the groups fresh
+arrays, so a replay bound to the old ones captures again instead of replaying a stale value.
 
 A new optimizer passes its defaults, checks them (`_check`), says what numbers they make
 (`numbers_of`) and writes `update`.
