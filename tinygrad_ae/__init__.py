@@ -4,6 +4,7 @@ from .models import reference
 from .models.autoencoder import Autoencoder
 from .models.vae import VAE
 from .models.made import MADE
+from .models.conv_autoencoder import ConvAutoencoder
 from .training.loop import TrainingDiverged
 from .engine import ops
 from .capture import CaptureError, compile
@@ -31,7 +32,7 @@ from .operations import (abs, add, all, allclose, amax, amin, any, argmax, argmi
                          swapaxes, t, tanh, transpose, trunc, unflatten, unsqueeze, var)
 
 __all__ = ["Tensor", "apply", "grad", "autograd", "no_grad", "enable_grad", "is_grad_enabled", "gradcheck",
-           "gradgradcheck", "numerical_grad", "functional", "nn", "optim", "save", "load", "Autoencoder", "VAE", "MADE", "TrainingDiverged", "data",
+           "gradgradcheck", "numerical_grad", "functional", "nn", "optim", "save", "load", "Autoencoder", "VAE", "MADE", "ConvAutoencoder", "TrainingDiverged", "data",
            "reference", "cat", "stack", "where", "maximum", "minimum",
            "viz", "trace", "detect_anomaly", "AnomalyError", "compile", "CaptureError",
            "dtypes", "factories", "random", "utils",
