@@ -24,7 +24,6 @@ from .pictures import ALL_PICTURES, draw_pictures, pictures_for
 from ..data.datasets import DATASET_NAMES, has_test_split, load_dataset
 from ..data.rows import train_val_split
 from ..fileio import atomic_write, remove_stale_temporaries
-from ..models.autoencoder import Autoencoder
 from ..models.reference import pca_bound
 from ..serialization import load, save
 
@@ -130,7 +129,7 @@ def prepare(given):
     out.mkdir(parents=True, exist_ok=True)
     _remove_stale_temporaries(out)
     run = Run(opts, dataset, X_train, X_val, model, optimizer, rng, history, 0, out, digest,
-              *_bound(X_train, model), y_val, held_out)
+              *_bound(X_train, model, opts), y_val, held_out)
     # epoch 0: a Ctrl-C or a divergence in the first epoch still leaves a checkpoint to resume from
     _save(run)
     return run
@@ -168,8 +167,8 @@ def _prepare_resume(given):
     out = Path(given["out"]) if given.get("out") else path.parent
     out.mkdir(parents=True, exist_ok=True)
     _remove_stale_temporaries(path.parent, out)
-    k = min(model.code_size, X_train.shape[1]) if isinstance(model, Autoencoder) else None
-    bound = ckpt["bound"] if ckpt["bound"] and ckpt["bound"][1] == k else _bound(X_train, model)
+    k = min(model.code_size, X_train.shape[1]) if model_kind(opts["model"]).pca_bound else None
+    bound = ckpt["bound"] if ckpt["bound"] and ckpt["bound"][1] == k else _bound(X_train, model, opts)
     run = Run(opts, dataset, X_train, X_val, model, optimizer, checkpoint.restore_rng(ckpt["rng_state"]), history,
               ckpt["epoch"], out, digest, *bound, y_val, held_out)
     if out.resolve() != path.parent.resolve():
@@ -185,8 +184,8 @@ def _remove_stale_temporaries(*folders):
         remove_stale_temporaries(folder, RUN_FILES)
 
 
-def _bound(X_train, model):
-    if not isinstance(model, Autoencoder):          # a VAE's or MADE's loss is not a squared error
+def _bound(X_train, model, opts):
+    if not model_kind(opts["model"]).pca_bound:     # a VAE's or MADE's loss is not a squared error
         return None, None
     k = min(model.code_size, X_train.shape[1])      # more code units than features: PCA keeps everything
     return pca_bound(X_train, k), k

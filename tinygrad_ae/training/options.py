@@ -179,13 +179,17 @@ def build_model(opts, n_inputs):
 
 class ModelKind(NamedTuple):
     """One --model: its name, what it is (for messages), the options it takes beyond RUN_OPTIONS, its
-    defaults where they differ from DEFAULTS', check(opts) (UsageError) and build(opts, n_inputs)."""
+    defaults where they differ from DEFAULTS', check(opts) (UsageError), build(opts, n_inputs), the pictures
+    a run draws (pictures.py's names), and whether its loss is a reconstruction error that the run compares
+    with the PCA bound (the autoencoder's) or a (bound on a) negative log-likelihood (the VAE's, MADE's)."""
     name: str
     describe: str
     options: tuple
     defaults: dict
     check: Callable
     build: Callable
+    pictures: tuple = ("reconstructions.png", "loss.png", "filters.png")
+    pca_bound: bool = True
 
 
 def _hidden_sizes(hidden):
@@ -199,10 +203,12 @@ MODELS = {kind.name: kind for kind in (
               lambda opts, n: Autoencoder(n, seed=opts["seed"], **model_arguments(opts))),
     ModelKind("vae", "the variational autoencoder of pytorch/examples: one ReLU hidden layer each way, a Gaussian "
                      "code, a Bernoulli decoder", ("hidden", "latent"), {"hidden": 400, "latent": 20}, _check_vae,
-              lambda opts, n: vae.VAE(n, opts["hidden"], opts["latent"], seed=opts["seed"])),
+              lambda opts, n: vae.VAE(n, opts["hidden"], opts["latent"], seed=opts["seed"]),
+              ("samples.png", "latent.png", "reconstructions.png", "loss.png"), pca_bound=False),
     ModelKind("made", "MADE, a masked autoencoder for binary data, trained by its negative log-likelihood",
               ("hidden",), {"hidden": 500}, _check_made,
-              lambda opts, n: made.MADE(n, _hidden_sizes(opts["hidden"]), seed=opts["seed"])),
+              lambda opts, n: made.MADE(n, _hidden_sizes(opts["hidden"]), seed=opts["seed"]),
+              ("samples.png", "loss.png"), pca_bound=False),
 )}
 
 

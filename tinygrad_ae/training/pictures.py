@@ -8,7 +8,8 @@
 A VAE run draws samples.png (decoded draws from the prior), latent.png (the codes mu of the held-out rows,
 coloured by class where the data has labels; their 2-D PCA projection when the code is larger),
 reconstructions.png (decoded from mu) and loss.png (the negative ELBO, and its two terms); a MADE run
-samples.png (drawn input by input) and loss.png (the negative log-likelihood). MODEL_PICTURES says which.
+samples.png (drawn input by input) and loss.png (the negative log-likelihood). Each --model's entry in
+options.MODELS names the pictures it draws.
 
 Rows that are images (the run's data set knows their shape) are drawn as images; other rows as bars
 (few features) or a line. Only matplotlib's object API is used: no pyplot, no window, no global state.
@@ -18,19 +19,18 @@ from pathlib import Path
 
 import numpy as np
 
+from .options import MODELS, model_kind
 from ..data.datasets import DATASET_NAMES
 from ..fileio import atomic_write
 from ..engine.tensor import no_grad
 
-PICTURES = ("reconstructions.png", "loss.png", "filters.png")        # the autoencoder's
-MODEL_PICTURES = {"autoencoder": PICTURES, "vae": ("samples.png", "latent.png", "reconstructions.png", "loss.png"),
-                  "made": ("samples.png", "loss.png")}
-ALL_PICTURES = tuple(dict.fromkeys(name for names in MODEL_PICTURES.values() for name in names))
+PICTURES = MODELS["autoencoder"].pictures      # the autoencoder's
+ALL_PICTURES = tuple(dict.fromkeys(name for kind in MODELS.values() for name in kind.pictures))
 
 
 def pictures_for(run):
-    """The names of the pictures a run draws (--model's, the autoencoder's for a model without its own)."""
-    return MODEL_PICTURES.get(run.opts.get("model") or "autoencoder", PICTURES)
+    """The names of the pictures a run draws: its --model's (options.MODELS)."""
+    return model_kind(run.opts.get("model") or "autoencoder").pictures
 
 
 def draw_pictures(run):
@@ -43,7 +43,7 @@ def draw_pictures(run):
     shape = run.dataset.image_shape
     if shape is not None and shape[0] * shape[1] != run.X_train.shape[1]:
         shape = None
-    generative = run.bound is None
+    generative = not model_kind(run.opts.get("model") or "autoencoder").pca_bound
     draws = {"reconstructions.png": _draw_reconstructions, "filters.png": _draw_filters,
              "loss.png": _draw_terms if generative else _draw_loss, "samples.png": _draw_samples,
              "latent.png": _draw_latent}
@@ -81,7 +81,7 @@ def _draw_reconstructions(fig, run, shape):
     X = examples(run.X_val, run.y_val)
     rows = [("original", X)]
     with no_grad():
-        if run.bound is None:                    # the VAE: decoded from the code's mean, no draw
+        if hasattr(run.model, "n_latent"):      # the VAE: decoded from the code's mean, no draw
             rows.append(("reconstruction", run.model.decode(run.model.encode(X)[0]).numpy()))
         elif run.model.noise is not None:          # a fixed generator: the picture does not move the run's own
             noisy = run.model.corrupt(X, generator=np.random.default_rng(0)).numpy()
