@@ -213,7 +213,7 @@ def test_bad_arguments_are_refused(kwargs, error, match):
 def test_wrong_image_shapes_name_the_shape_expected():
     model = tg.ConvAutoencoder((8, 8), code_size=4, seed=0)
     expected = r"images of shape \(N, 1, 8, 8\) or rows of 64 pixels, shape \(N, 64\)"
-    with pytest.raises(ValueError, match=f"ConvAutoencoder: x must be {expected}, got shape \\(2, 3, 8, 8\\).*one channel"):
+    with pytest.raises(ValueError, match=f"ConvAutoencoder: x must be {expected}, got shape \\(2, 3, 8, 8\\).*channel"):
         model(np.zeros((2, 3, 8, 8), np.float32))
     with pytest.raises(ValueError, match=r"got shape \(2, 8, 8\): add the channel dimension"):
         model.encode(np.zeros((2, 8, 8), np.float32))

@@ -44,7 +44,8 @@ def test_every_example_has_a_smoke_test():
     scripts = {p.stem for p in EXAMPLES.glob("*.py") if not p.stem.startswith("_")}
     tested = {"autograd_basics", "binary_vs_real_inputs", "pca_vs_autoencoder", "undercomplete_vs_overcomplete",
               "to_pytorch", "classify_codes",  # classify_codes: tests/test_example_classify_codes.py
-              "regularized_autoencoders", "vae_fashion_mnist"}  # vae_fashion_mnist: tests/test_example_vae.py
+              "regularized_autoencoders", "vae_fashion_mnist",  # vae_fashion_mnist: tests/test_example_vae.py
+              "conv_fashion_mnist"}  # tests/test_conv_autoencoder.py
     assert scripts == tested
 
 
