@@ -51,8 +51,8 @@ def test_masks_follow_the_papers_construction():
 def test_the_degrees_come_from_the_models_generator():
     a, b, c = MADE(10, (16,), seed=4), MADE(10, (16,), seed=4), MADE(10, (16,), seed=5)
     assert np.array_equal(a.degrees[1], b.degrees[1]) and not np.array_equal(a.degrees[1], c.degrees[1])
-    assert list(a.state_dict()) == ["net.0.weight", "net.0.bias", "net.0.mask", "net.1.weight", "net.1.bias",
-                                    "net.1.mask"]
+    assert list(a.state_dict()) == ["net.0.weight", "net.0.bias", "net.0.mask", "net.2.weight", "net.2.bias",
+                                    "net.2.mask"]
     assert np.array_equal(a.net[0].mask.numpy(), masks(10, (16,), np.random.default_rng(4))[0][0])
 
 
@@ -125,13 +125,18 @@ def test_a_made_state_dict_loads_into_pytorch_made_with_the_same_logits_and_loss
         def forward(self, x):
             return torch.nn.functional.linear(x, self.mask * self.weight, self.bias)
 
+    class TorchMADE(torch.nn.Module):           # its MADE: masked layers and ReLUs in one Sequential, `net`
+        def __init__(self):
+            super().__init__()
+            self.net = torch.nn.Sequential(TorchMaskedLinear(10, 16), torch.nn.ReLU(), TorchMaskedLinear(16, 12),
+                                           torch.nn.ReLU(), TorchMaskedLinear(12, 10))
+
+        def forward(self, x):
+            return self.net(x)
+
     made = MADE(10, (16, 12), seed=3, dtype=np.float64)
-    net = torch.nn.Sequential(TorchMaskedLinear(10, 16), torch.nn.ReLU(), TorchMaskedLinear(16, 12),
-                              torch.nn.ReLU(), TorchMaskedLinear(12, 10)).double()
-    names = {"net.0": "0", "net.1": "2", "net.2": "4"}
-    state = {names[k.rsplit(".", 1)[0]] + "." + k.rsplit(".", 1)[1]: torch.from_numpy(v)
-             for k, v in made.state_dict().items()}
-    net.load_state_dict(state)
+    net = TorchMADE().double()
+    net.load_state_dict({k: torch.from_numpy(v) for k, v in made.state_dict().items()})    # names as they are
     X = (np.random.default_rng(1).random((20, 10)) < 0.4).astype(np.float64)
     logits = net(torch.from_numpy(X))
     assert close(made(X).numpy(), logits.detach().numpy(), 1e-12)
@@ -189,7 +194,7 @@ def test_train_made_writes_its_files_and_an_interrupted_run_resumes_exactly(tmp_
     assert train_job([*MADE_RUN, "--epochs", "1", "--out", str(split)]) == 0
     assert train_job(["--resume", str(split / "checkpoint.npz"), "--epochs", "3"]) == 0
     a, b = tg.load(straight / "model.npz"), tg.load(split / "model.npz")
-    assert list(a) == ["net.0.weight", "net.0.bias", "net.0.mask", "net.1.weight", "net.1.bias", "net.1.mask"]
+    assert list(a) == ["net.0.weight", "net.0.bias", "net.0.mask", "net.2.weight", "net.2.bias", "net.2.mask"]
     for key in a:
         assert np.array_equal(a[key], b[key]), key
     made = MADE(64, (40,), seed=0)

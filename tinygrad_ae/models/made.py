@@ -68,9 +68,12 @@ class MADE(nn.Module):
         self.generator = rng = random.numpy_generator(random.child_seed() if seed is None else seed)
         layer_masks, self.degrees = masks(n_inputs, sizes, rng)
         widths = (n_inputs,) + sizes + (n_inputs,)
-        self.net = nn.Sequential(*[nn.MaskedLinear(a, b, mask=m, dtype=dtype, rng=rng)
-                                   for a, b, m in zip(widths, widths[1:], layer_masks)])
-        self.layers = tuple(self.net)
+        self.layers = tuple(nn.MaskedLinear(a, b, mask=m, dtype=dtype, rng=rng)
+                            for a, b, m in zip(widths, widths[1:], layer_masks))
+        # Karpathy's pytorch-made layout, MaskedLinear and ReLU in one Sequential: the state dict's names
+        # (net.0.weight, net.0.bias, net.0.mask, net.2.weight, ...) load into that network as they are
+        between = [[layer, nn.ReLU()] for layer in self.layers[:-1]]
+        self.net = nn.Sequential(*[m for pair in between for m in pair], self.layers[-1])
         self.n_inputs, self.n_hidden, self.dtype = n_inputs, sizes, np.dtype(dtype)
 
     def __repr__(self):
@@ -83,10 +86,7 @@ class MADE(nn.Module):
 
     def forward(self, x):
         """The logits of p(x_d = 1 | x_<d), d = 1..D, for every row of x."""
-        h = self._as_input(x)
-        for layer in self.layers[:-1]:
-            h = layer(h).relu()
-        return self.layers[-1](h)
+        return self.net(self._as_input(x))
 
     def check_data(self, X, what="X"):
         """X as an array of this model's dtype, or a ValueError that says what is wrong with it (not binary)."""
