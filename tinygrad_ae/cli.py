@@ -37,8 +37,8 @@ def build_parser(prog="tinygrad-ae"):
     add("--data", metavar="NAME|PATH", help="digits (embedded 8x8, the default), fashion-mnist, mnist, or a path: "
                                             "a folder of IDX files or a .npy/.npz/.csv of rows")
     add("--hidden", type=_hidden, metavar="K[,K2,...]",
-        help=f"number of hidden units k (default {d['hidden']}); sizes separated by commas make a deep "
-             "autoencoder, e.g. 1000,500,250,30 (the decoder mirrors them)")
+        help=f"number of hidden units k (default {d['hidden']}; --model vae: 400, made: 500); sizes separated by "
+             "commas make a deep autoencoder, e.g. 1000,500,250,30 (the decoder mirrors them), or MADE's layers")
     add("--encoder", choices=ENCODERS, help=f"encoder activation g (default {d['encoder']})")
     add("--code-activation", choices=ENCODERS,
         help="a deep autoencoder's code layer activation (default: the encoder's; Hinton & Salakhutdinov: linear)")
