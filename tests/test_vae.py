@@ -278,3 +278,14 @@ def test_train_vae_refuses_options_that_belong_to_the_autoencoder(tmp_path, caps
     assert train_job(["--latent", "2", "--out", str(tmp_path / "o")]) == 2
     assert "--latent 2: not an option of --model autoencoder" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_train_vae_without_matplotlib_says_which_pictures_it_skipped(tmp_path, monkeypatch, capsys):
+    import sys
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    out = tmp_path / "o"
+    assert train_job([*VAE_RUN, "--epochs", "1", "--out", str(out)]) == 0
+    assert "skipped samples.png, latent.png, reconstructions.png, loss.png: matplotlib is not installed" in \
+        capsys.readouterr().out
+    assert {p.name for p in out.iterdir()} == {"model.npz", "history.csv", "checkpoint.npz"}
