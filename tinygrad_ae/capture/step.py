@@ -18,7 +18,7 @@ import warnings
 import numpy as np
 
 from ..engine.tensor import Tensor
-from . import trace
+from . import fused, trace
 from .discover import is_array, discover, get, put
 from .emit import MISS, WRONG_ARGUMENTS
 from .plan import Program
@@ -31,8 +31,8 @@ RECAPTURE_WARNING = 4       # more captures than this (another shape, changed st
 class CompiledStep:
     """A step function that is captured once and replayed. `program` is the last captured program."""
 
-    def __init__(self, fn):
-        self.fn = fn
+    def __init__(self, fn, backend="auto"):
+        self.fn, self.backend = fn, _backend(backend)
         self._entries = {}      # key of the arguments' shapes -> {"calls", "pending", "program", "eager"}
         self.captures = 0
         self._warned = False
@@ -45,7 +45,7 @@ class CompiledStep:
     def __get__(self, instance, owner):         # used as a method decorator: bind like a function
         if instance is None:
             return self
-        bound = CompiledStep(types.MethodType(self.fn, instance))
+        bound = CompiledStep(types.MethodType(self.fn, instance), self.backend)
         instance.__dict__[self.__name__] = bound
         return bound
 
@@ -103,6 +103,8 @@ class CompiledStep:
                           stacklevel=3)
             return result
         entry["program"] = self.program = Program(*recording)
+        if self.backend == "fused":
+            fused.lower(self.program)
         entry["pending"] = None
         if not kwargs and all(is_array(a) for a in args) and len(set(map(id, args))) == len(args):
             spec = [(type(a) is Tensor,) + _key(a)[1:] for a in args]
@@ -111,12 +113,30 @@ class CompiledStep:
         return result
 
 
-def compile(fn=None):  # noqa: A001 (the name users expect, as torch.compile)
-    """Capture fn (a whole training step) on its second and third calls, then replay it as a planned
-    numpy program: bit for bit the eager step's results, no allocation per step. Usable as @tg.compile."""
+def compile(fn=None, backend="auto"):  # noqa: A001 (the name users expect, as torch.compile)
+    """Capture fn (a whole training step) on its second and third calls, then replay it, allocating
+    nothing per step. backend="numpy": a planned numpy program, bit for bit the eager step's results;
+    "fused": numba kernels for the elementwise work between the BLAS calls (the `fast` extra), equal
+    to eager to float tolerance (capture/fused); "auto" (the default): "fused" when numba imports,
+    else "numpy", saying so once. Usable as @tg.compile or @tg.compile(backend=...)."""
     if fn is None:
-        return compile
-    return CompiledStep(fn)
+        return lambda f: CompiledStep(f, backend)
+    return CompiledStep(fn, backend)
+
+
+def _backend(backend):
+    if backend not in ("auto", "fused", "numpy"):
+        raise ValueError(f"tg.compile: backend must be 'auto', 'fused' or 'numpy', not {backend!r}")
+    if backend == "numpy":
+        return backend
+    missing = fused.available()
+    if missing is None:
+        return "fused"
+    if backend == "fused":
+        raise ImportError(f"tg.compile(backend='fused'): {missing}")
+    fused.note_once("missing", f"tg.compile: the fused backend is not installed ({missing}); using the numpy "
+                               "program")
+    return "numpy"
 
 
 # ----- one capture ----------------------------------------------------------------------------------

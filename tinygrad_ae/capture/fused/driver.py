@@ -1,0 +1,129 @@
+"""The fused replay: the Python driver that calls BLAS, the kernels, and numpy for the rest.
+
+`lower(program)` groups the planned program's calls (fuse.py), writes one numba kernel per run of
+loop-able calls (kernels.py) into a module file in the kernel cache (named by its source's hash, so
+numba's own cache finds its machine code in the next process), and replaces the program's replay by
+a driver of the same shape as emit.py's: the same location checks, guards, BLAS calls, numpy calls
+for what has no loop (each under its error state), .grad assignments and outputs. A kernel takes the
+addresses of its buffers in one int64 array (bound once: the planned buffers never move) and the
+step's array arguments it reads.
+"""
+import hashlib
+import importlib.util
+import os
+import sys
+import tempfile
+
+import numpy as np
+
+from ...engine.numerics import ErrorState
+from ...fileio import atomic_write
+from .. import emit
+from .kernels import header, kernel_source
+from .fuse import address, group, registers
+
+_MODULES = {}
+
+
+def cache_dir():
+    """Where kernel modules and numba's cache of them live: $TINYGRAD_AE_KERNEL_CACHE, else the user's
+    cache folder, else the temporary folder (the first one that can be written)."""
+    choices = [os.environ.get("TINYGRAD_AE_KERNEL_CACHE"),
+               os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "tinygrad_ae",
+                            "kernels"),
+               os.path.join(tempfile.gettempdir(), f"tinygrad_ae-kernels-{os.getuid() if hasattr(os, 'getuid') else 0}")]
+    for folder in choices:
+        if not folder:
+            continue
+        try:
+            os.makedirs(folder, exist_ok=True)
+            if os.access(folder, os.W_OK):
+                return folder
+        except OSError:
+            continue
+    raise RuntimeError("tg.compile(backend='fused'): no writable folder for the kernel cache; set "
+                       "TINYGRAD_AE_KERNEL_CACHE to one")
+
+
+def load(source):
+    """The module of kernels with this source (written once into the cache, imported once)."""
+    digest = hashlib.sha1(source.encode()).hexdigest()[:24]
+    module = _MODULES.get(digest)
+    if module is None:
+        path = os.path.join(cache_dir(), f"kernels_{digest}.py")
+        if not os.path.exists(path):
+            atomic_write(path, source.encode())
+        name = f"tinygrad_ae_kernels_{digest}"
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+        _MODULES[digest] = module
+    return module
+
+
+class Fused:
+    """What the lowering made of a program: its segments, kernels and fallbacks (str() lists them)."""
+
+    def __init__(self, segments, kernel_sources, fallbacks, module_source, registers):
+        self.segments, self.kernel_sources, self.fallbacks = segments, kernel_sources, fallbacks
+        self.module_source, self.registers = module_source, registers
+
+    def __str__(self):
+        n_ops = sum(len(nest.ops) for seg in self.segments if seg[0] == "kernel" for nest in seg[1])
+        n_nests = sum(len(seg[1]) for seg in self.segments if seg[0] == "kernel")
+        lines = [f"# fused backend: {n_ops} calls in {len(self.kernel_sources)} kernels ({n_nests} loop nests, "
+                 f"{len(self.registers)} temps kept in registers), "
+                 f"{sum(1 for s in self.segments if s[0] == 'numpy')} calls left to numpy"]
+        lines += [f"#   numpy: {name}: {why}" for name, why in self.fallbacks]
+        lines.append(self.module_source)
+        return "\n".join(lines)
+
+
+def lower(program):
+    """Give program a fused replay (program.run, .source, .generated) and program.fused."""
+    segments = group(program.calls, program.arrays)
+    regs = registers(segments, program.outputs, program.grads, program.recorder.buffers)
+    gen = emit.Generated(program)
+    gen.scalars = set()                     # every temp is an array: kernels read and write memory
+    views = emit._bind_buffers(program, gen)
+    args = sorted((b for b in program.recorder.buffers if b.kind == "arg"), key=lambda b: b.arg)
+    sources, lines, fallbacks, pending = [], [], [], []
+    for seg in segments:
+        if seg[0] == "numpy":
+            call, why = seg[1], seg[2]
+            if why is not None:
+                fallbacks.append((call.name, why))
+            lines += _numpy_lines(call, gen)
+            continue
+        name = f"kernel{len(sources)}"
+        source, slots, kernel_args = kernel_source(name, seg[1], regs)
+        sources.append(source)
+        gen.namespace[f"addrs_{name}"] = np.array([address(b, program.arrays) for b in slots], np.int64)
+        lines.append(f"    {name}({', '.join([f'addrs_{name}'] + [b.name for b in kernel_args])})")
+        pending.append(name)
+    module_source = header() + "\n\n" + "\n\n\n".join(sources) + "\n"
+    if sources:
+        module = load(module_source)
+        for name in pending:
+            gen.namespace[name] = getattr(module, name)
+    body = emit._location_checks(program, gen) + views + lines
+    body += [f"    {gen.constant(tensor)}.grad = {'None' if b is None else gen.names[b]}" for tensor, b in program.grads]
+    gen.body = body
+    gen.outputs = [gen.names[b] for b in program.outputs]
+    head = f"def replay({', '.join(b.name for b in args)}):"
+    gen.source = "\n".join([head] + body + [f"    return ({''.join(n + ', ' for n in gen.outputs)})"])
+    exec(compile(gen.source, "<tg.compile fused program>", "exec"), gen.namespace)
+    gen.function = gen.namespace["replay"]
+    program.generated, program.run, program.source, program.scalars = gen, gen.function, gen.source, gen.scalars
+    program.fused = Fused(segments, sources, fallbacks, module_source, regs)
+    return program
+
+
+def _numpy_lines(call, gen):
+    text = emit.call_source(call, gen).split("\n")
+    if not call.errstate:
+        return ["    " + line for line in text]
+    token = gen.constant(ErrorState(call.errstate))
+    return ([f"    _token = {token}.enter()", "    try:"] + ["        " + line for line in text]
+            + ["    finally:", "        ErrorState.exit(_token)"])

@@ -1,0 +1,244 @@
+"""Lowering a planned program: which calls become loops, and how they group into kernels.
+
+Each call is either an `Op` (an elementwise ufunc, np.where, np.clip, a copy or fill, a reduction, a
+vdot: something a loop computes element by element) or stays a numpy call (a matrix product: BLAS; a
+guard; anything else, listed as a fallback). Consecutive ops make one kernel; inside a kernel,
+consecutive ops over the same iteration shape make one loop nest, unless one reads memory another
+writes through a different index (a broadcast, a view, a block of shared memory, a reduction not yet
+complete): then a new nest starts. A temp written and read only inside one nest is never stored: it
+lives in a register (that is the fusion).
+"""
+import numpy as np
+
+from ..calls import Buffer
+from .mathf import POINTER
+from .scalar import elementwise_kind
+
+BLAS = {np.matmul, np.dot}            # matrix products: numpy's own BLAS call, from the driver
+_REDUCE_FUNCTIONS = {np.sum: np.add, np.max: np.maximum, np.amax: np.maximum, np.min: np.minimum,
+                     np.amin: np.minimum, np.prod: np.multiply}
+_REDUCE_UFUNCS = {np.add, np.multiply, np.maximum, np.minimum, np.logical_and, np.logical_or}
+
+
+class Op:
+    """One call as a loop body. kind: "map" (out[idx] = f(operands)), "reduce" (out[idx(axes dropped)]
+    op= operand), "dot" (out[()] += a * b over a's shape). shape: the iteration shape."""
+
+    def __init__(self, call, kind, fn, operands, shape, axes=(), acc_dtype=None):
+        self.call, self.kind, self.fn, self.operands, self.shape = call, kind, fn, operands, shape
+        self.out, self.axes, self.acc_dtype = call.out, axes, acc_dtype
+
+
+def as_op(call):
+    """The Op of a call, or (None, why it stays a numpy call)."""
+    if call.how == "guard":
+        return None, None
+    if any(v not in ("ignore", "warn") for v in call.errstate.values()):
+        return None, "an error state that raises"
+    if call.fn in BLAS:
+        return None, None
+    out = call.out
+    if not _addressable(out) or out.kind in ("arg", "const") or out.root.kind == "arg":
+        return None, "writes an argument, a constant or an array of an unsupported dtype"
+    operands = call.reads()
+    if not all(_addressable(b) for b in operands):
+        return None, "reads an array of an unsupported dtype or layout"
+    fn, args, kwargs = call.fn, call.args, call.kwargs
+    if call.how == "out" and isinstance(fn, np.ufunc) and "." not in call.name:
+        if kwargs or not elementwise_kind(fn) or not _numbers_or_buffers(args):
+            return None, f"np.{call.name} with these arguments has no loop here"
+        return _map(call, fn, args)
+    if fn is np.copyto and call.how == "into" and set(kwargs) <= {"casting"} and len(args) == 2:
+        return _map(call, np.copyto, args[1:]) if _numbers_or_buffers(args[1:]) else (None, "copyto of this value")
+    if fn is np.where and len(args) == 3 and not kwargs and _numbers_or_buffers(args):
+        return _map(call, np.where, args)
+    if fn is np.clip and len(args) == 3 and not kwargs and _numbers_or_buffers(args) and args[1] is not None \
+            and args[2] is not None:
+        return _map(call, np.clip, args)
+    if fn is np.vdot and call.how == "set" and len(args) == 2 and all(type(a) is Buffer for a in args) \
+            and args[0].shape == args[1].shape and out.shape == ():
+        return Op(call, "dot", np.vdot, list(args), args[0].shape), None
+    ufunc = _REDUCE_FUNCTIONS.get(fn)
+    if ufunc is None and call.name.endswith(".reduce") and getattr(fn, "__self__", None) in _REDUCE_UFUNCS:
+        ufunc = fn.__self__
+    if ufunc is not None and len(args) == 1 and type(args[0]) is Buffer and call.how in ("out", "set") \
+            and set(kwargs) <= {"axis", "keepdims", "dtype"}:
+        x = args[0]
+        axes = _axes(kwargs.get("axis"), x.ndim if hasattr(x, "ndim") else len(x.shape))
+        if axes is None or (x.shape and 0 in x.shape and ufunc in (np.maximum, np.minimum)):
+            return None, "a reduction over these axes"
+        return Op(call, "reduce", ufunc, [x], x.shape, axes, np.dtype(kwargs.get("dtype") or out.dtype)), None
+    return None, f"{call.name} has no loop here"
+
+
+def _map(call, fn, args):
+    try:
+        shape = np.broadcast_shapes(*[a.shape for a in args if type(a) is Buffer], call.out.shape)
+    except ValueError:
+        return None, "shapes that do not broadcast"
+    if shape != call.out.shape:
+        return None, "an output smaller than its inputs"
+    return Op(call, "map", fn, list(args), shape), None
+
+
+def _numbers_or_buffers(args):
+    return all(type(a) is Buffer or type(a) in (int, float, bool) or isinstance(a, (np.bool_, np.number))
+               for a in args)
+
+
+def _axes(axis, ndim):
+    if axis is None:
+        return tuple(range(ndim))
+    axis = (axis,) if type(axis) is int or isinstance(axis, np.integer) else axis
+    if type(axis) is not tuple or not all(type(a) is int or isinstance(a, np.integer) for a in axis):
+        return None
+    axes = tuple(sorted({int(a) % ndim for a in axis})) if ndim else ()
+    return axes
+
+
+def _addressable(b):
+    return (b.dtype.name in POINTER and all(s % b.dtype.itemsize == 0 for s in b.strides)
+            and b.offset % b.dtype.itemsize == 0 and all(s >= 0 for s in b.strides))
+
+
+# ----- where each buffer lives, and how an op indexes it ------------------------------------------------
+
+def region(b, arrays):
+    """(space, low, high) of the bytes b covers: space "memory" for arrays with a fixed address, ("arg",
+    n) for an argument (another array at every call)."""
+    extent = sum((n - 1) * s for n, s in zip(b.shape, b.strides)) + b.dtype.itemsize if all(b.shape) else 0
+    if b.root.kind == "arg":
+        return ("arg", b.root.arg), b.offset, b.offset + extent
+    base = address(b, arrays)
+    return "memory", base, base + extent
+
+
+def address(b, arrays):
+    root = b.root
+    array = arrays[root] if root.kind == "temp" else root.array
+    return array.__array_interface__["data"][0] + b.offset
+
+
+def strides_in(b, shape):
+    """b's element strides over an iteration shape (right-aligned broadcasting: 0 where b has size 1
+    or lacks the dimension)."""
+    lead = len(shape) - len(b.shape)
+    found = []
+    for d, n in enumerate(shape):
+        j = d - lead
+        found.append(0 if j < 0 or b.shape[j] == 1 or n == 1 else b.strides[j] // b.dtype.itemsize)
+    return tuple(found)
+
+
+def out_strides(op):
+    """How a reduction's output is indexed over its input's iteration shape: 0 on the reduced axes."""
+    out, shape = op.out, op.shape
+    keep = len(out.shape) == len(shape)
+    found, j = [], 0
+    for d in range(len(shape)):
+        if d in op.axes:
+            found.append(0)
+            j += keep
+        else:
+            found.append(0 if out.shape[j] == 1 else out.strides[j] // out.dtype.itemsize)
+            j += 1
+    return tuple(found)
+
+
+# ----- grouping ------------------------------------------------------------------------------------------
+
+class Nest:
+    """Ops over one iteration shape, run in one loop nest; accesses: (buffer, its strides there, mode),
+    mode "read", "write" or "acc" (a reduction's output, complete only after the nest)."""
+
+    def __init__(self, shape):
+        self.shape, self.ops, self.accesses = shape, [], []
+
+
+def accesses_of(op):
+    found = [(b, strides_in(b, op.shape), "read") for b in op.operands if type(b) is Buffer]
+    if op.kind == "map":
+        found.append((op.out, strides_in(op.out, op.shape), "write"))
+    else:
+        found.append((op.out, out_strides(op) if op.kind == "reduce" else (0,) * len(op.shape), "acc"))
+    return found
+
+
+def _conflict(a, b, arrays):
+    """Whether two accesses of one loop nest could see each other's bytes out of order."""
+    (buf_a, st_a, mode_a), (buf_b, st_b, mode_b) = a, b
+    if mode_a == mode_b == "read":
+        return False
+    space_a, low_a, high_a = region(buf_a, arrays)
+    space_b, low_b, high_b = region(buf_b, arrays)
+    if space_a != space_b or not (low_a < high_b and low_b < high_a):
+        return False
+    return "acc" in (mode_a, mode_b) or low_a != low_b or st_a != st_b
+
+
+def _fits(nest, op, arrays):
+    """Whether op can join the nest: every byte it reads or writes that the nest (or op itself) also
+    touches is touched through the very same index, and nothing else touches an accumulator."""
+    if op.shape != nest.shape:
+        return False
+    mine = accesses_of(op)
+    return not any(_conflict(a, b, arrays) for a in mine for b in nest.accesses)
+
+
+def _self_consistent(op, arrays):
+    mine = accesses_of(op)
+    return not any(_conflict(a, b, arrays) for i, a in enumerate(mine) for b in mine[i + 1:]
+                   if not (a[0] is op.out and b[0] is op.out))
+
+
+def _add(nest, op):
+    nest.accesses += accesses_of(op)
+    nest.ops.append(op)
+
+
+def group(calls, arrays):
+    """[("kernel", [Nest...]) or ("numpy", call, why)] in program order; why is None for BLAS and guards,
+    else the reason the call is a fallback."""
+    segments = []
+    for call in calls:
+        op, why = as_op(call)
+        if op is not None and not _self_consistent(op, arrays):
+            op, why = None, "reads its output's memory through another index"
+        if op is None:
+            segments.append(("numpy", call, why))
+            continue
+        if not segments or segments[-1][0] != "kernel":
+            segments.append(("kernel", []))
+        nests = segments[-1][1]
+        if not nests or not _fits(nests[-1], op, arrays):
+            nests.append(Nest(op.shape))
+        _add(nests[-1], op)
+    return segments
+
+
+def registers(segments, outputs, grads, buffers):
+    """The temps that need no memory: written once, by a map, and read only later in the same nest."""
+    reads, writes, home = {}, {}, {}
+    for k, seg in enumerate(segments):
+        units = [(k, None, seg[1])] if seg[0] == "numpy" else [(k, n, op.call) for n, nest in enumerate(seg[1])
+                                                               for op in nest.ops]
+        for where in units:
+            call = where[2]
+            for b in call.reads():
+                reads.setdefault(b.root, set()).add(where[:2])
+            if call.out is not None:
+                writes[call.out.root] = writes.get(call.out.root, 0) + 1
+                home[call.out.root] = where[:2]
+    kept = {b.root for b in outputs} | {b.root for _, b in grads if b is not None} | {
+        b.root for b in buffers if b.kind == "view"}
+    found = set()
+    for seg in segments:
+        if seg[0] != "kernel":
+            continue
+        for nest in seg[1]:
+            for op in nest.ops:
+                b = op.out
+                if (op.kind == "map" and b.kind == "temp" and b.root is b and b not in kept and writes[b] == 1
+                        and reads.get(b, set()) <= {home[b]}):
+                    found.add(b)
+    return found
