@@ -473,3 +473,18 @@ def test_an_array_argument_meeting_a_tensor_gives_the_tensors_op():
         x = X[i % 4].astype(np.float64)
         assert np.array_equal(step(x).data, body(ref, ref_opt, x).data)
     assert step.program is not None and np.array_equal(W.data, ref.data)
+
+
+def test_a_step_with_an_infinite_python_float_replays():
+    """np.full_like(x, -np.inf) inside a step: the replay holds -inf as a constant (repr(-inf) is no literal)."""
+    w = tg.Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+
+    def step(x):
+        floor = np.full_like(x.data, -np.inf)
+        out = (tg.Tensor(np.maximum(x.data, floor)) * w).sum()
+        return out
+
+    compiled = tg.compile(step, backend="numpy")         # the numpy program's emitter writes the constant
+    for k in range(4):
+        x = tg.Tensor(np.full((2, 3), float(k)))
+        np.testing.assert_array_equal(compiled(x).data, step(x).data)

@@ -14,6 +14,8 @@ reference, and a test holds the replay to it bit for bit):
     call on arrays reads stays a 0-d array, the cheaper operand there;
   * the error state is set through numpy's context variable (engine.numerics.ErrorState).
 """
+import math
+
 import numpy as np
 
 from ..engine.numerics import ErrorState
@@ -53,9 +55,10 @@ class Generated:
             return "(" + "".join(self.ref(v) + ", " for v in value) + ")"
         if type(value) is Buffer:
             return self.names[value]
-        if value is None or type(value) in (bool, int, float, str) or value is Ellipsis:
+        if value is None or type(value) in (bool, int, str) or value is Ellipsis or (
+                type(value) is float and math.isfinite(value)):
             return repr(value)
-        return self.constant(value)
+        return self.constant(value)              # (inf and nan have no literal: repr gives a bare name)
 
     def number(self, value):
         """Source for a 0-d operand of arithmetic: a numpy scalar (a local, or read out of a 0-d array)."""
