@@ -42,8 +42,10 @@ class TinygradStep(Contender):
 
 
 class CompiledTinygradStep(TinygradStep):
-    """The same public calls, as one step function under tg.compile: captured once, replayed."""
+    """The same public calls, as one step function under tg.compile: captured once, replayed (the
+    planned numpy program)."""
     name = "tinygrad_ae compiled"
+    backend = "numpy"
 
     def __init__(self, problem):
         super().__init__(problem)
@@ -62,7 +64,7 @@ class CompiledTinygradStep(TinygradStep):
             loss.backward()
             return loss
 
-        self._step, self._gradients = compile(train_step), compile(gradients)
+        self._step, self._gradients = compile(train_step, self.backend), compile(gradients, self.backend)
 
     def step(self):
         self._step(Tensor(self.X))
@@ -72,6 +74,13 @@ class CompiledTinygradStep(TinygradStep):
             loss = self._gradients(Tensor(self.X))
         assert self._gradients.program is not None
         return float(loss.item()), {name: t.grad.copy() for name, t in zip(PARAMETERS, self._params)}
+
+
+class FusedTinygradStep(CompiledTinygradStep):
+    """The same compiled step on the fused backend (numba kernels between the BLAS calls)."""
+    name = "tinygrad_ae fused"
+    backend = "fused"
+    module = "numba"
 
 
 class NaiveNumpy(Contender):
@@ -205,12 +214,50 @@ class MyGradStep(Contender):
         return float(loss.item()), {name: p.grad for name, p in zip(PARAMETERS, self.params)}
 
 
+class JaxStep(Contender):
+    """JAX's jit of the whole step (value_and_grad and the SGD update), on the CPU."""
+    name = "JAX jit"
+    module = "jax"
+
+    def __init__(self, problem):
+        super().__init__(problem)
+        import jax
+        import jax.numpy as jnp
+        self.jax = jax
+        m, lr, mse = problem.m, problem.lr, problem.loss == "mse"
+        self.X = jnp.asarray(problem.X)
+        self.params = [jnp.asarray(problem.params[name]) for name in PARAMETERS]
+
+        def loss(params, X):
+            W, b, W_star, c = params
+            a2 = jax.nn.sigmoid(X @ W.T + b) @ W_star.T + c
+            if mse:
+                return jnp.sum((a2 - X) ** 2) / m
+            return jnp.sum(jnp.maximum(a2, 0) - X * a2 + jnp.log1p(jnp.exp(-jnp.abs(a2)))) / m
+
+        value_and_grad = jax.value_and_grad(loss)
+
+        def step(params, X):
+            _, grads = value_and_grad(params, X)
+            return [p - lr * g for p, g in zip(params, grads)]
+
+        self._step, self._value_and_grad = jax.jit(step), jax.jit(value_and_grad)
+
+    def step(self):
+        self.params = self._step(self.params, self.X)
+        self.params[0].block_until_ready()
+
+    def loss_and_gradients(self):
+        loss, grads = self._value_and_grad(self.params, self.X)
+        return float(loss), {name: np.asarray(g) for name, g in zip(PARAMETERS, grads)}
+
+
 # ----- which contenders there are, and which can run here -------------------------------------------
 
-CONTENDERS = {cls.name: cls for cls in (TinygradStep, CompiledTinygradStep, NumpyBaseline, FoldedNumpyBaseline,
-                                        NaiveNumpy, TorchStep, AutogradStep, MyGradStep)}
+CONTENDERS = {cls.name: cls for cls in (TinygradStep, CompiledTinygradStep, FusedTinygradStep, NumpyBaseline,
+                                        FoldedNumpyBaseline, NaiveNumpy, TorchStep, JaxStep, AutogradStep, MyGradStep)}
 # numpy-based contenders whose allocations tracemalloc sees (PyTorch's allocator is invisible to it)
-TRACEABLE = ("tinygrad_ae", "tinygrad_ae compiled", BASELINE, FoldedNumpyBaseline.name, "naive numpy", "HIPS autograd",
+TRACEABLE = ("tinygrad_ae", "tinygrad_ae compiled", "tinygrad_ae fused", BASELINE, FoldedNumpyBaseline.name, "naive numpy", "HIPS autograd",
              "MyGrad")
 
 
@@ -222,7 +269,8 @@ def available(name):
     try:
         __import__(module)
     except ImportError as error:
-        how = {"torch": "install PyTorch's CPU build (pip install torch)"}.get(
+        how = {"torch": "install PyTorch's CPU build (pip install torch)",
+               "numba": "pip install 'tinygrad_ae[fast]'", "jax": "pip install jax"}.get(
             module, f"pip install {module}, or pip install 'tinygrad_ae[bench]'")
         return f"{name} skipped: {module} is not installed ({error}); {how}"
     return None

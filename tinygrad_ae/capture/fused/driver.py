@@ -97,7 +97,7 @@ def lower(program):
             lines += _numpy_lines(call, gen)
             continue
         name = f"kernel{len(sources)}"
-        source, slots, kernel_args = kernel_source(name, seg[1], regs)
+        source, slots, kernel_args = kernel_source(name, seg[1], regs, lambda b: address(b, program.arrays))
         sources.append(source)
         gen.namespace[f"addrs_{name}"] = np.array([address(b, program.arrays) for b in slots], np.int64)
         lines.append(f"    {name}({', '.join([f'addrs_{name}'] + [b.name for b in kernel_args])})")

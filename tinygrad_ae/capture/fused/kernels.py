@@ -8,10 +8,12 @@ plain loops with constant trip counts and vectorizes them. A reduction whose axe
 ones sums into a local variable, stored once per output element; one over outer axes accumulates in
 its output, set to the identity first.
 """
+import math
+
 import numpy as np
 
 from ..calls import Buffer
-from .fuse import out_strides, strides_in
+from .fuse import accesses_of, out_strides, strides_in
 from .mathf import POINTER
 from . import scalar
 
@@ -36,19 +38,26 @@ def _index(strides):
 
 
 class _Writer:
-    def __init__(self, registers):
+    def __init__(self, registers, address):
         self.registers, self.lines, self.slots, self.args = registers, [], [], []
-        self.pointer, self.count = {}, 0
+        self.pointer, self.count, self.address = {}, 0, address
 
     def new(self, prefix="v"):
         self.count += 1
         return f"{prefix}{self.count}"
 
+    def key(self, b):
+        return (b.root.arg if b.root.kind == "arg" else None,
+                b.offset if b.root.kind == "arg" else self.address(b), b.dtype)
+
     def ptr(self, b):
-        """The pointer local of buffer b (declared in the preamble)."""
-        if b not in self.pointer:
+        """The pointer local of buffer b (declared in the preamble). Buffers at the same address with
+        the same dtype share one pointer: an in-place op then reads and writes through one pointer,
+        which LLVM's vectorizer sees is safe (two pointers to the same bytes fail its alias check)."""
+        key = self.key(b)
+        if key not in self.pointer:
             name = f"p{len(self.pointer)}"
-            self.pointer[b] = name
+            self.pointer[key] = name
             if b.root.kind == "arg":
                 if b.root not in self.args:
                     self.args.append(b.root)
@@ -57,7 +66,7 @@ class _Writer:
                 where = f"addrs[{len(self.slots)}]"
                 self.slots.append(b)
             self.preamble.append(f"    {name} = {POINTER[b.dtype.name]}({where})")
-        return self.pointer[b]
+        return self.pointer[key]
 
     def load(self, b, strides, current, body):
         if b in current:
@@ -73,8 +82,9 @@ class _Writer:
         body.append(f"{target} = np.uint8({value})" if b.dtype.kind == "b" else f"{target} = {value}")
 
 
-def kernel_source(name, nests, registers):
-    w = _Writer(registers)
+def kernel_source(name, nests, registers, address):
+    """address(buffer): where a (non-argument) buffer's first element lives."""
+    w = _Writer(registers, address)
     w.preamble = []
     body = []
     for nest in nests:
@@ -86,18 +96,46 @@ def kernel_source(name, nests, registers):
     return "\n".join(lines), w.slots, w.args
 
 
+class Space:
+    """A nest's iteration space with its dimensions coalesced: size-1 dimensions dropped, and a
+    dimension merged into the next one wherever every access walks both as one (stride = next stride
+    x next size), so that a contiguous nest is one long loop (fewer, longer loops vectorize better)."""
+
+    def __init__(self, nest):
+        dims = [d for d, n in enumerate(nest.shape) if n != 1]
+        all_strides = [st for op in nest.ops for _, st, _ in accesses_of(op)]
+        groups = []                     # lists of original dimensions, outermost first
+        for d in reversed(dims):
+            if groups:
+                inner, size = groups[0][-1], math.prod(nest.shape[e] for e in groups[0])
+                if all(st[d] == st[inner] * size for st in all_strides):
+                    groups[0].insert(0, d)
+                    continue
+            groups.insert(0, [d])
+        self.groups, self.full = groups, nest.shape
+        self.shape = tuple(math.prod(nest.shape[e] for e in g) for g in groups)
+
+    def st(self, strides):
+        return tuple(strides[g[-1]] for g in self.groups)
+
+    def axes(self, op):
+        return tuple(k for k, g in enumerate(self.groups) if any(d in op.axes for d in g))
+
+
 def _nest(w, nest):
     """The lines of one loop nest (unindented)."""
-    shape, nd = nest.shape, len(nest.shape)
+    space = Space(nest)
+    shape, nd = space.shape, len(space.shape)
     before, inner = [], []
     opens = {d: [] for d in range(nd + 1)}       # locals set before the loop at depth d ...
     closes = {d: [] for d in range(nd + 1)}      # ... and stored after it
     current, constants = {}, {}
+    written = {w.key(op.out) for op in nest.ops}
     for op in nest.ops:
         if op.kind == "map":
-            _map(w, op, current, constants, inner)
+            _map(w, op, space, current, constants, inner, opens[0], written)
         else:
-            _reduction(w, op, current, constants, inner, before, opens, closes)
+            _reduction(w, op, space, current, constants, inner, before, opens, closes, written)
     lines = list(before)
     indent = ""
     for d in range(nd):
@@ -111,54 +149,59 @@ def _nest(w, nest):
     return lines
 
 
-def _operand(w, a, dtype, shape, current, constants, body):
-    """A local holding operand a (a Buffer or a number) converted to the loop's dtype."""
+def _operand(w, a, dtype, space, current, constants, body, hoisted, written):
+    """A local holding operand a (a Buffer or a number) converted to the loop's dtype; a buffer the
+    nest reads at one element and does not write is read once, before its loops."""
     if type(a) is not Buffer:
         key = (repr(a), type(a), dtype)
         if key not in constants:
             constants[key] = w.new("c")
             w.preamble.append(f"    {constants[key]} = {scalar.constant(a, dtype)}")
         return constants[key]
-    name = w.load(a, strides_in(a, shape), current, body)
+    strides = space.st(strides_in(a, space.full))
+    where = hoisted if not any(strides) and w.key(a) not in written else body
+    name = w.load(a, strides, current, where)
     converted = scalar.cast(name, a.dtype, dtype)
     if converted == name:
         return name
     local = w.new()
-    body.append(f"{local} = {converted}")
+    where.append(f"{local} = {converted}")
     return local
 
 
-def _map(w, op, current, constants, body):
+def _map(w, op, space, current, constants, body, hoisted, written):
     fn, operands = op.fn, op.operands
     if fn is np.power and type(operands[1]) in (int, float) and operands[1] == 2:
         fn, operands = np.square, operands[:1]          # numpy's own fast path for x**2: x*x
     in_dtypes, out_dtype = scalar.loop_dtypes(fn, operands)
     if fn is np.copyto:
         in_dtypes, out_dtype = [in_dtypes[0] or op.out.dtype], op.out.dtype
-    names = [_operand(w, a, dt, op.shape, current, constants, body) for a, dt in zip(operands, in_dtypes)]
+    names = [_operand(w, a, dt, space, current, constants, body, hoisted, written)
+             for a, dt in zip(operands, in_dtypes)]
     expr = scalar.source(fn, names, in_dtypes, out_dtype)
     value = w.new()
     body.append(f"{value} = {scalar.cast(expr, out_dtype, op.out.dtype)}")
     if op.out not in w.registers:
-        w.store(op.out, strides_in(op.out, op.shape), value, body)
-    current[op.out] = value
+        w.store(op.out, space.st(strides_in(op.out, space.full)), value, body)
     for b in list(current):             # other names of the bytes just written are stale
-        if b is not op.out and b.root is op.out.root:
+        if w.key(b) == w.key(op.out):
             del current[b]
+    current[op.out] = value
 
 
-def _reduction(w, op, current, constants, body, before, opens, closes):
-    acc_dtype, nd = op.acc_dtype, len(op.shape)
+def _reduction(w, op, space, current, constants, body, before, opens, closes, written):
+    acc_dtype, nd = op.acc_dtype, len(space.shape)
     if op.kind == "dot":
         a, b = op.operands
         acc_dtype = np.result_type(a.dtype, b.dtype)
-        x = _operand(w, a, acc_dtype, op.shape, current, constants, body)
-        y = _operand(w, b, acc_dtype, op.shape, current, constants, body)
+        x = _operand(w, a, acc_dtype, space, current, constants, body, opens[0], written)
+        y = _operand(w, b, acc_dtype, space, current, constants, body, opens[0], written)
         value, fn, axes = w.new(), np.add, tuple(range(nd))
         body.append(f"{value} = {x} * {y}")
     else:
-        value, fn, axes = _operand(w, op.operands[0], acc_dtype, op.shape, current, constants, body), op.fn, op.axes
-    out_st = out_strides(op) if op.kind == "reduce" else (0,) * nd
+        value = _operand(w, op.operands[0], acc_dtype, space, current, constants, body, opens[0], written)
+        fn, axes = op.fn, space.axes(op)
+    out_st = space.st(out_strides(op)) if op.kind == "reduce" else (0,) * nd
     depth = axes[0] if axes and axes == tuple(range(axes[0], nd)) else (nd if not axes else None)
     if depth is not None:                 # innermost axes: a local accumulator per output element
         acc = w.new("r")
@@ -169,12 +212,12 @@ def _reduction(w, op, current, constants, body, before, opens, closes):
         closes[depth].append(f"{target} = np.uint8({stored})" if op.out.dtype.kind == "b" else f"{target} = {stored}")
         return
     out = op.out                           # outer axes: accumulate in the output, set first
-    own = out.strides
     loops = [f"for j{d} in range({n}):" for d, n in enumerate(out.shape)]
-    index = " + ".join(f"j{d} * {s // out.dtype.itemsize}" for d, s in enumerate(own) if s) or "0"
+    index = " + ".join(f"j{d} * {s // out.dtype.itemsize}" for d, s in enumerate(out.strides) if s) or "0"
     for d, line in enumerate(loops):
         before.append("    " * d + line)
-    before.append("    " * len(loops) + f"{w.ptr(out)}[{index}] = {scalar.cast(scalar.identity(fn, acc_dtype), acc_dtype, out.dtype)}")
+    init = scalar.cast(scalar.identity(fn, acc_dtype), acc_dtype, out.dtype)
+    before.append("    " * len(loops) + f"{w.ptr(out)}[{index}] = {init}")
     target = f"{w.ptr(out)}[{_index(out_st)}]"
     read = scalar.cast(target, out.dtype, acc_dtype)
     body.append(f"{target} = {scalar.cast(scalar.combine(fn, acc_dtype, read, value), acc_dtype, out.dtype)}")
