@@ -10,6 +10,7 @@ lives in a register (that is the fusion).
 """
 import numpy as np
 
+from ...engine.numerics import seed_ones
 from ..calls import Buffer
 from .mathf import POINTER
 from .scalar import elementwise_kind
@@ -35,6 +36,9 @@ def as_op(call):
         return None, None
     if any(v not in ("ignore", "warn") for v in call.errstate.values()):
         return None, "an error state that raises"
+    ones_sum = _sum_by_ones(call)
+    if ones_sum is not None:
+        return ones_sum, None
     if call.fn in BLAS:
         return None, None
     out = call.out
@@ -61,14 +65,33 @@ def as_op(call):
     ufunc = _REDUCE_FUNCTIONS.get(fn)
     if ufunc is None and call.name.endswith(".reduce") and getattr(fn, "__self__", None) in _REDUCE_UFUNCS:
         ufunc = fn.__self__
+    if fn is seed_ones and call.how == "set" and len(args) == 1:
+        return Op(call, "map", np.copyto, [1], out.shape), None        # the backward walk's seed: ones
     if ufunc is not None and len(args) == 1 and type(args[0]) is Buffer and call.how in ("out", "set") \
-            and set(kwargs) <= {"axis", "keepdims", "dtype"}:
+            and set(kwargs) <= {"axis", "keepdims", "dtype", "where"} and kwargs.get("where", True) is True:
         x = args[0]
-        axes = _axes(kwargs.get("axis"), x.ndim if hasattr(x, "ndim") else len(x.shape))
+        axis = kwargs.get("axis", 0 if call.name.endswith(".reduce") else None)   # ufunc.reduce: axis 0
+        axes = _axes(axis, len(x.shape))
         if axes is None or (x.shape and 0 in x.shape and ufunc in (np.maximum, np.minimum)):
             return None, "a reduction over these axes"
         return Op(call, "reduce", ufunc, [x], x.shape, axes, np.dtype(kwargs.get("dtype") or out.dtype)), None
     return None, f"{call.name} has no loop here"
+
+
+def _sum_by_ones(call):
+    """np.dot(ones, M) or np.dot(M, ones) with a read-only constant vector of ones (how the engine
+    sums a bias's gradient over the batch through BLAS): a sum over M's rows or columns, which fuses
+    with the loop that made M."""
+    if call.fn is not np.dot or call.kwargs or len(call.args) != 2 or not all(type(a) is Buffer for a in call.args):
+        return None
+    a, b = call.args
+    for ones, m, axis in ((a, b, 0), (b, a, 1)):
+        if (ones.kind == "const" and len(ones.shape) == 1 and len(m.shape) == 2 and ones.array is not None
+                and not ones.array.flags.writeable and ones.dtype == m.dtype == call.out.dtype
+                and m.shape[axis] == ones.shape[0] and _addressable(m) and _addressable(call.out)
+                and call.out.kind == "temp" and np.all(ones.array == 1)):
+            return Op(call, "reduce", np.add, [m], m.shape, (axis,), m.dtype)
+    return None
 
 
 def _map(call, fn, args):
