@@ -20,6 +20,10 @@ settings.register_profile(
 settings.register_profile("dev", deadline=None, max_examples=40)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
+# tg.compile's bit-for-bit tests hold for the numpy program; with numba installed the default backend
+# would be the fused one (equal to float tolerance). tests/test_fused.py asks for it by name.
+os.environ.setdefault("TINYGRAD_AE_COMPILE_BACKEND", "numpy")
+
 
 @pytest.fixture(scope="session", autouse=True)
 def one_blas_thread():

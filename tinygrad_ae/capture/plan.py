@@ -95,6 +95,8 @@ class Program:
         lines.append(f"# {len(self.calls)} numpy calls ({self.dropped} repeated calls dropped), "
                      f"{len(self.recorder.buffers)} buffers ({len(self.arrays)} planned in {self.n_slots} blocks); "
                      f"planned {self.planned_bytes:,} bytes, an eager step allocates {self.eager_bytes:,} bytes")
+        if getattr(self, "fused", None) is not None:        # the fused backend's kernels (capture/fused)
+            lines.append(str(self.fused))
         return "\n".join(lines)
 
     __repr__ = __str__

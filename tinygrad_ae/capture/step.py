@@ -12,6 +12,7 @@ same object in both captures: a fresh array, even one with equal values, proves 
 then stays eager, with a warning that names where that array was made. The package's own random
 draws go through `random.draw`, which a capture records: a replay draws anew from the same Generator.
 """
+import os
 import types
 import warnings
 
@@ -31,7 +32,7 @@ RECAPTURE_WARNING = 4       # more captures than this (another shape, changed st
 class CompiledStep:
     """A step function that is captured once and replayed. `program` is the last captured program."""
 
-    def __init__(self, fn, backend="auto"):
+    def __init__(self, fn, backend=None):
         self.fn, self.backend = fn, _backend(backend)
         self._entries = {}      # key of the arguments' shapes -> {"calls", "pending", "program", "eager"}
         self.captures = 0
@@ -113,18 +114,21 @@ class CompiledStep:
         return result
 
 
-def compile(fn=None, backend="auto"):  # noqa: A001 (the name users expect, as torch.compile)
+def compile(fn=None, backend=None):  # noqa: A001 (the name users expect, as torch.compile)
     """Capture fn (a whole training step) on its second and third calls, then replay it, allocating
     nothing per step. backend="numpy": a planned numpy program, bit for bit the eager step's results;
     "fused": numba kernels for the elementwise work between the BLAS calls (the `fast` extra), equal
-    to eager to float tolerance (capture/fused); "auto" (the default): "fused" when numba imports,
-    else "numpy", saying so once. Usable as @tg.compile or @tg.compile(backend=...)."""
+    to eager to float tolerance (capture/fused); "auto": "fused" when numba imports, else "numpy",
+    saying so once. The default is $TINYGRAD_AE_COMPILE_BACKEND, else "auto". Usable as @tg.compile
+    or @tg.compile(backend=...)."""
     if fn is None:
         return lambda f: CompiledStep(f, backend)
     return CompiledStep(fn, backend)
 
 
 def _backend(backend):
+    if backend is None:
+        backend = os.environ.get("TINYGRAD_AE_COMPILE_BACKEND") or "auto"
     if backend not in ("auto", "fused", "numpy"):
         raise ValueError(f"tg.compile: backend must be 'auto', 'fused' or 'numpy', not {backend!r}")
     if backend == "numpy":
