@@ -1,8 +1,9 @@
 """The fused replay: the Python driver that calls BLAS, the kernels, and numpy for the rest.
 
 `lower(program)` groups the planned program's calls (fuse.py), writes one numba kernel per run of
-loop-able calls (kernels.py) into a module file in the kernel cache (named by its source's hash, so
-numba's own cache finds its machine code in the next process), and replaces the program's replay by
+loop-able calls (kernels.py), each into a module file in the kernel cache named by its source's hash
+(so a kernel two programs share compiles once, and numba's own cache finds its machine code in the
+next process), and replaces the program's replay by
 a driver of the same shape as emit.py's: the same location checks, guards, BLAS calls, numpy calls
 for what has no loop (each under its error state), .grad assignments and outputs. A kernel takes the
 addresses of its buffers in one int64 array (bound once: the planned buffers never move) and the
@@ -88,7 +89,7 @@ def lower(program):
     gen.scalars = set()                     # every temp is an array: kernels read and write memory
     views = emit._bind_buffers(program, gen)
     args = sorted((b for b in program.recorder.buffers if b.kind == "arg"), key=lambda b: b.arg)
-    sources, lines, fallbacks, pending = [], [], [], []
+    sources, lines, fallbacks = [], [], []
     for seg in segments:
         if seg[0] == "numpy":
             call, why = seg[1], seg[2]
@@ -97,16 +98,12 @@ def lower(program):
             lines += _numpy_lines(call, gen)
             continue
         name = f"kernel{len(sources)}"
-        source, slots, kernel_args = kernel_source(name, seg[1], regs, lambda b: address(b, program.arrays))
+        source, slots, kernel_args = kernel_source("kernel", seg[1], regs, lambda b: address(b, program.arrays))
         sources.append(source)
+        gen.namespace[name] = load(header() + "\n\n" + source + "\n").kernel
         gen.namespace[f"addrs_{name}"] = np.array([address(b, program.arrays) for b in slots], np.int64)
         lines.append(f"    {name}({', '.join([f'addrs_{name}'] + [b.name for b in kernel_args])})")
-        pending.append(name)
-    module_source = header() + "\n\n" + "\n\n\n".join(sources) + "\n"
-    if sources:
-        module = load(module_source)
-        for name in pending:
-            gen.namespace[name] = getattr(module, name)
+    module_source = header() + "".join(f"\n\n# kernel{i}\n{src}\n" for i, src in enumerate(sources))
     body = emit._location_checks(program, gen) + views + lines
     body += [f"    {gen.constant(tensor)}.grad = {'None' if b is None else gen.names[b]}" for tensor, b in program.grads]
     gen.body = body

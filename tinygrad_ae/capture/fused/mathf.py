@@ -68,13 +68,13 @@ _LOG2E, _LN2_HI, _LN2_LO = _F(1.44269504088896341), _F(0.693359375), _F(-2.12194
 _EXP_HI, _EXP_LO = _F(88.72283935546875), _F(-103.972084045410)
 
 
-@njit(inline="always")
+@njit(fastmath={"contract"})
 def _pow2(n):
     """2**n for -126 <= n <= 127 as float32 (the exponent field)."""
     return _f32_from_bits(np.int32((n + 127) << 23))
 
 
-@njit(inline="always")
+@njit(fastmath={"contract"})
 def exp32(x):
     """Cephes expf: exp(x) = 2**n * p(r), r = x - n ln2 in [-ln2/2, ln2/2] (Cody-Waite), 2**n applied
     as two factors so that results down to the smallest subnormal come out right."""
@@ -92,7 +92,7 @@ def exp32(x):
     return x if x != x else y
 
 
-@njit(inline="always")
+@njit(fastmath={"contract"})
 def log32(x):
     """Cephes logf: x = m 2**e with m in [sqrt(1/2), sqrt(2)), log x = e ln2 + log(m), a polynomial in
     m - 1; subnormals scaled by 2**25 first; 0 -> -inf, < 0 -> nan, inf -> inf, nan -> nan."""
@@ -116,7 +116,7 @@ def log32(x):
     return x if (x != x or x == np.float32(np.inf)) else y
 
 
-@njit(inline="always")
+@njit(fastmath={"contract"})
 def log1p32(x):
     """log(1 + x) as log(u) * x / (u - 1), u = 1 + x rounded (Goldberg): the rounding of u cancels."""
     u = _F(1.0) + x
@@ -127,30 +127,30 @@ def log1p32(x):
     return u if u == np.float32(np.inf) else y
 
 
-@njit(inline="always")
+@njit(fastmath={"contract"})
 def expm1_32(x):
     """exp(x) - 1 through float64's expm1 (a scalar call: rare in the steps measured)."""
     return np.float32(math.expm1(np.float64(x)))
 
 
-@njit(inline="always")
+@njit(fastmath={"contract"})
 def maxnan(a, b):
     """np.maximum of two numbers: a NaN on either side is the result."""
     return a if (a >= b or a != a) else b
 
 
-@njit(inline="always")
+@njit(fastmath={"contract"})
 def minnan(a, b):
     return a if (a <= b or a != a) else b
 
 
-@njit(inline="always")
+@njit(fastmath={"contract"})
 def logaddexp32(a, b):
     y = maxnan(a, b) + log1p32(exp32(-abs(a - b)))
     return a + _F(0.6931471805599453) if a == b else y      # (equal infinities: a - b would be nan)
 
 
-@njit(inline="always")
+@njit(fastmath={"contract"})
 def logaddexp64(a, b):
     y = maxnan(a, b) + np.log1p(np.exp(-abs(a - b)))
     return a + 0.6931471805599453 if a == b else y
