@@ -605,3 +605,40 @@ def test_random_factories_match_torchs_distributions():
     assert values(ours).dtype == values(theirs).dtype
     np.testing.assert_allclose(np.bincount(values(ours)) / N, np.bincount(values(theirs)) / N, atol=0.005)
     assert tg.randperm(6).dtype == values(torch.randperm(6)).dtype
+
+
+# ----- multinomial ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("replacement", [True, False])
+def test_multinomial_draws_in_proportion_to_the_weights(replacement):
+    weights = np.array([[1.0, 0.0, 3.0, 6.0], [5.0, 5.0, 0.0, 0.0]])
+    g = tg.Generator().manual_seed(3)
+    if replacement:
+        draws = tg.multinomial(tg.tensor(weights), 20000, replacement=True, generator=g)
+        assert draws.dtype == np.int64 and draws.shape == (2, 20000)
+        for row, w in zip(draws.data, weights):
+            np.testing.assert_allclose(np.bincount(row, minlength=4) / 20000, w / w.sum(), atol=0.015)
+    else:
+        firsts = np.stack([tg.tensor(weights).multinomial(2, generator=g).data for _ in range(4000)])
+        assert np.all(firsts[:, 1] < 2) and np.all(firsts[:, 1, 0] != firsts[:, 1, 1])   # distinct, never w = 0
+        assert not np.any(firsts[:, 0] == 1)
+        # the first draw of row 0 is category c with probability w_c / sum(w)
+        np.testing.assert_allclose(np.bincount(firsts[:, 0, 0], minlength=4) / 4000, [0.1, 0, 0.3, 0.6], atol=0.03)
+        # the second, after a first c, with w_d / (sum - w_c): P(second = 0) = sum_c P(c) w_0 / (10 - w_c)
+        expected = 0.3 * 1 / 7 + 0.6 * 1 / 4
+        assert abs(np.mean(firsts[:, 0, 1] == 0) - expected) < 0.03
+
+
+def test_multinomial_is_reproducible_and_checks_its_input():
+    p = tg.tensor([0.2, 0.3, 0.5])
+    a = tg.multinomial(p, 5, replacement=True, generator=tg.Generator().manual_seed(1))
+    b = tg.multinomial(p, 5, replacement=True, generator=tg.Generator().manual_seed(1))
+    np.testing.assert_array_equal(a.data, b.data)
+    assert a.shape == (5,)
+    with pytest.raises(ValueError, match="without replacement"):
+        tg.multinomial(tg.tensor([1.0, 0.0]), 2)
+    with pytest.raises(ValueError, match="non-negative"):
+        tg.multinomial(tg.tensor([1.0, -1.0]), 1)
+    with pytest.raises(ValueError, match="sums to zero"):
+        tg.multinomial(tg.tensor([[1.0, 1.0], [0.0, 0.0]]), 1)
+    with pytest.raises(ValueError, match="num_samples"):
+        tg.multinomial(p, 0)

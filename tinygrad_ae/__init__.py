@@ -20,7 +20,7 @@ from .dtypes import (bool, device, double, float, float16, float32, float64, get
 from .random import Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from .factories import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like, is_floating_point,
                         is_tensor, linspace, numel, ones, ones_like, tensor, zeros, zeros_like)
-from .random_factories import normal, rand, rand_like, randint, randn, randn_like, randperm
+from .random_factories import multinomial, normal, rand, rand_like, randint, randn, randn_like, randperm
 # torch's function forms (tg.exp(x) is x.exp(); max, min, sum, abs, round, all, any and pow shadow Python's
 # here only, as in torch), and torch.Size
 from .engine.shapes import Size
@@ -41,7 +41,7 @@ __all__ = ["Tensor", "apply", "grad", "autograd", "no_grad", "enable_grad", "is_
            "Generator", "default_generator", "manual_seed", "seed", "initial_seed", "get_rng_state", "set_rng_state",
            "tensor", "as_tensor", "from_numpy", "zeros", "ones", "full", "empty", "eye", "arange", "linspace",
            "zeros_like", "ones_like", "full_like", "empty_like", "rand_like", "randn_like", "rand", "randn", "randint",
-           "randperm", "normal", "is_tensor", "is_floating_point", "numel", "Size", "operations",
+           "randperm", "multinomial", "normal", "is_tensor", "is_floating_point", "numel", "Size", "operations",
            "abs", "add", "all", "allclose", "amax", "amin", "any", "argmax", "argmin", "bmm", "ceil", "chunk", "clamp",
            "clip", "clone", "cos", "cumsum", "div", "dot", "equal", "exp", "expm1", "flatten", "floor", "gather",
            "inference_mode", "erf", "isclose", "log", "log1p", "log2", "log10", "log_softmax", "logsumexp", "masked_fill",

@@ -1,5 +1,5 @@
 """The random factories, with torch's names and meanings: `rand`, `randn`, `randint`, `randperm`,
-`normal`, `rand_like`, `randn_like`.
+`normal`, `rand_like`, `randn_like`, `multinomial`.
 
 They draw from `generator=` (a tg.Generator, or a numpy Generator), by default from the default
 generator (`tg.manual_seed`). rand, randn and normal draw through `random.draw`, so a captured step
@@ -92,6 +92,39 @@ def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False)
     dt = dtypes.as_dtype("randperm", dtype, dtypes.int64)
     values = _generator("randperm", generator).permutation(n).astype(dt, copy=False)
     return _wrap("randperm", values, requires_grad)
+
+
+def multinomial(input, num_samples, replacement=False, *, generator=None):
+    """torch.multinomial: for each row of non-negative weights `input` (1-D or 2-D, not necessarily summing
+    to one), `num_samples` category indices (int64) drawn with probability proportional to the weights;
+    without replacement each index at most once per row (so at most as many as the row's positive weights)."""
+    weights = np.asarray(input.data if isinstance(input, Tensor) else input, dtype=np.float64)
+    if weights.ndim not in (1, 2) or weights.shape[-1] == 0:
+        raise ValueError(f"multinomial: input must be a 1-D or 2-D tensor of weights with at least one category, "
+                         f"got shape {weights.shape}")
+    if isinstance(num_samples, bool) or not isinstance(num_samples, numbers.Integral) or num_samples < 1:
+        raise ValueError(f"multinomial: num_samples must be a positive integer, got {num_samples!r}")
+    rows = weights.reshape(-1, weights.shape[-1])
+    if not np.all(np.isfinite(rows)) or np.any(rows < 0):
+        raise ValueError("multinomial: the weights must be finite and non-negative (probability tensor contains "
+                         "either inf, nan or element < 0)")
+    positive = (rows > 0).sum(axis=1)
+    if np.any(positive == 0):
+        raise ValueError("multinomial: a row of weights sums to zero; every row needs a positive weight")
+    if not replacement and num_samples > positive.min():
+        raise ValueError(f"multinomial: cannot draw {num_samples} samples without replacement from a row with "
+                         f"{positive.min()} positive weights; pass replacement=True or fewer samples")
+    rng = _generator("multinomial", generator)
+    uniform = rng.random((len(rows), num_samples if replacement else rows.shape[1]))
+    if replacement:         # inverse CDF: the first category whose cumulative weight exceeds u * total
+        cdf = np.cumsum(rows, axis=1)
+        picks = np.stack([np.searchsorted(c, u * c[-1], side="right") for c, u in zip(cdf, uniform)])
+        picks = np.minimum(picks, rows.shape[1] - 1)
+    else:                   # Efraimidis-Spirakis: the k smallest exponential keys -log(u) / w, w = 0 never
+        with np.errstate(divide="ignore", invalid="ignore"):      # 0 / 0 is nan: sorted last, as inf
+            keys = -np.log1p(-uniform) / rows
+        picks = np.argsort(keys, axis=1, kind="stable")[:, :num_samples]
+    return _wrap("multinomial", picks.astype(np.int64).reshape(weights.shape[:-1] + (num_samples,)))
 
 
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None, requires_grad=False):

@@ -251,6 +251,10 @@ class TensorMethods:
     def softmax(self, dim):
         return ops.softmax(self, check_dim("softmax", self.ndim, dim))
 
+    def multinomial(self, num_samples, replacement=False, *, generator=None):
+        from ..random_factories import multinomial     # with the other draws, which build on the engine
+        return multinomial(self, num_samples, replacement, generator=generator)
+
     def log_softmax(self, dim):
         dim = check_dim("log_softmax", self.ndim, dim)
         shifted = self - np.max(self.data, axis=dim, keepdims=True)
