@@ -172,7 +172,8 @@ def out_strides(op):
 
 class Nest:
     """Ops over one iteration shape, run in one loop nest; accesses: (buffer, its strides there, mode),
-    mode "read", "write" or "acc" (a reduction's output, complete only after the nest)."""
+    mode "read", "write", "acc" (a reduction's output, complete only after the nest) or "total" (one
+    number, stored after the nest)."""
 
     def __init__(self, shape):
         self.shape, self.ops, self.accesses = shape, [], []
@@ -182,21 +183,25 @@ def accesses_of(op):
     found = [(b, strides_in(b, op.shape), "read") for b in op.operands if type(b) is Buffer]
     if op.kind == "map":
         found.append((op.out, strides_in(op.out, op.shape), "write"))
+    elif op.kind == "dot" or len(op.axes) == len(op.shape):      # to one number: stored after the nest
+        found.append((op.out, (0,) * len(op.shape), "total"))
     else:
-        found.append((op.out, out_strides(op) if op.kind == "reduce" else (0,) * len(op.shape), "acc"))
+        found.append((op.out, out_strides(op), "acc"))
     return found
 
 
 def _conflict(a, b, arrays):
-    """Whether two accesses of one loop nest could see each other's bytes out of order."""
+    """Whether access a (of an op joining a nest) and access b (of an op already in it) could see each
+    other's bytes out of order. A "total" (a reduction to one number) is stored once the nest is done:
+    only what later ops touch in its bytes conflicts with it (a block of shared memory often holds it)."""
     (buf_a, st_a, mode_a), (buf_b, st_b, mode_b) = a, b
-    if mode_a == mode_b == "read":
+    if mode_a == mode_b == "read" or mode_a == "total":
         return False
     space_a, low_a, high_a = region(buf_a, arrays)
     space_b, low_b, high_b = region(buf_b, arrays)
     if space_a != space_b or not (low_a < high_b and low_b < high_a):
         return False
-    return "acc" in (mode_a, mode_b) or low_a != low_b or st_a != st_b
+    return mode_b in ("acc", "total") or mode_a == "acc" or low_a != low_b or st_a != st_b
 
 
 def _fits(nest, op, arrays):
@@ -211,7 +216,7 @@ def _fits(nest, op, arrays):
 def _self_consistent(op, arrays):
     mine = accesses_of(op)
     return not any(_conflict(a, b, arrays) for i, a in enumerate(mine) for b in mine[i + 1:]
-                   if not (a[0] is op.out and b[0] is op.out))
+                   if not (a[0] is op.out and b[0] is op.out) and "total" not in (a[2], b[2]))
 
 
 def _add(nest, op):

@@ -24,7 +24,7 @@ from numba import njit
 from tinygrad_ae.capture.fused.mathf import (exp32, log32, log1p32, expm1_32, logaddexp32, logaddexp64,
     maxnan, minnan, {pointers})
 
-FLAGS = dict(cache=True, nogil=True, error_model="numpy", boundscheck=False, fastmath={{"reassoc", "contract"}})
+FLAGS = dict(cache=True, error_model="numpy", boundscheck=False, fastmath={{"reassoc", "contract"}})
 """
 
 
