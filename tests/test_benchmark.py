@@ -116,3 +116,30 @@ def test_quick_run_writes_the_table_and_json(tmp_path):
     assert "numpy" in results["machine"] and results["machine"]["cpu_count"] >= 1
     assert any(check["target"].startswith("tiny float32 mse interleaved: tinygrad_ae <=") for check in results["targets"])
     assert "## tiny (16, 64, 16), float32, mse" in table and "## Targets" in table
+
+
+@pytest.mark.parametrize("dtype, loss", CASES)
+def test_gate_passes_the_fused_contender(dtype, loss):
+    """The race's `tinygrad_ae fused` (tg.compile(backend="fused")) computes the baseline's gradients
+    to the gate's tolerance, through a fused program."""
+    pytest.importorskip("numba", reason="the fused contender needs numba: pip install '.[fast]'")
+    problem = bench.Problem("tiny", dtype, loss)
+    report = bench.gate(problem, ["tinygrad_ae fused", bench.BASELINE])
+    assert max(report.values()) <= bench.GATE_TOLERANCE[dtype]
+    runner = bench.CONTENDERS["tinygrad_ae fused"](problem)
+    runner.loss_and_gradients()
+    assert runner._gradients.program.fused is not None
+
+
+def test_fused_targets_are_checked_for_float32_only():
+    from tinygrad_ae.race.report import FUSED_TARGETS, check_targets
+
+    def entry(size, dtype, fused_us):
+        runs = {bench.BASELINE: {"median_us": 10.0}, "tinygrad_ae fused": {"median_us": fused_us}}
+        return {"size": size, "dtype": dtype, "loss": "mse", "interleaved": runs, "alone": {}}
+    checks = check_targets({"configs": [entry("tiny", "float32", 4.0), entry("digits", "float32", 7.0),
+                                        entry("tiny", "float64", 1.0)]})
+    fused = [c for c in checks if "fused" in c["target"]]
+    assert [(c["target"].split(":")[0], c["met"]) for c in fused] == [("tiny float32 mse interleaved", True),
+                                                                    ("digits float32 mse interleaved", False)]
+    assert FUSED_TARGETS == {"tiny": 0.5, "digits": 0.6, "mnist": 0.97, "wide": 1.02}

@@ -77,6 +77,10 @@ def _ratio(entry, method, name):
     return runs[name]["median_us"] / runs[BASELINE]["median_us"]
 
 
+# issue 23: the fused backend against the numpy baseline, float32, both losses
+FUSED_TARGETS = {"tiny": 0.5, "digits": 0.6, "mnist": 0.97, "wide": 1.02}
+
+
 def check_targets(results):
     """The project's goals, each with its measured figure and met/missed."""
     checks = []
@@ -104,6 +108,17 @@ def check_targets(results):
             faults = entry[method]["tinygrad_ae compiled"]["faults_per_step"]
             checks.append({"target": f"{label} {method}: tinygrad_ae compiled, 0 minor page faults per step",
                            "measured": f"{faults:g}", "met": faults == 0})
+        for method in ("interleaved", "alone"):
+            fused = _ratio(entry, method, "tinygrad_ae fused")
+            if fused is None or entry["dtype"] != "float32":
+                continue
+            limit = FUSED_TARGETS[entry["size"]]
+            checks.append({"target": f"{label} {method}: tinygrad_ae fused <= {limit}x baseline (issue 23)",
+                           "measured": f"{fused:.2f}x", "met": fused <= limit})
+            jax = _ratio(entry, method, "JAX jit")
+            if jax is not None:
+                checks.append({"target": f"{label} {method}: tinygrad_ae fused faster than JAX jit",
+                               "measured": f"{fused:.2f}x vs {jax:.2f}x", "met": fused < jax})
         memory = entry.get("memory", {})
         if "tinygrad_ae" in memory and BASELINE in memory:
             ratio = memory["tinygrad_ae"]["peak_bytes"] / memory[BASELINE]["peak_bytes"]
