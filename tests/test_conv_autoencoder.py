@@ -151,7 +151,7 @@ def test_state_dict_loads_into_the_same_torch_network_with_the_same_outputs_and_
 def test_fit_lowers_the_loss_on_the_digits_below_the_mean_image():
     X_train, X_test = train_val_split(digits(), 0.2, 0)
     model = tg.ConvAutoencoder((8, 8), code_size=16, decoder="linear", seed=0)
-    history = model.fit(X_train, epochs=4, batch_size=32, lr=3e-3, seed=0, X_val=X_test)
+    history = model.fit(X_train, epochs=4, batch_size=32, lr=3e-3, seed=0, X_val=X_test, compile=False)
     assert set(history) == {"train", "val", "seconds"} and len(history["val"]) == 4
     assert history["train"][-1] < 0.5 * history["train"][0]
     mean_image = ((X_test - X_train.mean(axis=0)) ** 2).sum(axis=1).mean()
@@ -161,36 +161,45 @@ def test_fit_lowers_the_loss_on_the_digits_below_the_mean_image():
 
 
 def test_compiled_steps_replay_and_equal_the_eager_steps_bit_for_bit():
+    # tg.compile's numpy program is bit for bit the eager step (the fused backend only to float tolerance):
+    # the same batches, eager and captured-then-replayed, from the same start
     X = digits(300)
-    results = []
-    for compile_ in (True, False):
-        model = tg.ConvAutoencoder((8, 8), code_size=8, seed=2)
-        steps, epochs = [], []
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")          # a capture that falls back to eager would warn
-            history = model.fit(X, epochs=2, batch_size=64, seed=1, X_val=X[:50], compile=compile_,
-                                on_step=lambda e, i, loss: steps.append((e, i, loss)),
-                                callback=lambda e, h: epochs.append(e))
-        assert len(steps) == 2 * 5 and epochs == [0, 1]
-        results.append((history, model.state_dict(), steps))
-    (h1, w1, s1), (h2, w2, s2) = results
-    assert h1["train"] == h2["train"] and h1["val"] == h2["val"] and s1 == s2
+    models = [tg.ConvAutoencoder((8, 8), code_size=8, seed=2) for _ in range(2)]
+    steps = [m.training_step(tg.optim.Adam(m.parameters(), lr=1e-3), compile=False) for m in models]
+    steps[1] = tg.compile(steps[1], backend="numpy")
+    batches = [models[0].check_data(X[i:i + 64]) for i in (0, 64, 128, 192, 256, 0, 64)]   # the last one smaller
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")          # a capture that falls back to eager would warn
+        for batch in batches:
+            eager, compiled = (step(Tensor(batch)).item() for step in steps)
+            assert eager == compiled
+    assert steps[1].program is not None         # captured, and replayed
+    a, b = (m.state_dict() for m in models)
     for key in NAMES:
-        assert np.array_equal(w1[key], w2[key]), key
+        assert np.array_equal(a[key], b[key]), key
+    for (name, p), (_, q) in zip(*(m.named_parameters() for m in models)):
+        assert np.array_equal(p.grad, q.grad), name
+
+
+def test_fit_calls_its_hooks_and_continues_a_history():
+    X = digits(300)
     model = tg.ConvAutoencoder((8, 8), code_size=8, seed=2)
-    step = model.training_step(tg.optim.Adam(model.parameters(), lr=1e-3))
-    for _ in range(4):
-        step(Tensor(model.check_data(X[:64])))
-    assert step.program is not None                 # captured, and replayed at the fourth call
+    steps, epochs = [], []
+    history = model.fit(X, epochs=2, batch_size=64, seed=1, X_val=X[:50], compile=False,
+                        on_step=lambda e, i, loss: steps.append((e, i)), callback=lambda e, h: epochs.append(e))
+    assert steps == [(e, i) for e in range(2) for i in range(5)] and epochs == [0, 1]
+    history = model.fit(X, epochs=1, batch_size=64, seed=1, history=history, compile=False,
+                        callback=lambda e, h: epochs.append(e))
+    assert epochs == [0, 1, 2] and len(history["train"]) == len(history["seconds"]) == 3
 
 
 def test_fit_stops_early_and_raises_training_diverged():
     X = digits(128)
     model = tg.ConvAutoencoder((8, 8), code_size=8, decoder="linear", seed=0)
-    assert len(model.fit(X, epochs=5, batch_size=64, callback=lambda e, h: e < 1)["train"]) == 2
+    assert len(model.fit(X, epochs=5, batch_size=64, callback=lambda e, h: e < 1, compile=False)["train"]) == 2
     with pytest.raises(tg.TrainingDiverged, match="learning rate"):
         tg.ConvAutoencoder((8, 8), code_size=8, decoder="linear", seed=0).fit(
-            X, epochs=3, batch_size=64, lr=1e8, optimizer="sgd")
+            X, epochs=3, batch_size=64, lr=1e8, optimizer="sgd", compile=False)
 
 
 # ---------------------------------------------------------------- errors
@@ -244,3 +253,59 @@ def test_experiment_runner_quick_prints_a_table_with_every_model(tmp_path):
     assert abs(float(rows[next(k for k in rows if k.startswith("PCA"))][1]) - 1.0) < 1e-9
     for name, value in errors.items():          # the "x PCA" column is each error over PCA's
         assert close(float(rows[name][1]), value / pca, 1e-2), name
+
+
+# ---------------------------------------------------------------- the train job: --model conv
+
+def train_job(args, on_batch=None):
+    from tinygrad_ae import cli
+    from tinygrad_ae.training import job
+    return job.run_job(cli.parse_train_args(args), on_batch=on_batch)
+
+
+CONV_RUN = ["--model", "conv", "--hidden", "8", "--batch-size", "128", "--lr", "0.003"]
+
+
+def test_train_conv_writes_its_files_and_an_interrupted_run_resumes_exactly(tmp_path, capsys):
+    import importlib.util
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    assert train_job([*CONV_RUN, "--epochs", "3", "--out", str(straight)]) == 0
+    text = capsys.readouterr().out
+    assert "training ConvAutoencoder(image_shape=(8, 8), code_size=8" in text and "decoder='linear', loss='mse'" in text
+    assert "PCA bound to approach" in text and "ratio" in text
+    assert (straight / "history.csv").read_text().splitlines()[0] == "epoch,train_loss,val_loss,seconds"
+    if importlib.util.find_spec("matplotlib") is not None:
+        assert all((straight / name).stat().st_size > 1000 for name in ("reconstructions.png", "loss.png", "filters.png"))
+
+    def interrupt_in_epoch_2(epoch, batch, loss):
+        if epoch == 2 and batch == 3:
+            raise KeyboardInterrupt
+    assert train_job([*CONV_RUN, "--epochs", "3", "--out", str(split)], on_batch=interrupt_in_epoch_2) == 130
+    assert train_job(["--resume", str(split / "checkpoint.npz")]) == 0
+    a, b = tg.load(straight / "model.npz"), tg.load(split / "model.npz")
+    assert list(a) == NAMES
+    for key in NAMES:
+        assert np.array_equal(a[key], b[key]), key
+    rows = [(p / "history.csv").read_text().splitlines()[1:] for p in (straight, split)]
+    assert [r.split(",")[:3] for r in rows[0]] == [r.split(",")[:3] for r in rows[1]]
+    history = [float(r.split(",")[1]) for r in rows[0]]
+    assert history[-1] < history[0]
+    model = tg.ConvAutoencoder((8, 8), 8, decoder="linear")
+    model.load_state_dict(a)                      # model.npz is the model's state dict, as it is
+
+
+def test_train_conv_takes_its_pairing_and_refuses_what_it_cannot_use(tmp_path, capsys):
+    out = tmp_path / "o"
+    assert train_job(["--model", "conv", "--decoder", "sigmoid", "--epochs", "1", "--out", str(out)]) == 0
+    assert "decoder='sigmoid', loss='bce'" in capsys.readouterr().out
+    assert train_job(["--model", "conv", "--tied", "--out", str(tmp_path / "p")]) == 2
+    assert "--tied: not an option of --model conv" in capsys.readouterr().err
+    assert train_job(["--model", "conv", "--hidden", "100,30", "--out", str(tmp_path / "p")]) == 2
+    assert "--hidden must be a positive whole number for --model conv" in capsys.readouterr().err
+    assert train_job(["--model", "conv", "--decoder", "linear", "--loss", "bce", "--out", str(tmp_path / "p")]) == 2
+    assert "loss='bce' needs decoder='sigmoid'" in capsys.readouterr().err
+    rows = tmp_path / "rows.npy"
+    np.save(rows, np.random.default_rng(0).random((20, 12), dtype=np.float32))
+    assert train_job(["--model", "conv", "--data", str(rows), "--out", str(tmp_path / "p")]) == 2
+    assert "--model conv needs square images" in capsys.readouterr().err
+    assert not (tmp_path / "p").exists() or not any((tmp_path / "p").iterdir())

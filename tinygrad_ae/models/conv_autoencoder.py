@@ -208,8 +208,8 @@ class ConvAutoencoder(nn.Module):
 
     def training_step(self, optimizer, compile=True):
         """step(x): zero_grad, loss, backward, step on a checked batch; a tg.compile step by default (captured
-        at its second and third calls, then replayed bit for bit; tg.compile warns and stays eager, saying
-        why, if it cannot replay the step)."""
+        at its second and third calls, then replayed with its default backend; tg.compile warns and stays
+        eager, saying why, if it cannot replay the step)."""
         def step(x):
             optimizer.zero_grad()
             loss = self._loss(x)

@@ -17,6 +17,7 @@ import numpy as np
 from ..data.datasets import DATASET_NAMES
 from ..models import made, spec, vae
 from ..models.autoencoder import Autoencoder
+from ..models.conv_autoencoder import ConvAutoencoder
 
 # What a run uses when the user does not say; decoder and loss follow the lecture's pairing (resolve_options).
 # On the embedded digits these defaults take about ten seconds on two cores and end within ~3% of the PCA bound.
@@ -57,7 +58,7 @@ def resolve_options(given):
     opts = {name: defaults[name] if given.get(name) is None else given[name]
             for name in DEFAULTS if name in RUN_OPTIONS + kind.options}
     opts.update({name: None for name in DEFAULTS if name not in opts})     # what this model does not take
-    if kind.name == "autoencoder":
+    if kind.name in ("autoencoder", "conv"):
         opts["decoder"], opts["loss"] = spec.resolve(given.get("decoder"), given.get("loss"), opts["binarize"])
     opts["data"], opts["model"] = data_key(opts["data"]), kind.name
     opts["hidden"] = hidden_option(opts["hidden"])
@@ -143,6 +144,24 @@ def _check_made(opts):
     _check_numbers(opts)
 
 
+def _check_conv(opts):
+    code = opts["hidden"]
+    if isinstance(code, bool) or not isinstance(code, (int, np.integer)) or code < 1:
+        raise UsageError(f"--hidden must be a positive whole number for --model conv (the size of the code between "
+                         f"the convolutions down and the transposed ones up, e.g. 16), got {code!r}")
+    _check_numbers(opts)
+    spec.pair(opts["decoder"], opts["loss"], "ConvAutoencoder")
+
+
+def _build_conv(opts, n_inputs):
+    side = math.isqrt(n_inputs)
+    if side * side != n_inputs:
+        raise UsageError(f"--model conv needs square images (rows of side*side pixels, such as the 8x8 digits or "
+                         f"28x28 Fashion-MNIST); {opts['data']} has {n_inputs} features per row")
+    return ConvAutoencoder((side, side), opts["hidden"], decoder=opts["decoder"], loss=opts["loss"],
+                           seed=opts["seed"])
+
+
 def _check_numbers(opts):
     lr = opts["lr"]
     if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0:
@@ -209,6 +228,9 @@ MODELS = {kind.name: kind for kind in (
               ("hidden",), {"hidden": 500}, _check_made,
               lambda opts, n: made.MADE(n, _hidden_sizes(opts["hidden"]), seed=opts["seed"]),
               ("samples.png", "loss.png"), pca_bound=False),
+    ModelKind("conv", "the convolutional autoencoder: two stride-2 Conv2d+ReLU down to a linear code of --hidden "
+                      "numbers, two ConvTranspose2d up (square images)", ("hidden", "decoder", "loss"),
+              {"epochs": 60}, _check_conv, _build_conv),
 )}
 
 

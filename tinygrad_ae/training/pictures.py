@@ -8,7 +8,8 @@
 A VAE run draws samples.png (decoded draws from the prior), latent.png (the codes mu of the held-out rows,
 coloured by class where the data has labels; their 2-D PCA projection when the code is larger),
 reconstructions.png (decoded from mu) and loss.png (the negative ELBO, and its two terms); a MADE run
-samples.png (drawn input by input) and loss.png (the negative log-likelihood). Each --model's entry in
+samples.png (drawn input by input) and loss.png (the negative log-likelihood); a conv autoencoder's run the
+autoencoder's three, filters.png showing its first convolution's kernels. Each --model's entry in
 options.MODELS names the pictures it draws.
 
 Rows that are images (the run's data set knows their shape) are drawn as images; other rows as bars
@@ -83,7 +84,7 @@ def _draw_reconstructions(fig, run, shape):
     with no_grad():
         if hasattr(run.model, "n_latent"):      # the VAE: decoded from the code's mean, no draw
             rows.append(("reconstruction", run.model.decode(run.model.encode(X)[0]).numpy()))
-        elif run.model.noise is not None:          # a fixed generator: the picture does not move the run's own
+        elif getattr(run.model, "noise", None) is not None:     # a fixed generator: the picture does not move the run's own
             noisy = run.model.corrupt(X, generator=np.random.default_rng(0)).numpy()
             rows.append((f"{run.model.noise} {run.model.noise_level:g}", noisy))
             rows.append(("reconstruction", run.model(noisy).numpy()))
@@ -100,6 +101,8 @@ def _draw_reconstructions(fig, run, shape):
 
 
 def _hidden_text(model):
+    if hasattr(model, "channels"):                  # the conv autoencoder
+        return f"channels {'-'.join(map(str, model.channels))}, {model.code_size}-number code"
     if hasattr(model, "n_latent"):
         return f"{model.n_hidden} hidden units, {model.n_latent}-d code"
     if model.deep:
@@ -128,8 +131,11 @@ def _draw_loss(fig, run, shape):
 
 
 def _draw_filters(fig, run, shape):
-    first = run.model.encoder[0] if run.model.deep else run.model.encoder
+    conv = hasattr(run.model, "channels")   # the conv autoencoder: its first layer's kernels, one per channel
+    first = run.model.encoder[0] if conv or run.model.deep else run.model.encoder
     W = first.weight.numpy()[:100]          # (k, n): row i is what hidden unit i responds to
+    if conv:
+        W, shape = W.reshape(len(W), -1), first.kernel_size
     cols = math.ceil(math.sqrt(len(W)))
     rows = math.ceil(len(W) / cols)
     fig.set_size_inches(1.2 * cols, 1.2 * rows + 0.5)
@@ -140,7 +146,11 @@ def _draw_filters(fig, run, shape):
             continue
         reach = float(np.abs(W[i]).max()) or 1.0
         _show_row(ax, W[i], shape, "RdBu_r", (-reach, reach))
-    shown = "" if len(W) == first.out_features else f" (first {len(W)} of {first.out_features})"
+    total = first.weight.shape[0]
+    shown = "" if len(W) == total else f" (first {len(W)} of {total})"
+    if conv:
+        fig.suptitle(f"the first convolution's {shape[0]}x{shape[1]} kernels,\none per channel{shown}: red +, blue -")
+        return
     layer = " of the first layer" if run.model.deep else ""
     fig.suptitle(f"encoder weights of each hidden unit{layer}{shown}: red +, blue -")
 
