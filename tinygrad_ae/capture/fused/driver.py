@@ -20,6 +20,7 @@ import numpy as np
 from ...engine.numerics import ErrorState
 from ...fileio import atomic_write
 from .. import emit
+from . import blas
 from .kernels import header, kernel_source
 from .fuse import address, group, registers
 
@@ -101,7 +102,8 @@ def lower(program):
         source, slots, kernel_args = kernel_source("kernel", seg[1], regs, lambda b: address(b, program.arrays))
         sources.append(source)
         gen.namespace[name] = load(header() + "\n\n" + source + "\n").kernel
-        gen.namespace[f"addrs_{name}"] = np.array([address(b, program.arrays) for b in slots], np.int64)
+        gen.namespace[f"addrs_{name}"] = np.array([blas.routine(b[1])[0] if type(b) is tuple else
+                                                   address(b, program.arrays) for b in slots], np.int64)
         lines.append(f"    {name}({', '.join([f'addrs_{name}'] + [b.name for b in kernel_args])})")
     module_source = header() + "".join(f"\n\n# kernel{i}\n{src}\n" for i, src in enumerate(sources))
     body = emit._location_checks(program, gen) + views + lines

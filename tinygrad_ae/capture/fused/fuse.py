@@ -12,6 +12,7 @@ import numpy as np
 
 from ...engine.numerics import seed_ones
 from ..calls import Buffer
+from . import blas
 from .mathf import POINTER
 from .scalar import elementwise_kind
 
@@ -40,7 +41,7 @@ def as_op(call):
     if ones_sum is not None:
         return ones_sum, None
     if call.fn in BLAS:
-        return None, None
+        return _gemm(call), None
     out = call.out
     if not _addressable(out) or out.kind in ("arg", "const") or out.root.kind == "arg":
         return None, "writes an argument, a constant or an array of an unsupported dtype"
@@ -76,6 +77,24 @@ def as_op(call):
             return None, "a reduction over these axes"
         return Op(call, "reduce", ufunc, [x], x.shape, axes, np.dtype(kwargs.get("dtype") or out.dtype)), None
     return None, f"{call.name} has no loop here"
+
+
+def _gemm(call):
+    """A 2-D matrix product as a call of numpy's cblas gemm from inside the kernel (blas.py), when the
+    routine is found and the layouts are BLAS's; else None (it stays an np.dot call in the driver)."""
+    args, out = call.args, call.out
+    if call.how != "out" or call.kwargs or len(args) != 2 or not all(type(a) is Buffer for a in args):
+        return None
+    a, b = args
+    if not (len(a.shape) == len(b.shape) == len(out.shape) == 2 and a.dtype == b.dtype == out.dtype
+            and blas.routine(out.dtype) is not None and out.kind != "arg" and out.root.kind != "arg"):
+        return None
+    (m, k), (k2, n) = a.shape, b.shape
+    if k != k2 or out.shape != (m, n) or min(m, n, k) < 1 or out.strides != (n * out.dtype.itemsize, out.dtype.itemsize):
+        return None
+    if blas.layout(a, m, k) is None or blas.layout(b, k, n) is None:
+        return None
+    return Op(call, "gemm", call.fn, [a, b], ("gemm", id(call)))
 
 
 def _sum_by_ones(call):
@@ -180,6 +199,8 @@ class Nest:
 
 
 def accesses_of(op):
+    if op.kind == "gemm":
+        return []
     found = [(b, strides_in(b, op.shape), "read") for b in op.operands if type(b) is Buffer]
     if op.kind == "map":
         found.append((op.out, strides_in(op.out, op.shape), "write"))
@@ -235,8 +256,10 @@ def group(calls, arrays):
         if op is None:
             segments.append(("numpy", call, why))
             continue
-        if not segments or segments[-1][0] != "kernel":
-            segments.append(("kernel", []))
+        if not segments or segments[-1][0] != "kernel" or (
+                op.kind == "gemm" and any(nest.ops[0].kind != "gemm" for nest in segments[-1][1])):
+            segments.append(("kernel", []))     # a kernel: its matrix products, then its loops (kernels
+            #                                     split there are shared by more programs: fewer compiles)
         nests = segments[-1][1]
         if not nests or not _fits(nests[-1], op, arrays):
             nests.append(Nest(op.shape))
