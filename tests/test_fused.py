@@ -202,7 +202,7 @@ def test_random_steps_of_the_fuzz_suite_fused_equal_eager():
     from hypothesis import HealthCheck, given, settings
     from test_fuzz_compile import CALLS, Setup, specs
 
-    @settings(max_examples=6, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=4, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
     @given(specs())
     def check(spec):
         if spec.user_noise:
