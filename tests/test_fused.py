@@ -286,3 +286,18 @@ def test_kernels_compile_into_a_fresh_cache_folder(tmp_path, monkeypatch):
     written = sorted(p.name for p in tmp_path.iterdir())
     assert any(name.startswith("kernels_") and name.endswith(".py") for name in written), written
     assert (tmp_path / "__pycache__").is_dir()            # numba's cache of their machine code
+
+
+def test_fit_on_the_fused_backend_follows_the_eager_fit(monkeypatch):
+    """Autoencoder.fit compiles its step with the default backend: set to "fused", its history and
+    weights follow the eager fit's (the last, smaller batch is a second program)."""
+    X = tg.data.load_digits()[0][:200]
+    runs = {}
+    for compile_ in (False, True):
+        monkeypatch.setenv("TINYGRAD_AE_COMPILE_BACKEND", "fused")
+        ae = tg.Autoencoder(64, 16, seed=0)
+        runs[compile_] = ae, ae.fit(X, epochs=3, batch_size=64, seed=1, compile=compile_)
+    (eager, h_eager), (fused_ae, h_fused) = runs[False], runs[True]
+    assert np.allclose(h_fused["train"], h_eager["train"], rtol=1e-5, atol=0)
+    for p, q in zip(fused_ae.parameters(), eager.parameters()):
+        assert_close(p.data, q.data, "a parameter after fit")

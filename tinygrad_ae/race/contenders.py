@@ -4,6 +4,9 @@ Each one builds from a `Problem` and offers `step()` (one training step) and `lo
 (for the gate). PyTorch, HIPS autograd and MyGrad are imported only when raced, and skipped with a
 note saying how to install them when they are missing.
 """
+import os
+import sys
+
 import numpy as np
 
 from .. import optim
@@ -221,6 +224,7 @@ class JaxStep(Contender):
 
     def __init__(self, problem):
         super().__init__(problem)
+        _jax_threads()
         import jax
         import jax.numpy as jnp
         self.jax = jax
@@ -261,11 +265,26 @@ TRACEABLE = ("tinygrad_ae", "tinygrad_ae compiled", "tinygrad_ae fused", BASELIN
              "MyGrad")
 
 
+def _jax_threads():
+    """XLA's CPU runtime runs its own thread pool, blind to OPENBLAS_NUM_THREADS and to its own
+    XLA_FLAGS thread options (measured: 1.85x its wall time in CPU time at the wide size); it sizes the
+    pool by the process's CPU affinity. So with one BLAS thread, a race that imports JAX keeps its
+    process (and the workers it starts) to one CPU, before jax is first imported: every contender
+    then computes on one core."""
+    if "jax" not in sys.modules and os.environ.get("OPENBLAS_NUM_THREADS") == "1" and \
+            hasattr(os, "sched_setaffinity"):
+        cpus = os.sched_getaffinity(0)
+        if len(cpus) > 1:
+            os.sched_setaffinity(0, {min(cpus)})
+
+
 def available(name):
     """None if the contender can run here, else the note that says why it is skipped."""
     module = getattr(CONTENDERS[name], "module", None)
     if module is None:
         return None
+    if module == "jax":
+        _jax_threads()
     try:
         __import__(module)
     except ImportError as error:

@@ -1,11 +1,12 @@
-"""The fused replay: the Python driver that calls BLAS, the kernels, and numpy for the rest.
+"""The fused replay: the Python driver that calls the kernels, and numpy for the rest.
 
 `lower(program)` groups the planned program's calls (fuse.py), writes one numba kernel per run of
 loop-able calls (kernels.py), each into a module file in the kernel cache named by its source's hash
 (so a kernel two programs share compiles once, and numba's own cache finds its machine code in the
 next process), and replaces the program's replay by
-a driver of the same shape as emit.py's: the same location checks, guards, BLAS calls, numpy calls
-for what has no loop (each under its error state), .grad assignments and outputs. A kernel takes the
+a driver of the same shape as emit.py's: the same location checks, guards, numpy calls for what has
+no loop (np.dot where numpy's gemm was not found; each call under its error state), .grad assignments
+and outputs. A kernel takes the
 addresses of its buffers in one int64 array (bound once: the planned buffers never move) and the
 step's array arguments it reads.
 """

@@ -1,8 +1,9 @@
 """Lowering a planned program: which calls become loops, and how they group into kernels.
 
 Each call is either an `Op` (an elementwise ufunc, np.where, np.clip, a copy or fill, a reduction, a
-vdot: something a loop computes element by element) or stays a numpy call (a matrix product: BLAS; a
-guard; anything else, listed as a fallback). Consecutive ops make one kernel; inside a kernel,
+vdot: something a loop computes element by element; a 2-D matrix product: numpy's cblas gemm, called
+by the kernel) or stays a numpy call (a guard; a product BLAS cannot take as laid out; anything else,
+listed as a fallback). Consecutive ops make one kernel; inside a kernel,
 consecutive ops over the same iteration shape make one loop nest, unless one reads memory another
 writes through a different index (a broadcast, a view, a block of shared memory, a reduction not yet
 complete): then a new nest starts. A temp written and read only inside one nest is never stored: it
@@ -16,7 +17,7 @@ from . import blas
 from .mathf import POINTER
 from .scalar import elementwise_kind
 
-BLAS = {np.matmul, np.dot}            # matrix products: numpy's own BLAS call, from the driver
+BLAS = {np.matmul, np.dot}            # matrix products: numpy's own BLAS (in a kernel, or np.dot)
 _REDUCE_FUNCTIONS = {np.sum: np.add, np.max: np.maximum, np.amax: np.maximum, np.min: np.minimum,
                      np.amin: np.minimum, np.prod: np.multiply}
 _REDUCE_UFUNCS = {np.add, np.multiply, np.maximum, np.minimum, np.logical_and, np.logical_or}
