@@ -40,9 +40,15 @@ def _timed(step, reps):
     return elapsed / reps * 1e6, (_minor_faults() - faults) / reps
 
 
+WARM_UP_CALLS = 5   # tg.compile: an eager call, two captures, the first replay (where the fused backend
+#                     compiles its kernels), then one replay more, before any step is timed
+
+
 def warm_up(step, seconds):
-    """Run a few steps (at least 3, about `seconds` in all); return the repetitions that make one
-    measurement last about `seconds`."""
+    """Run a few steps (at least WARM_UP_CALLS + 1, about `seconds` in all); return the repetitions
+    that make one measurement last about `seconds`."""
+    for _ in range(WARM_UP_CALLS):
+        step()
     per_step, reps = _timed(step, 1)[0], 1
     while True:
         per_step = _timed(step, reps)[0]
