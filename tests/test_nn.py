@@ -232,3 +232,8 @@ def test_load_state_dict_reports_every_problem():
     state["bogus"] = np.zeros(1)
     with pytest.raises(ValueError, match=r"missing key 'scale'.*unexpected key 'bogus'"):
         model.load_state_dict(state)
+
+
+def test_linear_and_the_autoencoder_still_take_numpys_dtype_strings():
+    assert nn.Linear(3, 2, dtype="float64").weight.dtype == np.float64
+    assert tg.Autoencoder(6, 2, dtype="float32", seed=0).encoder.weight.dtype == np.float32

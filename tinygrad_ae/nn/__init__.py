@@ -26,7 +26,9 @@ class Linear(Module):
                 raise ValueError(f"Linear: {label} must be a positive integer, got {n!r}")
         if device is not None:
             dtypes.check_device("Linear", device)
-        dtype = dtypes.get_default_dtype() if dtype is None else dtypes.as_dtype("Linear", dtype)
+        # a string is numpy's spelling ("float32"), which Linear took before torch's dtypes came
+        dtype = (dtypes.get_default_dtype() if dtype is None else np.dtype(dtype) if isinstance(dtype, str)
+                 else dtypes.as_dtype("Linear", dtype))
         if dtype.kind != "f":
             raise TypeError(f"Linear: dtype must be a floating type such as torch.float32, got {dtype}")
         self.in_features, self.out_features = int(in_features), int(out_features)
