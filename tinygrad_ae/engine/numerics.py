@@ -72,19 +72,6 @@ def clamped_log(x):
         ErrorState.exit(token)
 
 
-def log1p(x):
-    """np.log1p(x) for 0 <= x <= 1 (the logistic loss's log1p(exp(-|a|))). numpy's float32 log1p is a
-    scalar loop (1.6 ms) and its log a vectorized one (0.34 ms), so float32 goes through the log:
-    u = 1 + x rounds, the rounding error (u - 1) - x is exact (u - 1 is, by Sterbenz's lemma), and
-    subtracting error / u from log(u) corrects it to first order: within 4 ulps of np.log1p, in
-    0.6 ms (where x <= 2**-24, u is 1 and the result is x). Other dtypes: np.log1p itself (float64's
-    log is a scalar loop too, and no faster)."""
-    if x.dtype != np.float32:
-        return np.log1p(x)
-    u = 1 + x
-    return np.log(u) - ((u - 1) - x) / u
-
-
 def softmax(x, axis=-1):
     """exp(x) / sum(exp(x)) on an ndarray or a Tensor, shifted by the (constant) max so that exp
     never overflows; the shift does not change the value, so no gradient needs to flow through it."""
