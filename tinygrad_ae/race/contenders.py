@@ -261,7 +261,8 @@ class JaxStep(Contender):
 CONTENDERS = {cls.name: cls for cls in (TinygradStep, CompiledTinygradStep, FusedTinygradStep, NumpyBaseline,
                                         FoldedNumpyBaseline, NaiveNumpy, TorchStep, JaxStep, AutogradStep, MyGradStep)}
 # numpy-based contenders whose allocations tracemalloc sees (PyTorch's allocator is invisible to it)
-TRACEABLE = ("tinygrad_ae", "tinygrad_ae compiled", "tinygrad_ae fused", BASELINE, FoldedNumpyBaseline.name, "naive numpy", "HIPS autograd",
+TRACEABLE = ("tinygrad_ae", "tinygrad_ae compiled", "tinygrad_ae fused", BASELINE, FoldedNumpyBaseline.name,
+             "naive numpy", "HIPS autograd",
              "MyGrad")
 
 

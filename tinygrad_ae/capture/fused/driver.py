@@ -34,7 +34,7 @@ def cache_dir():
     choices = [os.environ.get("TINYGRAD_AE_KERNEL_CACHE"),
                os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "tinygrad_ae",
                             "kernels"),
-               os.path.join(tempfile.gettempdir(), f"tinygrad_ae-kernels-{os.getuid() if hasattr(os, 'getuid') else 0}")]
+               os.path.join(tempfile.gettempdir(), f"tinygrad_ae-kernels-{getattr(os, 'getuid', lambda: 0)()}")]
     for folder in choices:
         if not folder:
             continue
@@ -108,7 +108,8 @@ def lower(program):
         lines.append(f"    {name}({', '.join([f'addrs_{name}'] + [b.name for b in kernel_args])})")
     module_source = header() + "".join(f"\n\n# kernel{i}\n{src}\n" for i, src in enumerate(sources))
     body = emit._location_checks(program, gen) + views + lines
-    body += [f"    {gen.constant(tensor)}.grad = {'None' if b is None else gen.names[b]}" for tensor, b in program.grads]
+    body += [f"    {gen.constant(tensor)}.grad = {'None' if b is None else gen.names[b]}"
+             for tensor, b in program.grads]
     gen.body = body
     gen.outputs = [gen.names[b] for b in program.outputs]
     head = f"def replay({', '.join(b.name for b in args)}):"

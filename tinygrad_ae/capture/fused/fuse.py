@@ -91,7 +91,8 @@ def _gemm(call):
             and blas.routine(out.dtype) is not None and out.kind != "arg" and out.root.kind != "arg"):
         return None
     (m, k), (k2, n) = a.shape, b.shape
-    if k != k2 or out.shape != (m, n) or min(m, n, k) < 1 or out.strides != (n * out.dtype.itemsize, out.dtype.itemsize):
+    item = out.dtype.itemsize
+    if k != k2 or out.shape != (m, n) or min(m, n, k) < 1 or out.strides != (n * item, item):
         return None
     if blas.layout(a, m, k) is None or blas.layout(b, k, n) is None:
         return None
