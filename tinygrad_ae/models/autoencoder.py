@@ -36,10 +36,11 @@ penalties' formulas penalties.py's, and fit, train_epoch and evaluate run traini
 """
 import numpy as np
 
-from .. import capture, nn, random
+from .. import nn, random
 from .. import functional as F
 from . import penalties, spec
 from ..data.rows import validate_rows
+from . import steps
 from ..engine.tensor import Tensor
 
 
@@ -137,10 +138,7 @@ class Autoencoder(nn.Module):
                 f"tied={self.tied}, loss={self.loss_name!r}, dtype={self.dtype}{extra})")
 
     # ----- the forward pass, in the lecture's names -------------------------------------------
-    def _as_input(self, x):
-        if isinstance(x, Tensor):
-            return x
-        return Tensor(validate_rows(x, self.n_inputs, "x").astype(self.dtype, copy=False))
+    _as_input = steps.as_input
 
     def encode(self, x):
         """h = g(W x + b) for every row of x (deep: through every encoder layer, to the code)."""
@@ -270,13 +268,7 @@ class Autoencoder(nn.Module):
         compile=True makes it a tg.compile step: eager at its first call, captured at the next two, then
         replayed as a planned numpy program with bit for bit the same results; the last, smaller batch
         of an epoch gets a program of its own."""
-        def step(x, x_in=None):
-            optimizer.zero_grad()
-            loss = self._loss(x, x_in)
-            loss.backward()
-            optimizer.step()
-            return loss
-        return capture.compile(step) if compile else step
+        return steps.training_step(self, optimizer, Autoencoder._loss, compile)
 
     # The loop builds on the model (training/ imports models/, not the other way round), so these entry
     # points import it when they are called: nothing in models/ needs training/ to load or to be read.

@@ -27,9 +27,10 @@ Training runs the package's one loop (training/loop.py), as the VAE and MADE do 
 """
 import numpy as np
 
-from .. import capture, nn, random
+from .. import nn, random
 from .. import functional as F
 from ..data.rows import validate_rows
+from . import steps
 from ..engine.tensor import Tensor, no_grad
 from . import spec
 
@@ -210,13 +211,7 @@ class ConvAutoencoder(nn.Module):
         """step(x): zero_grad, loss, backward, step on a checked batch; a tg.compile step by default (captured
         at its second and third calls, then replayed with its default backend; tg.compile warns and stays
         eager, saying why, if it cannot replay the step)."""
-        def step(x):
-            optimizer.zero_grad()
-            loss = self._loss(x)
-            loss.backward()
-            optimizer.step()
-            return loss
-        return capture.compile(step) if compile else step
+        return steps.training_step(self, optimizer, type(self)._loss, compile)
 
     def fit(self, X, epochs=10, batch_size=64, lr=1e-3, optimizer="adam", shuffle=True, seed=None,
             X_val=None, callback=None, *, on_step=None, history=None, compile=True):

@@ -16,9 +16,10 @@ The degrees come from the model's generator (seed=), so a seed gives the same ma
 """
 import numpy as np
 
-from .. import capture, nn, random
+from .. import nn, random
 from .. import functional as F
 from ..data.rows import validate_rows
+from . import steps
 from ..engine.tensor import Tensor, no_grad
 
 
@@ -79,10 +80,7 @@ class MADE(nn.Module):
     def __repr__(self):
         return f"MADE(n_inputs={self.n_inputs}, n_hidden={self.n_hidden}, dtype={self.dtype})"
 
-    def _as_input(self, x):
-        if isinstance(x, Tensor):
-            return x
-        return Tensor(validate_rows(x, self.n_inputs, "x").astype(self.dtype, copy=False))
+    _as_input = steps.as_input
 
     def forward(self, x):
         """The logits of p(x_d = 1 | x_<d), d = 1..D, for every row of x."""
@@ -136,13 +134,7 @@ class MADE(nn.Module):
 
     def training_step(self, optimizer, compile=True):
         """step(x): zero_grad, loss, backward, step on a checked batch; a tg.compile step by default."""
-        def step(x):
-            optimizer.zero_grad()
-            loss = self._loss(x)
-            loss.backward()
-            optimizer.step()
-            return loss
-        return capture.compile(step) if compile else step
+        return steps.training_step(self, optimizer, type(self)._loss, compile)
 
     def fit(self, X, epochs=10, batch_size=64, lr=1e-3, optimizer="adam", shuffle=True, seed=None,
             X_val=None, callback=None, *, on_step=None, history=None, compile=True):

@@ -17,9 +17,10 @@ step sees new noise at every call.
 """
 import numpy as np
 
-from .. import capture, nn, random
+from .. import nn, random
 from .. import functional as F
 from ..data.rows import validate_rows
+from . import steps
 from ..engine.tensor import Tensor, no_grad
 from . import spec
 
@@ -37,6 +38,11 @@ def gaussian_kl(mu, logvar):
     """KL(N(mu, diag(exp(logvar))) || N(0, I)) in closed form, -1/2 sum(1 + logvar - mu^2 - exp(logvar)):
     summed over the latent units, mean over the rows (Tensors in, a 0-d Tensor out)."""
     return (1 + logvar - mu * mu - logvar.exp()).sum() * (-0.5 / mu.shape[0])
+
+
+def _objective(model, x, eps):
+    """The negative ELBO of a checked batch with its noise eps: what a VAE's training step minimizes."""
+    return model._terms(x, eps)["objective"]
 
 
 class VAE(nn.Module):
@@ -58,10 +64,7 @@ class VAE(nn.Module):
     def __repr__(self):
         return f"VAE(n_inputs={self.n_inputs}, n_hidden={self.n_hidden}, n_latent={self.n_latent}, dtype={self.dtype})"
 
-    def _as_input(self, x):
-        if isinstance(x, Tensor):
-            return x
-        return Tensor(validate_rows(x, self.n_inputs, "x").astype(self.dtype, copy=False))
+    _as_input = steps.as_input
 
     # ----- the model --------------------------------------------------------------------------------
     def encode(self, x):
@@ -150,13 +153,7 @@ class VAE(nn.Module):
 
     def training_step(self, optimizer, compile=True):
         """step(x, eps): zero_grad, loss, backward, step; a tg.compile step by default (see Autoencoder's)."""
-        def step(x, eps):
-            optimizer.zero_grad()
-            loss = self._terms(x, eps)["objective"]
-            loss.backward()
-            optimizer.step()
-            return loss
-        return capture.compile(step) if compile else step
+        return steps.training_step(self, optimizer, _objective, compile)
 
     def fit(self, X, epochs=10, batch_size=64, lr=1e-3, optimizer="adam", shuffle=True, seed=None,
             X_val=None, callback=None, *, on_step=None, history=None, compile=True):
