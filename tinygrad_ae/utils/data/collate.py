@@ -58,15 +58,7 @@ def default_collate(batch):
     if isinstance(elem, (str, bytes)):
         return batch
     if isinstance(elem, collections.abc.Mapping):
-        fields = {key: default_collate([sample[key] for sample in batch]) for key in elem}
-        try:
-            if isinstance(elem, collections.abc.MutableMapping):
-                clone = copy.copy(elem)
-                clone.update(fields)
-                return clone
-            return type(elem)(fields)
-        except TypeError:
-            return fields
+        return _like_mapping(elem, {key: default_collate([sample[key] for sample in batch]) for key in elem})
     if isinstance(elem, tuple) and hasattr(elem, "_fields"):          # a namedtuple
         return type(elem)(*(default_collate(samples) for samples in zip(*batch)))
     if isinstance(elem, collections.abc.Sequence):
@@ -88,6 +80,19 @@ def default_collate(batch):
     raise TypeError(_ERROR.format(type(elem)))
 
 
+def _like_mapping(mapping, fields):
+    """`fields` in a mapping of `mapping`'s type, as torch does: a copy of it updated (an OrderedDict, a
+    defaultdict keep what they are), or type(mapping)(fields); a plain dict if neither works."""
+    try:
+        if isinstance(mapping, collections.abc.MutableMapping):
+            clone = copy.copy(mapping)
+            clone.update(fields)
+            return clone
+        return type(mapping)(fields)
+    except TypeError:
+        return fields
+
+
 def default_convert(data):
     """torch's default_convert: numpy arrays and scalars in one sample become tensors (text and object
     arrays stay arrays), recursively through dicts, namedtuples, tuples (giving lists) and lists;
@@ -99,15 +104,7 @@ def default_convert(data):
     if isinstance(data, (np.bool_, np.number)):
         return factories.as_tensor(data)
     if isinstance(data, collections.abc.Mapping):
-        fields = {key: default_convert(data[key]) for key in data}
-        try:
-            if isinstance(data, collections.abc.MutableMapping):
-                clone = copy.copy(data)
-                clone.update(fields)
-                return clone
-            return type(data)(fields)
-        except TypeError:
-            return fields
+        return _like_mapping(data, {key: default_convert(data[key]) for key in data})
     if isinstance(data, tuple) and hasattr(data, "_fields"):
         return type(data)(*(default_convert(d) for d in data))
     if isinstance(data, tuple):
