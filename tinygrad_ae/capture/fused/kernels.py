@@ -59,15 +59,18 @@ class _Writer:
         if key not in self.pointer:
             name = f"p{len(self.pointer)}"
             self.pointer[key] = name
-            if b.root.kind == "arg":
-                if b.root not in self.args:
-                    self.args.append(b.root)
-                where = f"np.int64({b.root.name}.ctypes.data) + {b.offset}"
-            else:
-                where = f"addrs[{len(self.slots)}]"
-                self.slots.append(b)
-            self.preamble.append(f"    {name} = {POINTER[b.dtype.name]}({where})")
+            self.preamble.append(f"    {name} = {POINTER[b.dtype.name]}({self.address_source(b)})")
         return self.pointer[key]
+
+    def address_source(self, b):
+        """Source for b's address: an argument's data pointer plus b's offset (the argument becomes a
+        parameter of the kernel), or the next slot of the `addrs` array the driver fills."""
+        if type(b) is not tuple and b.root.kind == "arg":
+            if b.root not in self.args:
+                self.args.append(b.root)
+            return f"np.int64({b.root.name}.ctypes.data) + {b.offset}"
+        self.slots.append(b)
+        return f"addrs[{len(self.slots) - 1}]"
 
     def addr(self, b):
         """The address (an int64 local) of buffer b, or of numpy's BLAS routine for b = ("blas", dtype)."""
@@ -75,14 +78,7 @@ class _Writer:
         if key not in self.pointer:
             name = f"a{len(self.pointer)}"
             self.pointer[key] = name
-            if type(b) is not tuple and b.root.kind == "arg":
-                if b.root not in self.args:
-                    self.args.append(b.root)
-                where = f"np.int64({b.root.name}.ctypes.data) + {b.offset}"
-            else:
-                where = f"addrs[{len(self.slots)}]"
-                self.slots.append(b)
-            self.preamble.append(f"    {name} = {where}")
+            self.preamble.append(f"    {name} = {self.address_source(b)}")
         return self.pointer[key]
 
     def load(self, b, strides, current, body):
