@@ -329,10 +329,12 @@ def test_error_state_follows_the_state_it_is_entered_from():
 # ---------------------------------------------------------------- numerics.py's faster spellings equal the plain ones
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_matmul_is_the_matmul_operator_bit_for_bit(dtype):
+def test_linear_forward_is_the_matmul_operator_bit_for_bit(dtype):
+    """Linear's forward spells x @ W.T as np.dot on matrices: the same BLAS call, the same bits."""
     rng = np.random.default_rng(1)
     x, w = rng.standard_normal((256, 784)).astype(dtype), rng.standard_normal((128, 784)).astype(dtype)
-    np.testing.assert_array_equal(numerics.matmul(x, w.T), x @ w.T)        # np.dot, on matrices
+    forward = ops.Linear().forward
+    np.testing.assert_array_equal(forward(x, w), x @ w.T)                  # np.dot, on matrices
     batch = rng.standard_normal((3, 5, 784)).astype(dtype)
-    np.testing.assert_array_equal(numerics.matmul(batch, w.T), batch @ w.T)  # @ itself, beyond matrices
-    np.testing.assert_array_equal(numerics.matmul(x[0], w.T), x[0] @ w.T)
+    np.testing.assert_array_equal(forward(batch, w), batch @ w.T)          # @ itself, beyond matrices
+    np.testing.assert_array_equal(forward(x[0], w), x[0] @ w.T)

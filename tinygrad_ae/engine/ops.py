@@ -32,7 +32,7 @@ Numerics (the helpers, and each faster spelling's measured reason, are in numeri
 """
 import numpy as np
 
-from .numerics import clamped_log, column_sums, dispatches, matmul, one_hot, sigmoid, softmax
+from .numerics import clamped_log, column_sums, dispatches, one_hot, sigmoid, softmax
 
 
 class Function:
@@ -310,7 +310,9 @@ class Linear(Function):
     __slots__ = ()
 
     def forward(self, x, weight, bias=None):
-        out = matmul(x, weight.T)
+        # np.dot: matmul's BLAS call, bit for bit, without the generalized-ufunc machinery (1.7 against
+        # 2.3 us at 16x64 @ 64x16 float32); written here, not as a helper, as a call less (0.12 us at tiny)
+        out = np.dot(x, weight.T) if x.ndim == 2 else x @ weight.T
         return out if bias is None else out + bias
 
     def backward(self, grad, out, x, weight, bias=None):
@@ -358,9 +360,15 @@ class BCEWithLogitsSum(Function):
     def backward(self, grad, out, logits, target, scale):
         positive = logits >= 0                      # a constant mask
         e, self.exp_neg_abs = self.exp_neg_abs, None
-        if e is None or not isinstance(logits, np.ndarray):
-            e = np.exp(np.where(positive, -logits, logits))   # exp(-|a|), each branch differentiable
-        s = (e + positive * (1 - e)) / (1 + e)      # sigmoid(a): 1/(1+e) where a >= 0, else e/(1+e)
+        if e is not None and isinstance(logits, np.ndarray):
+            # sigmoid(a) = 1/(1+e) where a >= 0, else e/(1+e); the numerator is max(e, positive) as e is in
+            # (0, 1]: four branch-free calls (np.where's random branches: 720 against 45 us at 256x784),
+            # faster than 1/(1+exp(-a)) at 16x64 (5.3 against 5.5 us) and at 256x784 (151 against 220 us)
+            s = np.maximum(e, positive)
+            s /= 1 + e                              # (s is new: dividing it in place is safe)
+        else:                                       # on Tensors (create_graph): each branch differentiable
+            e = np.exp(np.where(positive, -logits, logits))   # exp(-|a|)
+            s = (e + positive * (1 - e)) / (1 + e)
         return (s - target) * (grad * scale), (logits * (-scale * grad) if self.needs_grad(1) else None)
 
 

@@ -332,8 +332,11 @@ def _reverse_topological_order(roots, check_freed=False):
     recursion), newest first. check_freed: refuse a graph part of which an earlier backward() freed,
     before any gradient is computed."""
     seen = set(roots)
-    tensors = [tensor for tensor in seen if tensor._ctx is not None]     # (a leaf root has no graph)
-    stack = list(tensors)
+    tensors = []                                # (a loop, not a comprehension: no frame of its own in 3.11)
+    for tensor in seen:
+        if tensor._ctx is not None:             # (a leaf root has no graph)
+            tensors.append(tensor)
+    stack = tensors[:]
     while stack:
         ctx = stack.pop()._ctx
         if check_freed and ctx.arrays is None:

@@ -30,7 +30,32 @@ class SGD(Optimizer):
     def numbers_of(self, lr, momentum, dampening, weight_decay, nesterov, maximize):
         return dict(lr=lr, momentum=momentum, dampening=dampening, one_minus_dampening=1.0 - dampening,
                     nesterov=nesterov, weight_decay=weight_decay, maximize=maximize,
-                    adjusted=maximize or weight_decay != 0)
+                    adjusted=maximize or weight_decay != 0, plain=not maximize and weight_decay == 0 == momentum)
+
+    def step(self, closure=None):
+        """The rule for every parameter with a gradient; plain SGD (no momentum, decay or maximize: a bool,
+        so changing it renews the numbers and a captured step captures again) as p -= γ g right here.
+        Why not through update(): the tiny autoencoder's step feels a method call per parameter (4.4
+        against 3.9 us for its four parameters). Otherwise the base class's loop, line for line."""
+        if closure is not None:
+            return super().step(closure)
+        multiply, subtract = np.multiply, np.subtract
+        for group in self._param_groups:
+            numbers = group.numbers
+            for p, w in group.work:
+                g = p._grad
+                if g is not None:
+                    data = p.data
+                    n = numbers.get(data.dtype)
+                    if n is None:
+                        n = group.numbers_for(data.dtype)
+                    if n.plain:
+                        s = w["scratch"]
+                        multiply(g, n.lr, s)                # p = p - γ g, no temporary
+                        subtract(data, s, data)
+                    else:
+                        self.update(p, g, n, w)
+        return None
 
     def update(self, p, g, n, work):
         s = work["scratch"]
