@@ -266,8 +266,9 @@ class Autoencoder(nn.Module):
         A denoising model's step is step(x, x_in), x_in = encoder_input(x): the noise is drawn outside the
         step, so a compiled step sees new noise at every call instead of replaying the captured draw.
         compile=True makes it a tg.compile step: eager at its first call, captured at the next two, then
-        replayed as a planned numpy program with bit for bit the same results; the last, smaller batch
-        of an epoch gets a program of its own."""
+        replayed as a planned program (numpy backend: bit for bit the eager results; the fused backend,
+        the default when numba is installed: equal to float tolerance, see tg.compile); the last, smaller
+        batch of an epoch gets a program of its own."""
         return steps.training_step(self, optimizer, Autoencoder._loss, compile)
 
     # The loop builds on the model (training/ imports models/, not the other way round), so these entry

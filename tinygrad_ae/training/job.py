@@ -204,7 +204,8 @@ def train(run, on_batch=None, log=print, compile=True):
 
     on_batch(epoch, batch_index, loss) runs after every optimizer step, epoch counted from 1 (tests use it
     to interrupt). Raises TrainingDiverged or KeyboardInterrupt; the last checkpoint written stays.
-    compile=False (--no-compile) runs the steps eagerly; the results are the same, bit for bit.
+    compile=False (--no-compile) runs the steps eagerly; the results are the same (bit for bit on the
+    numpy backend, to float tolerance on the fused one).
     """
     if run.epoch >= run.opts["epochs"]:
         return

@@ -69,7 +69,7 @@ def fit(model, X, epochs=10, batch_size=64, lr=1e-3, optimizer="adam", shuffle=T
       on_step(epoch, batch_index, batch_loss) after every optimizer step (e.g. a progress bar);
       callback(epoch, history) after every epoch; returning False stops early.
     compile: run the steps through tg.compile (see Autoencoder.training_step); False runs them eagerly,
-    with bit for bit the same results.
+    with the same results (bit for bit on the numpy backend, to float tolerance on the fused one).
     A loss that becomes NaN or inf raises TrainingDiverged (a FloatingPointError) at once;
     KeyboardInterrupt goes through, leaving the model as it is after the last step."""
     X = model.check_data(X)
