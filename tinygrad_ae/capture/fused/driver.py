@@ -103,8 +103,7 @@ def lower(program):
         source, slots, kernel_args = kernel_source("kernel", seg[1], regs, lambda b: address(b, program.arrays))
         sources.append(source)
         gen.namespace[name] = load(header() + "\n\n" + source + "\n").kernel
-        gen.namespace[f"addrs_{name}"] = np.array([blas.routine(b[1])[0] if type(b) is tuple else
-                                                   address(b, program.arrays) for b in slots], np.int64)
+        gen.namespace[f"addrs_{name}"] = np.array([_slot(b, program) for b in slots], np.int64)
         lines.append(f"    {name}({', '.join([f'addrs_{name}'] + [b.name for b in kernel_args])})")
     module_source = header() + "".join(f"\n\n# kernel{i}\n{src}\n" for i, src in enumerate(sources))
     body = emit._location_checks(program, gen) + views + lines
@@ -119,6 +118,18 @@ def lower(program):
     program.generated, program.run, program.source, program.scalars = gen, gen.function, gen.source, gen.scalars
     program.fused = Fused(segments, sources, fallbacks, module_source, regs)
     return program
+
+
+def _slot(b, program):
+    """The address in a kernel's addrs slot: numpy's BLAS routine ("blas", dtype), a private scratch
+    array ("scratch", dtype, size, n: kept alive by the program), or a buffer's first element."""
+    if type(b) is not tuple:
+        return address(b, program.arrays)
+    if b[0] == "blas":
+        return blas.routine(b[1])[0]
+    scratch = np.empty(b[2], b[1])
+    program.scratch = getattr(program, "scratch", []) + [scratch]
+    return scratch.ctypes.data
 
 
 def _numpy_lines(call, gen):

@@ -242,6 +242,12 @@ def _self_consistent(op, arrays):
                    if not (a[0] is op.out and b[0] is op.out) and "total" not in (a[2], b[2]))
 
 
+def _overlap(a, b, arrays):
+    space_a, low_a, high_a = region(a, arrays)
+    space_b, low_b, high_b = region(b, arrays)
+    return space_a == space_b and low_a < high_b and low_b < high_a
+
+
 def _add(nest, op):
     nest.accesses += accesses_of(op)
     nest.ops.append(op)
@@ -253,7 +259,9 @@ def group(calls, arrays):
     segments = []
     for call in calls:
         op, why = as_op(call)
-        if op is not None and not _self_consistent(op, arrays):
+        if op is not None and op.kind == "gemm" and any(_overlap(op.out, b, arrays) for b in op.operands):
+            op, why = None, None        # BLAS may not write where it reads: np.dot copies such operands first
+        elif op is not None and not _self_consistent(op, arrays):
             op, why = None, "reads its output's memory through another index"
         if op is None:
             segments.append(("numpy", call, why))
