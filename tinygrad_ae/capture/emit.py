@@ -19,6 +19,7 @@ import math
 import numpy as np
 
 from ..engine.numerics import ErrorState
+from ..engine.tensor import Tensor, wrap
 from .calls import Buffer, strided_view
 
 MISS = object()             # a replay that cannot run (the state changed, or a guard failed): run eagerly
@@ -73,7 +74,7 @@ def replay(program):
     views = _bind_buffers(program, gen)
     lines = [f"def replay({', '.join(b.name for b in args)}):"]
     lines += _location_checks(program, gen) + views + _call_lines(program, gen)
-    lines += [f"    {gen.constant(tensor)}.grad = {'None' if b is None else gen.names[b]}" for tensor, b in program.grads]
+    lines += grad_lines(program, gen)
     gen.body = lines[1:]
     gen.outputs = [gen.names[b] for b in program.outputs]
     lines.append(f"    return ({''.join(name + ', ' for name in gen.outputs)})")
@@ -81,6 +82,24 @@ def replay(program):
     exec(compile(gen.source, "<tg.compile program>", "exec"), gen.namespace)
     gen.function = gen.namespace["replay"]
     return gen
+
+
+def grad_lines(program, gen):
+    """The .grad assignments the step made. A planned gradient has a fixed shape and floating dtype, so
+    where the tensor's data still has that shape the setter's checks are proven and the array is
+    stored directly (the setter costs a third of a microsecond); otherwise the setter runs and says
+    what is wrong."""
+    lines = []
+    for tensor, b in program.grads:
+        name = gen.constant(tensor)
+        if b is None:
+            lines.append(f"    {name}.grad = None")
+        elif type(tensor).grad is Tensor.grad and b.dtype.kind == "f":
+            lines += [f"    if {name}.data.shape == {b.shape!r}:", f"        {name}._grad = {gen.names[b]}",
+                      "    else:", f"        {name}.grad = {gen.names[b]}"]
+        else:
+            lines.append(f"    {name}.grad = {gen.names[b]}")
+    return lines
 
 
 def _scalars(program):
@@ -238,7 +257,7 @@ def entry_point(program, spec, tensor_type, rebuild):
     checks, then the replay's lines, then the result built from the outputs."""
     gen = program.generated
     ns = gen.namespace
-    ns.update(Tensor=tensor_type, WRONG_ARGUMENTS=WRONG_ARGUMENTS, _rebuild=rebuild, _template=program.template)
+    ns.update(Tensor=tensor_type, _wrap=wrap, WRONG_ARGUMENTS=WRONG_ARGUMENTS, _rebuild=rebuild, _template=program.template)
     lines = [f"def call({', '.join(f'a{i}' for i in range(len(spec)))}):"]
     for i, (is_tensor, shape, dtype, strides) in enumerate(spec):
         ns[f"dtype{i}"] = dtype
@@ -254,7 +273,9 @@ def entry_point(program, spec, tensor_type, rebuild):
         b, name = program.outputs[index], gen.outputs[index]
         copy = name if b in gen.scalars and b.dtype.kind == "f" else (
             f"np.array({name})" if b in gen.scalars else f"{name}.copy()")
-        lines.append(f"    return Tensor({copy})")
+        # a floating array is what Tensor() keeps as it is: wrap() skips its checks (half a microsecond)
+        maker = "_wrap" if tensor_type is Tensor and b.dtype.kind == "f" and b.dtype != np.longdouble else "Tensor"
+        lines.append(f"    return {maker}({copy})")
     else:
         lines.append(f"    return _rebuild(_template, ({''.join(n + ', ' for n in gen.outputs)}))")
     program.entry_source = "\n".join(lines)

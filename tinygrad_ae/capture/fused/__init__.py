@@ -3,10 +3,11 @@
 The planned program (plan.py) is lowered: every run of elementwise calls and reductions becomes loops
 over the planned buffers, a temp used only inside one loop kept in a register; matrix products stay
 numpy's own BLAS routine (cblas gemm, the one np.dot calls), called from inside the kernels where
-numpy's build exposes it (blas.py), else np.dot from the Python driver. A kernel is its products,
-then its loops. Read fuse.py (what fuses with what), scalar.py (one element of an op), kernels.py (a
-kernel's source), mathf.py (the vectorizable exp and log, pointers), blas.py, driver.py (the replay
-and the kernel cache).
+numpy's build exposes it (blas.py), else np.dot from the Python driver. A kernel is every call
+between two numpy calls, products and loops in program order (often the whole step: one dispatch).
+Read fuse.py (what fuses with what), scalar.py (one element of an op), kernels.py (a kernel's
+source), mathf.py (the vectorizable exp and log, pointers), blas.py, driver.py (the replay and the
+kernel cache).
 
 Numerics: not bit for bit the numpy program. Sums run in another order, exp/log are float32
 polynomials within 2-4 ulp of numpy's, and multiply-adds may fuse: a fused step agrees with the eager

@@ -107,8 +107,7 @@ def lower(program):
         lines.append(f"    {name}({', '.join([f'addrs_{name}'] + [b.name for b in kernel_args])})")
     module_source = header() + "".join(f"\n\n# kernel{i}\n{src}\n" for i, src in enumerate(sources))
     body = emit._location_checks(program, gen) + views + lines
-    body += [f"    {gen.constant(tensor)}.grad = {'None' if b is None else gen.names[b]}"
-             for tensor, b in program.grads]
+    body += emit.grad_lines(program, gen)
     gen.body = body
     gen.outputs = [gen.names[b] for b in program.outputs]
     head = f"def replay({', '.join(b.name for b in args)}):"

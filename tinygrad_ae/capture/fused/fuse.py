@@ -266,10 +266,10 @@ def group(calls, arrays):
         if op is None:
             segments.append(("numpy", call, why))
             continue
-        if not segments or segments[-1][0] != "kernel" or (
-                op.kind == "gemm" and any(nest.ops[0].kind != "gemm" for nest in segments[-1][1])):
-            segments.append(("kernel", []))     # a kernel: its matrix products, then its loops (kernels
-            #                                     split there are shared by more programs: fewer compiles)
+        if not segments or segments[-1][0] != "kernel":
+            segments.append(("kernel", []))     # one kernel for every run of ops, products included: each
+            #                                     kernel call costs ~0.3 us of numba's dispatch, a tenth of
+            #                                     the digits step's margin; one bigger kernel compiles as fast
         nests = segments[-1][1]
         if not nests or not _fits(nests[-1], op, arrays):
             nests.append(Nest(op.shape))
