@@ -239,6 +239,24 @@ def test_the_program_shows_the_kernels_source_and_what_stayed_numpy():
     assert kernels.kernel_sources[0].count("gemm_float32_") == 5   # 2 forward products, 3 backward
 
 
+def test_the_loss_scalars_do_not_split_the_decoders_pass():
+    """The cross-entropy's forward, its sum, the backward's sigmoid, the seed's scale and the bias's
+    gradient all run over the decoder's output: one loop nest, though the loss's scalar arithmetic sits
+    between them in program order (fuse._place), and the step still equals the eager one."""
+    ae, opt = make("sigmoid", "sigmoid", False, "bce", np.float32, "sgd")
+    eager_ae, eager_opt = make("sigmoid", "sigmoid", False, "bce", np.float32, "sgd")
+    step, eager = tg.compile(train_step(ae, opt), backend="fused"), train_step(eager_ae, eager_opt)
+    for x in batches(12, np.float32, count=6):
+        got, expected = step(Tensor(x)), eager(Tensor(x))
+        np.testing.assert_allclose(got.data, expected.data, rtol=2e-5)
+    for p, q in zip(ae.parameters(), eager_ae.parameters()):
+        np.testing.assert_allclose(p.data, q.data, rtol=2e-5, atol=1e-6)
+    nests = [nest for seg in step.program.fused.segments if seg[0] == "kernel" for nest in seg[1]]
+    names = [{op.call.name for op in nest.ops} for nest in nests]
+    decoder = [n for n in names if "log1p" in n]
+    assert len(decoder) == 1 and {"exp", "log1p", "maximum", "divide", "vdot"} <= decoder[0], names
+
+
 def test_backend_choices_and_errors(monkeypatch):
     with pytest.raises(ValueError, match="backend must be 'auto', 'fused' or 'numpy'"):
         tg.compile(lambda x: x, backend="jit")

@@ -9,7 +9,8 @@ buffer its own array. The replay computes the same bits with less work, planned 
   * in place: an elementwise ufunc writes into an input of the same shape, dtype and layout when that
     input is dead afterwards (numpy computes an elementwise ufunc identically in place);
   * shared memory: temps whose lifetimes (first write to last read) do not overlap share one block of
-    bytes (a smaller one at the start of a larger one, so it keeps numpy's alignment).
+    bytes (a smaller one at the start of a larger one, so it keeps numpy's alignment); numbers and
+    arrays of at most 64 bytes keep their own.
 Each temp keeps the strides the eager step's array had, so BLAS sees the same layouts. Temps on the
 same bytes with the same layout are one ndarray object: numpy checks an output for overlap with its
 inputs unless it is the very same object, which costs more than the call itself on small arrays.
@@ -49,7 +50,9 @@ class Program:
             span[0], span[1] = min(span[0], self.first[b]), max(span[1], self.last[b])
         slots, slot_of = [], {}                 # slots: [nbytes, free after call index, storage]
         for owner, (start, stop, nbytes) in sorted(spans.items(), key=lambda item: item[1][0]):
-            free = [slot for slot in slots if slot[0] >= nbytes and slot[1] < start]
+            # a number or a tiny array keeps its own block: sharing saves nothing worth having, and a
+            # shared number's bytes order the fused backend's loops (two sums into one block are two loops)
+            free = [slot for slot in slots if slot[0] >= nbytes and slot[1] < start] if nbytes > 64 else []
             if free:                            # the smallest free block it fits in, from its start
                 slot = min(free, key=lambda slot: slot[0])
                 slot[1] = stop

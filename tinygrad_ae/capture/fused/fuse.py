@@ -4,9 +4,10 @@ Each call is either an `Op` (an elementwise ufunc, np.where, np.clip, a copy or 
 vdot: something a loop computes element by element; a 2-D matrix product: numpy's cblas gemm, called
 by the kernel) or stays a numpy call (a guard; a product BLAS cannot take as laid out; anything else,
 listed as a fallback). Consecutive ops make one kernel; inside a kernel,
-consecutive ops over the same iteration shape make one loop nest, unless one reads memory another
-writes through a different index (a broadcast, a view, a block of shared memory, a reduction not yet
-complete): then a new nest starts. A temp written and read only inside one nest is never stored: it
+ops over the same iteration shape make one loop nest, unless one reads memory another writes through
+a different index (a broadcast, a view, a block of shared memory, a reduction not yet complete): then
+a new nest starts. An op may join an earlier nest when nothing in between touches its bytes (_place).
+A temp written and read only inside one nest is never stored: it
 lives in a register (that is the fusion).
 """
 import numpy as np
@@ -197,7 +198,7 @@ class Nest:
     number, stored after the nest)."""
 
     def __init__(self, shape):
-        self.shape, self.ops, self.accesses = shape, [], []
+        self.shape, self.ops, self.accesses, self.touches = shape, [], [], []
 
 
 def accesses_of(op):
@@ -250,6 +251,7 @@ def _overlap(a, b, arrays):
 
 def _add(nest, op):
     nest.accesses += accesses_of(op)
+    nest.touches += _touches(op)
     nest.ops.append(op)
 
 
@@ -270,11 +272,44 @@ def group(calls, arrays):
             segments.append(("kernel", []))     # one kernel for every run of ops, products included: each
             #                                     kernel call costs ~0.3 us of numba's dispatch, a tenth of
             #                                     the digits step's margin; one bigger kernel compiles as fast
-        nests = segments[-1][1]
-        if not nests or not _fits(nests[-1], op, arrays):
-            nests.append(Nest(op.shape))
-        _add(nests[-1], op)
+        _place(segments[-1][1], op, arrays)
     return segments
+
+
+def _touches(op):
+    """(buffer, written?) for every buffer op reads or writes, a product's too: what orders it."""
+    if op.kind == "gemm":
+        return [(b, False) for b in op.operands] + [(op.out, True)]
+    return [(b, mode != "read") for b, _, mode in accesses_of(op)]
+
+
+def _place(nests, op, arrays):
+    """Put op into a nest of its kernel: the earliest nest of its shape that it fits, found walking back
+    over nests that touch none of its bytes (a write on one side or the other), since running op before
+    those is an order nothing can observe; else a new nest at the end. A number (a 0-d op) goes right
+    after the last nest it depends on. This is what makes the loss's scalar arithmetic, which sits
+    between the elementwise passes in program order, stop splitting them: the backward's first
+    elementwise ops then join the forward's loop (one pass over the batch instead of three). Products
+    keep their place."""
+    if op.kind == "gemm":
+        nests.append(Nest(op.shape))
+        _add(nests[-1], op)
+        return
+    mine, found, after = _touches(op), None, 0
+    for k in range(len(nests) - 1, -1, -1):
+        nest = nests[k]
+        if nest.shape == op.shape and _fits(nest, op, arrays):
+            found = nest
+        if any((w or v) and _overlap(b, c, arrays) for b, w in mine for c, v in nest.touches):
+            after = k + 1
+            break
+    if op.shape == () and (found is None or after == len(nests) or found is not nests[after]):
+        found = Nest(())                    # a number: as early as it can be (it costs no loop)
+        nests.insert(after, found)
+    elif found is None:
+        found = Nest(op.shape)
+        nests.append(found)
+    _add(found, op)
 
 
 def registers(segments, outputs, grads, buffers):
