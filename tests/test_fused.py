@@ -324,3 +324,30 @@ def test_fit_on_the_fused_backend_follows_the_eager_fit(monkeypatch):
     assert np.allclose(h_fused["train"], h_eager["train"], rtol=1e-5, atol=0)
     for p, q in zip(fused_ae.parameters(), eager.parameters()):
         assert_close(p.data, q.data, "a parameter after fit")
+
+
+def test_the_cross_entropys_log1p_takes_the_unit_polynomial_and_stays_exact_at_the_extremes():
+    """The cross-entropy's log1p(exp(-|a|)) has its argument proven in [0, 1], so the kernel calls
+    log1p_unit32; at logits of every magnitude (0, tiny, huge, infinite, NaN) the fused loss equals the
+    eager one to 2 ulp, NaN where eager gives NaN. A log1p whose argument is not known to be in [0, 1]
+    (log1p(exp(a))) keeps log1p32."""
+    values = np.array([0.0, -0.0, 1e-30, -1e-8, 0.5, -1.0, 3.0, -17.0, 88.0, -104.0, 1e30, -1e30, np.inf,
+                       -np.inf, np.nan] + list(np.linspace(-30, 30, 41)), np.float32)
+    zero = Tensor(np.zeros(1, np.float32))
+    loss = lambda t: F.binary_cross_entropy_with_logits(t, zero, reduction="sum")     # noqa: E731
+    unit = tg.compile(loss, backend="fused")
+    other = tg.compile(lambda t: t.exp().log1p() * 1.0, backend="fused")
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        for v in values:
+            a = Tensor(np.array([v], np.float32))
+            got, expected = [unit(a).item() for _ in range(3)][-1], loss(a).item()
+            assert np.isnan(got) == np.isnan(expected), (v, got, expected)
+            if not np.isnan(expected):
+                assert abs(got - expected) <= 2 * np.spacing(np.float32(max(abs(expected), 1e-38))), (v, got, expected)
+        a = np.linspace(-30, 30, 64, dtype=np.float32)
+        got_other = [other(Tensor(a)).data for _ in range(3)][-1]
+    assert "log1p_unit32(" in unit.program.fused.module_source
+    source = other.program.fused.module_source
+    assert "log1p_unit32(" not in source and "log1p32(" in source
+    np.testing.assert_allclose(got_other, np.log1p(np.exp(a)), rtol=1e-6)

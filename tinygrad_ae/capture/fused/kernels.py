@@ -233,9 +233,10 @@ def _map(w, op, space, current, constants, body, hoisted, written):
     body.append(f"{value} = {scalar.cast(expr, out_dtype, op.out.dtype)}")
     # what is known of a value's range, for log1p's fast form: |a| >= 0, -(x >= 0) <= 0, exp(x <= 0) in [0, 1]
     # (a NaN passes through each, and every form keeps it NaN)
+    # (floats only: an unsigned integer's negative wraps around)
     found = {np.absolute: "nonneg", np.negative: "nonpos" if known == "nonneg" else None,
              np.exp: "unit" if known == "nonpos" else None}.get(fn)
-    if found:
+    if found and np.dtype(op.out.dtype).kind == "f" and all(np.dtype(d).kind == "f" for d in in_dtypes):
         w.ranges[value] = found
     if op.out not in w.registers:
         w.store(op.out, space.st(strides_in(op.out, space.full)), value, body)
