@@ -351,3 +351,61 @@ def test_the_cross_entropys_log1p_takes_the_unit_polynomial_and_stays_exact_at_t
     source = other.program.fused.module_source
     assert "log1p_unit32(" not in source and "log1p32(" in source
     np.testing.assert_allclose(got_other, np.log1p(np.exp(a)), rtol=1e-6)
+
+
+def test_an_optimizers_scratch_is_kept_in_registers_its_state_is_stored():
+    """SGD's scratch (lr g, a Workspace: meaningless between steps) is written and read in the update's
+    nest only, so the fused kernel never stores it; momentum's buffer is state and is stored; the
+    parameters still follow the eager ones over 50 steps."""
+    for momentum in (0.0, 0.9):
+        def make_run(momentum=momentum):
+            ae = tg.Autoencoder(12, 5, encoder="sigmoid", decoder="linear", dtype=np.float64, seed=1)
+            opt = optim.SGD(ae.parameters(), lr=0.05, momentum=momentum)
+            return train_step(ae, opt), list(ae.parameters()), opt
+        run_against_eager(make_run, batches(12, np.float64, count=STEPS))
+        step, params, opt = make_run()
+        compiled = tg.compile(step, backend="fused")
+        for x in batches(12, np.float64, count=4):
+            compiled(Tensor(x))
+        program = compiled.program
+        scratch = {id(work["scratch"]) for group in opt.param_groups for _, work in group.work}
+        scratch_buffers = [b for b in program.recorder.buffers if b.kind == "state" and id(b.array) in scratch]
+        assert len(scratch_buffers) == len(params) and all(b.workspace for b in scratch_buffers)
+        kept = program.fused.registers
+        assert all(b in kept for b in scratch_buffers), "an optimizer's scratch was stored"
+        states = [b for b in program.recorder.buffers if b.kind == "state" and not b.workspace]
+        assert not any(b in kept for b in states), "a state array (parameter, momentum) was not stored"
+        if momentum:
+            assert any(b.label == "momentum_buffer" for b in states), [b.label for b in states]
+
+
+def test_a_workspace_read_before_it_is_written_is_stored():
+    """A Workspace array whose step reads it before writing it (the previous step's value) is not kept in
+    a register: the fused step matches the eager one, which carries the value over."""
+    from tinygrad_ae.capture.calls import Workspace
+
+    class Carry:
+        def __init__(self):
+            self.work = Workspace(acc=np.zeros(8))
+
+    def make_run():
+        holder, w = Carry(), Tensor(np.linspace(-1, 1, 8), requires_grad=True)
+
+        def step(x):
+            acc = holder.work["acc"]
+            loss = (w * x).sum() * 1.0
+            previous = acc + 1.0                        # reads last step's value first, in the same loop
+            np.multiply(x.data, 3.0, out=acc)           # as the one write of acc
+            w.data -= 0.1 * previous * acc
+            return loss
+        return step, [w], holder
+    eager_step, (eager_w,), eager_holder = make_run()
+    fused_step, (fused_w,), fused_holder = make_run()
+    compiled = tg.compile(fused_step, backend="fused")
+    for k in range(6):
+        x = np.full(8, 0.5 + 0.1 * k)
+        eager_step(Tensor(x))
+        compiled(Tensor(x))
+    assert compiled.program is not None and compiled.program.fused.kernel_sources     # replayed, fused
+    np.testing.assert_allclose(fused_holder.work["acc"], eager_holder.work["acc"], rtol=1e-12)
+    np.testing.assert_allclose(fused_w.data, eager_w.data, rtol=1e-12)

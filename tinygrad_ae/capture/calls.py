@@ -5,6 +5,14 @@ emit.py writes them out as Python source.
 import numpy as np
 
 
+class Workspace(dict):
+    """Scratch arrays (name -> ndarray) whose values mean nothing between steps: whoever uses one writes
+    it before reading it, within the same step. A compiled step may therefore keep a value it writes
+    there in a register and never store it (the fused backend does, where it proves the write comes
+    before every read; tests/test_fused.py). An optimizer's per-parameter scratch buffers are one."""
+    __slots__ = ()
+
+
 class CaptureError(RuntimeError):
     """The step does something a captured program could not repeat faithfully."""
 
@@ -15,7 +23,7 @@ class Buffer:
     bound by reference), "temp" (made by the step; the planner gives it memory) or "view" (of root)."""
 
     __slots__ = ("index", "kind", "shape", "dtype", "root", "offset", "strides", "array", "label", "arg",
-                 "site")
+                 "site", "workspace")
 
     def __init__(self, index, kind, array, root=None, offset=0, label=None):
         self.index, self.kind, self.root, self.offset, self.label = index, kind, root or self, offset, label
@@ -23,6 +31,7 @@ class Buffer:
         self.array = array          # the plain ndarray seen while capturing (kept alive: addresses stay unique)
         self.arg = None
         self.site = None            # for a constant: where in Python code it was first read
+        self.workspace = False      # a state array held in a Workspace: its value need not outlive the step
 
     @property
     def nbytes(self):

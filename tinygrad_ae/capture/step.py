@@ -23,7 +23,7 @@ from . import fused, trace
 from .discover import is_array, discover, get, put
 from .emit import MISS, WRONG_ARGUMENTS
 from .plan import Program
-from .calls import Buffer
+from .calls import Buffer, Workspace
 from .trace import Recorder, Traced
 
 RECAPTURE_WARNING = 4       # more captures than this (another shape, changed state...) say so once
@@ -182,6 +182,7 @@ def _bind_state(rec, locations):
     for owner, key, how, root, path in locations:
         array = get(owner, key, how)
         traced, buf = rec.bind("state", array, label=_label(owner, key))
+        buf.workspace = type(owner) is Workspace
         put(owner, key, how, traced)
         swapped.append((owner, key, how, array, traced, buf, root, path))
     return swapped

@@ -9,6 +9,8 @@ import types
 
 import numpy as np
 
+from ..capture.calls import Workspace
+
 FLOAT64 = np.dtype(np.float64)
 
 
@@ -24,7 +26,7 @@ class ParamGroup(dict):
 
     def _new_work(self):
         """[parameter, its scratch buffers (not state)] for each of "params": what the step walks."""
-        self.work = [[p, {"scratch": np.empty_like(p.data)}] for p in self["params"]]
+        self.work = [[p, Workspace(scratch=np.empty_like(p.data))] for p in self["params"]]
 
     def __setitem__(self, key, value):
         owner = self.owner

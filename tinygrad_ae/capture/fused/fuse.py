@@ -313,7 +313,9 @@ def _place(nests, op, arrays):
 
 
 def registers(segments, outputs, grads, buffers):
-    """The temps that need no memory: written once, by a map, and read only later in the same nest."""
+    """The temps that need no memory: written once, by a map, and read only later in the same nest. So
+    is a workspace array (an optimizer's scratch: calls.Workspace), whose value need not outlive the
+    step, when the one write covers all of it and comes before every read, all in that nest."""
     reads, writes, home = {}, {}, {}
     for k, seg in enumerate(segments):
         units = [(k, None, seg[1])] if seg[0] == "numpy" else [(k, n, op.call) for n, nest in enumerate(seg[1])
@@ -334,7 +336,18 @@ def registers(segments, outputs, grads, buffers):
         for nest in seg[1]:
             for op in nest.ops:
                 b = op.out
-                if (op.kind == "map" and b.kind == "temp" and b.root is b and b not in kept and writes[b] == 1
-                        and reads.get(b, set()) <= {home[b]}):
+                if (op.kind == "map" and b.root is b and b not in kept and writes[b] == 1
+                        and reads.get(b, set()) <= {home[b]}
+                        and (b.kind == "temp" or (b.kind == "state" and b.workspace and op.shape == b.shape
+                                                  and _written_before_read(nest, op, b)))):
                     found.add(b)
     return found
+
+
+def _written_before_read(nest, op, b):
+    """No op of the nest up to and including op (the one write of b) reads b: every read sees this step's
+    value, never the one a previous step left (a temp cannot be read first; a state array can)."""
+    for other in nest.ops[:nest.ops.index(op) + 1]:
+        if any(r.root is b for r in other.call.reads()):
+            return False
+    return True
