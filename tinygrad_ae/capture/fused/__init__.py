@@ -1,7 +1,8 @@
 """The fused backend of tg.compile (`backend="fused"`, the `fast` extra: numba).
 
 The planned program (plan.py) is lowered: every run of elementwise calls and reductions becomes loops
-over the planned buffers, a temp used only inside one loop kept in a register; matrix products stay
+over the planned buffers, a temp used only inside one loop kept in a register (so is an optimizer's
+scratch, a `calls.Workspace`, when it is written before it is read in that loop); matrix products stay
 numpy's own BLAS routine (cblas gemm, the one np.dot calls), called from inside the kernels where
 numpy's build exposes it (blas.py), else np.dot from the Python driver. A kernel is every call
 between two numpy calls, products and loops in program order (often the whole step: one dispatch).
