@@ -231,9 +231,8 @@ def _map(w, op, space, current, constants, body, hoisted, written):
         expr = f"log1p_unit32({names[0]})"      # log1p(exp(-|a|)), the cross-entropy's softplus term
     value = w.new()
     body.append(f"{value} = {scalar.cast(expr, out_dtype, op.out.dtype)}")
-    # what is known of a value's range, for log1p's fast form: |a| >= 0, -(x >= 0) <= 0, exp(x <= 0) in [0, 1]
-    # (a NaN passes through each, and every form keeps it NaN)
-    # (floats only: an unsigned integer's negative wraps around)
+    # what is known of a value's range, for log1p's fast form: |a| >= 0, -(x >= 0) <= 0, exp(x <= 0) in
+    # [0, 1]; floats only (an unsigned integer's negative wraps around); a NaN stays NaN through each
     found = {np.absolute: "nonneg", np.negative: "nonpos" if known == "nonneg" else None,
              np.exp: "unit" if known == "nonpos" else None}.get(fn)
     if found and np.dtype(op.out.dtype).kind == "f" and all(np.dtype(d).kind == "f" for d in in_dtypes):
