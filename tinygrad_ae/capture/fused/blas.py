@@ -1,24 +1,73 @@
-"""numpy's own BLAS, called from inside a kernel: the same cblas_?gemm that np.dot calls for 2-D arrays.
+"""numpy's own BLAS, called from inside a kernel: the cblas_?gemm that np.dot calls for 2-D arrays.
 
 A matrix product between two loops would otherwise cost the kernel a return to Python and np.dot's
 own overhead (together ~1.5 us at the race's tiny size, more than the product itself). The routine is
 looked up in numpy's extension module (its symbol search covers the OpenBLAS it links, so the library,
-its threads and their settings are numpy's, and the products are np.dot's bit for bit); when it is not
-found (another BLAS build), products stay np.dot calls in the driver. `gemm_<dtype>_<int width>` call it
-through its address, which kernels take in their address array (cacheable: no address in the source).
+its threads and their settings are numpy's); when it is not found (another BLAS build), products stay
+np.dot calls in the driver. `gemm_<dtype>_<int width>(context, ...)` take the address of a small int64
+array (`context(dtype)`: the routine's address and what the blocked route below needs), which kernels
+take in their address array (cacheable: no address in the source).
+
+The blocked route. numpy's OpenBLAS (a DYNAMIC_ARCH build) picks one kernel set per CPU; on AMD's
+Zen 4 it picks SkylakeX's AVX-512 kernels, and Zen 4 runs AVX-512 on 256-bit units: the same library's
+Haswell (AVX2) kernels do the race's products 7-9% faster there (benchmarks/RESULTS.md). Those kernels
+are exported (sgemm_kernel_HASWELL, its packing routines), so `_blocked` runs OpenBLAS's own
+single-threaded blocking loop (driver/level3/level3.c, transcribed) around them. It is taken only
+  - on a CPU where it was measured faster (`faster_kernels()`; TINYGRAD_AE_GEMM=openblas turns it off,
+    =haswell forces it on any CPU with AVX2 and FMA),
+  - for products of at least MIN_BLOCKED multiply-adds (smaller ones: cblas and its small-matrix
+    kernels, faster there),
+  - while OpenBLAS runs one thread (checked at every product: with more, cblas's threaded products),
+  - after a self-test of every transposition and edge against np.dot passed in this process.
+The library, its memory and its settings stay numpy's; such products are not np.dot's bit for bit
+(float tolerance, like the rest of the fused step). The packing buffers are this module's, one pair per
+dtype: kernels do not release the GIL, so two products never share them at once.
 """
 import ctypes
+import os
+import warnings
 
 import numpy as np
 from llvmlite import ir
-from numba import types
+from numba import njit, types
 from numba.extending import intrinsic
+
+from tinygrad_ae.capture.fused.mathf import ptr_int64
 
 ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112
 # (symbol, integer width) in the order tried: numpy >= 2's wheels (scipy-openblas, 64-bit integers),
 # an ILP64 OpenBLAS, a plain CBLAS
 _NAMES = [("scipy_cblas_{}gemm64_", 64), ("cblas_{}gemm64_", 64), ("cblas_{}gemm", 32)]
+_THREADS = ["scipy_openblas_get_num_threads64_", "openblas_get_num_threads64_", "openblas_get_num_threads"]
 _FOUND = {}
+MIN_BLOCKED = 1 << 21           # m n k: below, cblas is as fast or faster (measured 16x64x16 to 256x256x128)
+
+# the context array's slots
+CBLAS, BLOCKED, THREADS, KERNEL, INCOPY, ITCOPY, ONCOPY, OTCOPY, BETA, SA, SB, P, Q, R, UNROLL_M, UNROLL_N, \
+    MIN_SIZE = range(17)
+# per dtype: (letter, OpenBLAS's Haswell unrolls M and N (param.h), blocking P, Q, R: rows of A, depth,
+# columns of B packed at once). Q is OpenBLAS's own for these kernels and must not grow: the double
+# kernel copies 12 columns of B, k deep, into a 256-deep buffer on its stack. P and R were measured on
+# the race's mnist and wide products (float32: 2,473 against 2,497 us at P = R = 320; all within 2%).
+_HASWELL = {"float32": ("s", 8, 4, 256, 320, 1024), "float64": ("d", 4, 8, 256, 256, 1024)}
+
+
+def _library():
+    if "library" not in _FOUND:
+        try:
+            from numpy._core import _multiarray_umath
+            _FOUND["library"] = ctypes.CDLL(_multiarray_umath.__file__)
+        except (ImportError, OSError):
+            _FOUND["library"] = None
+    return _FOUND["library"]
+
+
+def _address(name):
+    library = _library()
+    try:
+        return ctypes.cast(getattr(library, name), ctypes.c_void_p).value
+    except AttributeError:
+        return None
 
 
 def routine(dtype):
@@ -28,22 +77,172 @@ def routine(dtype):
         return None
     if letter not in _FOUND:
         _FOUND[letter] = None
-        try:
-            from numpy._core import _multiarray_umath
-            library = ctypes.CDLL(_multiarray_umath.__file__)
-        except (ImportError, OSError):
-            return None
-        for name, width in _NAMES:
-            try:
-                function = getattr(library, name.format(letter))
-            except AttributeError:
-                continue
-            _FOUND[letter] = (ctypes.cast(function, ctypes.c_void_p).value, width)
-            break
+        if _library() is not None:
+            for name, width in _NAMES:
+                found = _address(name.format(letter))
+                if found is not None:
+                    _FOUND[letter] = (found, width)
+                    break
     return _FOUND[letter]
 
 
-def _gemm(real, width):
+def openblas_core():
+    """The kernel set numpy's OpenBLAS chose for this CPU ("SkylakeX", "Haswell", ...), or None."""
+    for name in ("scipy_openblas_get_corename64_", "openblas_get_corename64_", "openblas_get_corename"):
+        if _library() is not None and _address(name) is not None:
+            function = getattr(_library(), name)
+            function.restype = ctypes.c_char_p
+            return function().decode()
+    return None
+
+
+def faster_kernels():
+    """(on, why): whether the blocked route is taken on this CPU, from the CPU and TINYGRAD_AE_GEMM."""
+    choice = os.environ.get("TINYGRAD_AE_GEMM", "").strip().lower()
+    if choice == "openblas":
+        return False, "TINYGRAD_AE_GEMM=openblas"
+    if choice not in ("", "haswell"):
+        raise ValueError(f"TINYGRAD_AE_GEMM={choice!r}: use 'openblas' (numpy's cblas gemm for every "
+                         "product) or 'haswell' (OpenBLAS's Haswell kernels for large products)")
+    from llvmlite import binding
+    features = binding.get_host_cpu_features()
+    if not (features.get("avx2") and features.get("fma")):
+        return False, "the CPU has no AVX2 and FMA"
+    if choice == "haswell":
+        return True, "TINYGRAD_AE_GEMM=haswell"
+    cpu, core = binding.get_host_cpu_name(), openblas_core()
+    # measured: Zen 4 (AVX-512 on 256-bit units) with OpenBLAS's AVX-512 kernels
+    if cpu == "znver4" and core in ("SkylakeX", "Cooperlake", "SapphireRapids"):
+        return True, f"numpy's OpenBLAS picked its {core} kernels on this {cpu}; its Haswell ones are faster here"
+    return False, f"OpenBLAS's own kernels ({core}) on this {cpu}"
+
+
+def _c_function(builder, address, result, arguments):
+    return builder.inttoptr(address, ir.FunctionType(result, arguments).as_pointer())
+
+
+_LONG, _VOID_P, _INT = ir.IntType(64), ir.IntType(8).as_pointer(), ir.IntType(32)
+
+
+def _float_ir(numba_type):
+    return ir.FloatType() if numba_type == types.float32 else ir.DoubleType()
+
+
+@intrinsic
+def _kernel_call(typingctx, fn, m, n, k, alpha, a, b, c, ldc):
+    """OpenBLAS's gemm micro-kernel: C (column-major, ldc) += alpha * packed A (m x k) * packed B (k x n)."""
+    sig = types.void(types.int64, types.int64, types.int64, types.int64, alpha, types.int64, types.int64,
+                     types.int64, types.int64)
+
+    def codegen(context, builder, signature, args):
+        f = _c_function(builder, args[0], _INT, [_LONG, _LONG, _LONG, _float_ir(alpha), _VOID_P, _VOID_P,
+                                                 _VOID_P, _LONG])
+        values = list(args[1:])
+        for j in (4, 5, 6):
+            values[j] = builder.inttoptr(values[j], _VOID_P)
+        builder.call(f, values)
+        return context.get_dummy_value()
+    return sig, codegen
+
+
+@intrinsic
+def _copy_call(typingctx, fn, m, n, a, lda, b):
+    """One of OpenBLAS's packing routines: an m x n block of a (leading dimension lda) into buffer b."""
+    sig = types.void(types.int64, types.int64, types.int64, types.int64, types.int64, types.int64)
+
+    def codegen(context, builder, signature, args):
+        f = _c_function(builder, args[0], _INT, [_LONG, _LONG, _VOID_P, _LONG, _VOID_P])
+        m, n, a, lda, b = args[1:]
+        builder.call(f, [m, n, builder.inttoptr(a, _VOID_P), lda, builder.inttoptr(b, _VOID_P)])
+        return context.get_dummy_value()
+    return sig, codegen
+
+
+@intrinsic
+def _beta_call(typingctx, fn, m, n, beta, c, ldc):
+    """OpenBLAS's beta routine: C = beta C for an m x n column-major C (beta 0 writes zeros)."""
+    sig = types.void(types.int64, types.int64, types.int64, beta, types.int64, types.int64)
+
+    def codegen(context, builder, signature, args):
+        fl = _float_ir(beta)
+        f = _c_function(builder, args[0], _INT, [_LONG, _LONG, _LONG, fl, _VOID_P, _LONG, _VOID_P, _LONG,
+                                                 _VOID_P, _LONG])
+        m, n, beta_value, c, ldc = args[1:]
+        zero, null = ir.Constant(_LONG, 0), ir.Constant(_VOID_P, None)
+        builder.call(f, [m, n, zero, beta_value, null, zero, null, zero, builder.inttoptr(c, _VOID_P), ldc])
+        return context.get_dummy_value()
+    return sig, codegen
+
+
+@intrinsic
+def _int_call(typingctx, fn):
+    sig = types.int32(types.int64)
+
+    def codegen(context, builder, signature, args):
+        return builder.call(_c_function(builder, args[0], _INT, []), [])
+    return sig, codegen
+
+
+@njit(cache=True)
+def _split(size, block, unroll):
+    """OpenBLAS's rule for the next block: `block`, or half the rest (rounded up to the unroll) when the
+    rest is under two blocks, or the rest."""
+    if size >= 2 * block:
+        return block
+    if size > block:
+        return ((size // 2 + unroll - 1) // unroll) * unroll
+    return size
+
+
+@njit(cache=True)
+def _blocked(ctx, item, a_trans, b_trans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
+    """Column-major C = alpha op(A) op(B) + beta C (op: transposed when *_trans), single-threaded:
+    OpenBLAS's driver/level3/level3.c with its Haswell kernels. Addresses a, b, c; item: bytes per element."""
+    kernel, sa, sb = ctx[KERNEL], ctx[SA], ctx[SB]
+    bp, bq, br, um, un = ctx[P], ctx[Q], ctx[R], ctx[UNROLL_M], ctx[UNROLL_N]
+    if beta != 1:
+        _beta_call(ctx[BETA], m, n, beta, c, ldc)
+    if k == 0 or alpha == 0:
+        return
+    for js in range(0, n, br):
+        min_j = min(n - js, br)
+        ls = 0
+        while ls < k:
+            min_l = _split(k - ls, bq, um)
+            min_i = _split(m, bp, um)
+            # one block of A's rows: B's panel is packed piece by piece into the same place
+            l1stride = 1 if m > bp else 0
+            if a_trans:
+                _copy_call(ctx[INCOPY], min_l, min_i, a + item * ls, lda, sa)
+            else:
+                _copy_call(ctx[ITCOPY], min_l, min_i, a + item * (ls * lda), lda, sa)
+            jjs = js
+            while jjs < js + min_j:
+                min_jj = js + min_j - jjs
+                if min_jj >= 3 * un:
+                    min_jj = 3 * un
+                elif min_jj > un:
+                    min_jj = un
+                packed = sb + item * min_l * (jjs - js) * l1stride
+                if b_trans:
+                    _copy_call(ctx[OTCOPY], min_l, min_jj, b + item * (jjs + ls * ldb), ldb, packed)
+                else:
+                    _copy_call(ctx[ONCOPY], min_l, min_jj, b + item * (ls + jjs * ldb), ldb, packed)
+                _kernel_call(kernel, min_i, min_jj, min_l, alpha, sa, packed, c + item * (jjs * ldc), ldc)
+                jjs += min_jj
+            rows = min_i
+            while rows < m:
+                min_i = _split(m - rows, bp, um)
+                if a_trans:
+                    _copy_call(ctx[INCOPY], min_l, min_i, a + item * (ls + rows * lda), lda, sa)
+                else:
+                    _copy_call(ctx[ITCOPY], min_l, min_i, a + item * (rows + ls * lda), lda, sa)
+                _kernel_call(kernel, min_i, min_j, min_l, alpha, sa, sb, c + item * (rows + js * ldc), ldc)
+                rows += min_i
+            ls += min_l
+
+
+def _cblas(real, width):
     nb_real, nb_int = (types.float32 if real == 32 else types.float64), (types.int64 if width == 64 else types.int32)
 
     @intrinsic
@@ -65,8 +264,157 @@ def _gemm(real, width):
     return gemm
 
 
-gemm_float32_64, gemm_float64_64 = _gemm(32, 64), _gemm(64, 64)
-gemm_float32_32, gemm_float64_32 = _gemm(32, 32), _gemm(64, 32)
+_cblas_float32_64, _cblas_float64_64 = _cblas(32, 64), _cblas(64, 64)
+_cblas_float32_32, _cblas_float64_32 = _cblas(32, 32), _cblas(64, 32)
+
+
+@njit(cache=True)
+def _take_blocked(ctx, m, n, k):
+    return ctx[BLOCKED] != 0 and np.int64(m) * np.int64(n) * np.int64(k) >= ctx[MIN_SIZE] and \
+        _int_call(ctx[THREADS]) == 1
+
+
+# Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T: the blocked route swaps the operands
+# (as cblas does for CblasRowMajor). One function per dtype and integer width (numba caches each).
+@njit(cache=True)
+def gemm_float32_64(context, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
+    ctx = ptr_int64(context)
+    if _take_blocked(ctx, m, n, k):
+        _blocked(ctx, 4, tb == TRANS, ta == TRANS, n, m, k, alpha, b, ldb, a, lda, beta, c, ldc)
+    else:
+        _cblas_float32_64(ctx[CBLAS], ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+
+
+@njit(cache=True)
+def gemm_float64_64(context, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
+    ctx = ptr_int64(context)
+    if _take_blocked(ctx, m, n, k):
+        _blocked(ctx, 8, tb == TRANS, ta == TRANS, n, m, k, alpha, b, ldb, a, lda, beta, c, ldc)
+    else:
+        _cblas_float64_64(ctx[CBLAS], ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+
+
+@njit(cache=True)
+def gemm_float32_32(context, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
+    ctx = ptr_int64(context)
+    if _take_blocked(ctx, m, n, k):
+        _blocked(ctx, 4, tb == TRANS, ta == TRANS, n, m, k, alpha, b, ldb, a, lda, beta, c, ldc)
+    else:
+        _cblas_float32_32(ctx[CBLAS], ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+
+
+@njit(cache=True)
+def gemm_float64_32(context, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
+    ctx = ptr_int64(context)
+    if _take_blocked(ctx, m, n, k):
+        _blocked(ctx, 8, tb == TRANS, ta == TRANS, n, m, k, alpha, b, ldb, a, lda, beta, c, ldc)
+    else:
+        _cblas_float64_32(ctx[CBLAS], ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+
+
+_CONTEXTS = {}                          # (dtype, TINYGRAD_AE_GEMM) -> (arrays, why): never dropped, kernels hold them
+_ALIGN = 1 << 14                        # OpenBLAS aligns its packing buffers to 16 KiB (GEMM_DEFAULT_ALIGN)
+
+
+def _aligned(n_items, dtype):
+    raw = np.zeros(n_items * np.dtype(dtype).itemsize + _ALIGN, np.uint8)
+    start = (-raw.ctypes.data) % _ALIGN
+    return raw[start:start + n_items * np.dtype(dtype).itemsize].view(dtype)
+
+
+def _blocked_context(dtype, blocking=None):
+    """A context with the Haswell kernels and packing buffers for blocking (P, Q, R), or (None, why)."""
+    letter, um, un, bp, bq, br = _HASWELL[dtype]
+    if blocking is not None:
+        if blocking[1] > bq:
+            raise ValueError(f"a depth of {blocking[1]} is more than OpenBLAS's Haswell {dtype} kernel takes ({bq})")
+        bp, bq, br = blocking
+    names = [f"{letter}gemm_{part}_HASWELL" for part in ("kernel", "incopy", "itcopy", "oncopy", "otcopy", "beta")]
+    found = [_address(name) for name in names]
+    threads = next((a for a in map(_address, _THREADS) if a is not None), None)
+    if None in found or threads is None:
+        return None, "numpy's BLAS does not export OpenBLAS's Haswell kernels"
+    # packed blocks are at most (P + 2 unroll) x (Q + unroll) and (Q + unroll) x (R + unroll)
+    sa, sb = _aligned((bp + 2 * um) * (bq + um + 8), dtype), _aligned((bq + um + 8) * (br + 2 * un), dtype)
+    ctx = np.zeros(MIN_SIZE + 1, np.int64)
+    ctx[CBLAS] = routine(dtype)[0]
+    ctx[BLOCKED], ctx[THREADS] = 1, threads
+    ctx[KERNEL:BETA + 1] = found
+    ctx[SA], ctx[SB], ctx[P], ctx[Q], ctx[R] = sa.ctypes.data, sb.ctypes.data, bp, bq, br
+    ctx[UNROLL_M], ctx[UNROLL_N], ctx[MIN_SIZE] = um, un, MIN_BLOCKED
+    return (ctx, sa, sb), None
+
+
+def _self_test(dtype):
+    """None if the blocked route computes every transposition and edge as np.dot does (to rounding), with
+    small blocks so that every branch of the loop runs; else what differed."""
+    made, why = _blocked_context(dtype, blocking=(16, 12, 10))
+    if made is None:
+        return why
+    ctx = made[0]
+    rng = np.random.default_rng(0)
+    tolerance = 1e-5 if dtype == "float32" else 1e-13
+    item = np.dtype(dtype).itemsize
+    for m, n, k in [(1, 1, 1), (3, 5, 7), (37, 29, 41), (16, 10, 12), (33, 21, 25), (8, 4, 50)]:
+        for a_trans in (False, True):
+            for b_trans in (False, True):
+                for beta in (0.0, 1.0, 0.5):
+                    a = rng.standard_normal((k, m) if a_trans else (m, k)).astype(dtype)
+                    b = rng.standard_normal((n, k) if b_trans else (k, n)).astype(dtype)
+                    a, b = (a.T if a_trans else a), (b.T if b_trans else b)
+                    # beta 0 must overwrite what C held (NaN here); else C is scaled and added to
+                    start = rng.standard_normal((m, n)).astype(dtype) if beta else np.full((m, n), np.nan, dtype)
+                    out = start.copy()
+                    exact = a.astype(np.float64) @ b.astype(np.float64)
+                    scale = np.abs(a).astype(np.float64) @ np.abs(b).astype(np.float64)
+                    if beta:
+                        exact, scale = exact + beta * start, scale + beta * np.abs(start)
+                    # row-major out = a @ b as column-major out^T = b^T a^T (what gemm_* do)
+                    lda = (a.strides[1] if a_trans else a.strides[0]) // item
+                    ldb = (b.strides[1] if b_trans else b.strides[0]) // item
+                    _blocked(ctx, item, b_trans, a_trans, n, m, k, np.dtype(dtype).type(1), b.ctypes.data,
+                             ldb, a.ctypes.data, lda, np.dtype(dtype).type(beta), out.ctypes.data, n)
+                    if not np.all(np.abs(out - exact) <= tolerance * (scale + 1)):
+                        return (f"OpenBLAS's Haswell kernels through tinygrad_ae's loop differ from np.dot at "
+                                f"{m}x{k} @ {k}x{n} (transposed: {a_trans}, {b_trans}; beta {beta})")
+    return None
+
+
+def _context(dtype):
+    name = np.dtype(dtype).name
+    key = (name, os.environ.get("TINYGRAD_AE_GEMM", "").strip().lower())
+    if key not in _CONTEXTS:
+        on, reason = faster_kernels()
+        made = None
+        if on:
+            failure = _self_test(name)
+            if failure is None:
+                made, failure = _blocked_context(name)
+            if made is None:
+                warnings.warn(f"tinygrad_ae fused backend: products use numpy's cblas gemm: {failure}",
+                              RuntimeWarning, stacklevel=3)
+                reason = failure
+        if made is None:
+            ctx = np.zeros(MIN_SIZE + 1, np.int64)
+            ctx[CBLAS] = routine(name)[0]
+            made = (ctx,)
+        _CONTEXTS[key] = (made, reason)
+    return _CONTEXTS[key]
+
+
+def context(dtype):
+    """The address of dtype's context array (kernels take it for ("blas", dtype)); the blocked route is
+    on in it when faster_kernels() says so and the self-test passed (else a warning says why not)."""
+    return _context(dtype)[0][0].ctypes.data
+
+
+def route(dtype):
+    """How a kernel's large products of dtype run, in words (for the program's listing)."""
+    made, reason = _context(dtype)
+    if made[0][BLOCKED]:
+        return (f"OpenBLAS's Haswell kernels in blas.py's blocking loop while OpenBLAS runs one thread, "
+                f"products of at least {MIN_BLOCKED:,} multiply-adds ({reason})")
+    return f"numpy's cblas gemm ({reason})"
 
 
 def layout(b, rows, cols):

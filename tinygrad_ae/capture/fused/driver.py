@@ -2,8 +2,8 @@
 
 `lower(program)` groups the planned program's calls (fuse.py), writes one numba kernel per run of
 loop-able calls (kernels.py), each into a module file in the kernel cache named by its source's hash
-(so a kernel two programs share compiles once, and numba's own cache finds its machine code in the
-next process), and replaces the program's replay by
+and the helpers it calls (so a kernel two programs share compiles once, and numba's own cache finds
+its machine code in the next process, never code built with other helpers), and replaces the program's replay by
 a driver of the same shape as emit.py's: the same location checks, guards, numpy calls for what has
 no loop (np.dot where numpy's gemm was not found; each call under its error state), .grad assignments
 and outputs. A kernel takes the
@@ -26,6 +26,22 @@ from .kernels import header, kernel_source
 from .fuse import address, group, registers
 
 _MODULES = {}
+_HELPERS = []
+
+
+def helpers_fingerprint():
+    """A digest of what a kernel's machine code embeds besides its own source: the modules it calls into
+    (mathf.py, blas.py) and numba's version. numba's cache checks only the kernel module's own file, so
+    a kernel module is named by its source and this: a changed helper never finds old machine code."""
+    if not _HELPERS:
+        import numba
+        from . import mathf
+        digest = hashlib.sha1(numba.__version__.encode())
+        for module in (mathf, blas):
+            with open(module.__file__, "rb") as file:
+                digest.update(file.read())
+        _HELPERS.append(digest.hexdigest())
+    return _HELPERS[0]
 
 
 def cache_dir():
@@ -50,7 +66,7 @@ def cache_dir():
 
 def load(source):
     """The module of kernels with this source (written once into the cache, imported once)."""
-    digest = hashlib.sha1(source.encode()).hexdigest()[:24]
+    digest = hashlib.sha1((helpers_fingerprint() + source).encode()).hexdigest()[:24]
     module = _MODULES.get(digest)
     if module is None:
         path = os.path.join(cache_dir(), f"kernels_{digest}.py")
@@ -71,6 +87,8 @@ class Fused:
     def __init__(self, segments, kernel_sources, fallbacks, module_source, registers):
         self.segments, self.kernel_sources, self.fallbacks = segments, kernel_sources, fallbacks
         self.module_source, self.registers = module_source, registers
+        self.product_dtypes = sorted({op.out.dtype.name for seg in segments if seg[0] == "kernel"
+                                      for nest in seg[1] for op in nest.ops if op.kind == "gemm"})
 
     def __str__(self):
         n_ops = sum(len(nest.ops) for seg in self.segments if seg[0] == "kernel" for nest in seg[1])
@@ -79,6 +97,7 @@ class Fused:
                  f"{len(self.registers)} temps kept in registers), "
                  f"{sum(1 for s in self.segments if s[0] == 'numpy')} calls left to numpy"]
         lines += [f"#   numpy: {name}: {why}" for name, why in self.fallbacks]
+        lines += [f"# {dtype} products: {blas.route(dtype)}" for dtype in self.product_dtypes]
         lines.append(self.module_source)
         return "\n".join(lines)
 
@@ -120,12 +139,12 @@ def lower(program):
 
 
 def _slot(b, program):
-    """The address in a kernel's addrs slot: numpy's BLAS routine ("blas", dtype), a private scratch
+    """The address in a kernel's addrs slot: numpy's BLAS context ("blas", dtype: blas.context), a private scratch
     array ("scratch", dtype, size, n: kept alive by the program), or a buffer's first element."""
     if type(b) is not tuple:
         return address(b, program.arrays)
     if b[0] == "blas":
-        return blas.routine(b[1])[0]
+        return blas.context(b[1])
     scratch = np.empty(b[2], b[1])
     program.scratch = getattr(program, "scratch", []) + [scratch]
     return scratch.ctypes.data
