@@ -348,10 +348,13 @@ def _blocked_context(dtype, blocking=None):
 def _self_test(dtype):
     """None if the blocked route computes every transposition and edge as np.dot does (to rounding), with
     small blocks so that every branch of the loop runs; else what differed."""
-    made, why = _blocked_context(dtype, blocking=(16, 12, 10))
-    if made is None:
-        return why
-    ctx = made[0]
+    made, why = _blocked_context(dtype, blocking=(16, 12, 26))
+    return why if made is None else check(made[0], dtype)
+
+
+def check(ctx, dtype):
+    """None if _blocked with context ctx computes products of every transposition, beta 0 over NaN and
+    beta 1 and 0.5, with edges of every block, to rounding of the exact product; else what differed."""
     rng = np.random.default_rng(0)
     tolerance = 1e-5 if dtype == "float32" else 1e-13
     item = np.dtype(dtype).itemsize
