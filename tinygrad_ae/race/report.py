@@ -65,6 +65,11 @@ def machine_info():
             info[module] = None
     if "torch" in sys.modules:
         info["torch_threads"] = sys.modules["torch"].get_num_threads()
+    try:                                    # how the fused backend runs large products (blas.py)
+        from ..capture.fused import blas
+        info["fused_products"] = blas.route("float32") if blas.routine("float32") else None
+    except ImportError:                     # numba is not installed
+        info["fused_products"] = None
     return info
 
 
@@ -151,7 +156,8 @@ def markdown(results, command):
              + (f" ({m['torch_threads']} threads)" if m.get("torch_threads") else "")
              + f"; autograd {m['autograd'] or 'not installed'}; MyGrad {m['mygrad'] or 'not installed'}. "
              f"BLAS environment: {m['environment'] or 'none set'}. Load average at start "
-             f"{m['load_average'][0]:.2f}, at end {m['load_average_at_end'][0]:.2f}.", "",
+             f"{m['load_average'][0]:.2f}, at end {m['load_average_at_end'][0]:.2f}."
+             + (f" Fused float32 products: {m['fused_products']}." if m.get("fused_products") else ""), "",
              f"One step = forward, loss (summed over features, averaged over examples), backward, SGD update. "
              f"Microseconds per step: median of {results['rounds']} rounds (min-max); ratio to the numpy "
              "baseline; minor page faults per step; multiple of the GEMM bound (the step's five GEMMs alone, "
