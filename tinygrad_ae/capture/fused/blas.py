@@ -18,7 +18,8 @@ single-threaded blocking loop (driver/level3/level3.c, transcribed) around them.
   - for products of at least MIN_BLOCKED multiply-adds (smaller ones: cblas and its small-matrix
     kernels, faster there),
   - while OpenBLAS runs one thread (checked at every product: with more, cblas's threaded products),
-  - after a self-test of every transposition and edge against np.dot passed in this process.
+  - with OpenBLAS 0.3 (whose kernel interfaces this loop follows), after a self-test of every
+    transposition, beta and block edge against the exact product passed in this process.
 The library, its memory and its settings stay numpy's; such products are not np.dot's bit for bit
 (float tolerance, like the rest of the fused step). The packing buffers are this module's, one pair per
 dtype: kernels do not release the GIL, so two products never share them at once.
@@ -48,7 +49,8 @@ CBLAS, BLOCKED, THREADS, KERNEL, INCOPY, ITCOPY, ONCOPY, OTCOPY, BETA, SA, SB, P
 # per dtype: (letter, OpenBLAS's Haswell unrolls M and N (param.h), blocking P, Q, R: rows of A, depth,
 # columns of B packed at once). Q is OpenBLAS's own for these kernels and must not grow: the double
 # kernel copies 12 columns of B, k deep, into a 256-deep buffer on its stack. P and R were measured on
-# the race's mnist and wide products (float32: 2,473 against 2,497 us at P = R = 320; all within 2%).
+# the race's mnist and wide products (float32: 2,473 us at P = 256 against 2,497 at P = 320; all tried
+# within 2%).
 _HASWELL = {"float32": ("s", 8, 4, 256, 320, 1024), "float64": ("d", 4, 8, 256, 256, 1024)}
 
 
@@ -84,6 +86,16 @@ def routine(dtype):
                     _FOUND[letter] = (found, width)
                     break
     return _FOUND[letter]
+
+
+def _config():
+    """numpy's OpenBLAS's build line ("OpenBLAS 0.3.31 ... DYNAMIC_ARCH ..."), or ""."""
+    for name in ("scipy_openblas_get_config64_", "openblas_get_config64_", "openblas_get_config"):
+        if _library() is not None and _address(name) is not None:
+            function = getattr(_library(), name)
+            function.restype = ctypes.c_char_p
+            return function().decode()
+    return ""
 
 
 def openblas_core():
@@ -329,6 +341,11 @@ def _blocked_context(dtype, blocking=None):
         if blocking[1] > bq:
             raise ValueError(f"a depth of {blocking[1]} is more than OpenBLAS's Haswell {dtype} kernel takes ({bq})")
         bp, bq, br = blocking
+    config = _config()
+    if routine(dtype) is None:
+        return None, "numpy's cblas gemm was not found"
+    if not config.startswith("OpenBLAS 0.3."):
+        return None, f"numpy's BLAS is not OpenBLAS 0.3 ({config or 'no OpenBLAS configuration found'})"
     names = [f"{letter}gemm_{part}_HASWELL" for part in ("kernel", "incopy", "itcopy", "oncopy", "otcopy", "beta")]
     found = [_address(name) for name in names]
     threads = next((a for a in map(_address, _THREADS) if a is not None), None)
