@@ -88,9 +88,9 @@ def routine(dtype):
     return _FOUND[letter]
 
 
-def _config():
-    """numpy's OpenBLAS's build line ("OpenBLAS 0.3.31 ... DYNAMIC_ARCH ..."), or ""."""
-    for name in ("scipy_openblas_get_config64_", "openblas_get_config64_", "openblas_get_config"):
+def _text(names):
+    """What the first of these OpenBLAS functions found returns (a C string), or ""."""
+    for name in names:
         if _library() is not None and _address(name) is not None:
             function = getattr(_library(), name)
             function.restype = ctypes.c_char_p
@@ -98,14 +98,14 @@ def _config():
     return ""
 
 
+def _config():
+    """numpy's OpenBLAS's build line ("OpenBLAS 0.3.31 ... DYNAMIC_ARCH ..."), or ""."""
+    return _text(("scipy_openblas_get_config64_", "openblas_get_config64_", "openblas_get_config"))
+
+
 def openblas_core():
     """The kernel set numpy's OpenBLAS chose for this CPU ("SkylakeX", "Haswell", ...), or None."""
-    for name in ("scipy_openblas_get_corename64_", "openblas_get_corename64_", "openblas_get_corename"):
-        if _library() is not None and _address(name) is not None:
-            function = getattr(_library(), name)
-            function.restype = ctypes.c_char_p
-            return function().decode()
-    return None
+    return _text(("scipy_openblas_get_corename64_", "openblas_get_corename64_", "openblas_get_corename")) or None
 
 
 def faster_kernels():
@@ -287,7 +287,8 @@ def _take_blocked(ctx, m, n, k):
 
 
 # Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T: the blocked route swaps the operands
-# (as cblas does for CblasRowMajor). One function per dtype and integer width (numba caches each).
+# (as cblas does for CblasRowMajor). One function per dtype and integer width, written out: each calls
+# its own cblas intrinsic as a module global, which keeps kernels cacheable (a closure over it would not).
 @njit(cache=True)
 def gemm_float32_64(context, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
     ctx = ptr_int64(context)
