@@ -1,5 +1,6 @@
 """The fused backend's blocked product route (capture/fused/blas.py `_blocked`): OpenBLAS's blocking loop
-around the Haswell kernels numpy's OpenBLAS exports, for large products at one OpenBLAS thread. Held to
+around the Haswell kernels numpy's OpenBLAS exports, for large products: in the caller's thread at one
+OpenBLAS thread, cut in parts for OpenBLAS's own threads at more (`_blocked_parts`). Held to
 the exact (float64) product in every layout, at the edges of every block, and end to end to the eager
 step; the route's conditions; and the kernel cache's naming by the helpers a kernel calls. Skipped
 without numba, or where numpy's BLAS does not export those kernels or the CPU lacks AVX2 and FMA."""
@@ -105,7 +106,7 @@ def test_the_blocked_loop_computes_the_exact_product_at_every_block_edge(m, n, k
     rng = np.random.default_rng(m * 1000 + n * 10 + k)
     a, b = operands(rng, m, n, k, a_trans, b_trans, dtype)
     with openblas_threads(1):
-        assert blas._take_blocked(made[0], m, n, k)
+        assert blas._parts(made[0], m, n, k) == 1
         out = np.full((m, n), np.nan, dtype)            # beta 0 overwrites what was there, NaN included
         product(made, a, b, out)
         assert_product(out, a, b, 1.0, 0.0, None, dtype)
@@ -131,17 +132,121 @@ def test_the_production_blocks_compute_the_exact_product_beyond_one_depth_and_ro
         assert_product(out, a, b, 1.0, 0.0, None, dtype)
 
 
-def test_the_route_is_taken_only_at_one_thread_and_for_large_products():
+def test_the_route_is_taken_for_large_products_in_this_thread_or_in_parts_on_openblass_threads():
     made = small_context("float32")
-    made[0][blas.MIN_SIZE] = blas.MIN_BLOCKED
+    ctx = made[0]
+    ctx[blas.MIN_SIZE] = blas.MIN_BLOCKED
     with openblas_threads(1):
-        assert blas._take_blocked(made[0], 128, 128, 128)                  # exactly 2**21
-        assert not blas._take_blocked(made[0], 128, 128, 127)
-        made[0][blas.BLOCKED] = 0
-        assert not blas._take_blocked(made[0], 1024, 1024, 1024)
-        made[0][blas.BLOCKED] = 1
+        assert blas._parts(ctx, 128, 128, 128) == 1                    # exactly 2**21
+        assert blas._parts(ctx, 128, 128, 127) == 0
+        ctx[blas.BLOCKED] = 0
+        assert blas._parts(ctx, 1024, 1024, 1024) == 0
+        ctx[blas.BLOCKED] = 1
+    if ctx[blas.PARTS] < 2:
+        pytest.skip(f"one CPU or no thread server here: {made[-1]}")
     with openblas_threads(2):
-        assert not blas._take_blocked(made[0], 1024, 1024, 1024)           # then cblas's threaded product
+        assert blas._parts(ctx, 1024, 1024, 1024) == 2
+        assert blas._parts(ctx, 128, 128, 127) == 0
+        parts = ctx[blas.PARTS]
+        ctx[blas.PARTS] = 1                                              # no parts: cblas's threaded product
+        assert blas._parts(ctx, 1024, 1024, 1024) == 0
+        ctx[blas.PARTS] = parts
+        callback_set, callback = np.array([1], np.int64), ctx[blas.CALLBACK]
+        ctx[blas.CALLBACK] = callback_set.ctypes.data                    # a threads callback: cblas
+        assert blas._parts(ctx, 1024, 1024, 1024) == 0
+        ctx[blas.CALLBACK] = callback
+    with openblas_threads(parts + 1):                                    # never more parts than buffers
+        assert blas._parts(ctx, 1024, 1024, 1024) == parts
+
+
+def needs_parts(ctx):
+    if ctx[blas.PARTS] < 2:
+        pytest.skip("one CPU or no OpenBLAS thread server here: products are not cut in parts")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("a_trans,b_trans", [(False, False), (False, True), (True, False), (True, True)])
+@pytest.mark.parametrize("m,n,k", [(37, 29, 41), (29, 37, 41), (50, 33, 27), (3, 60, 30), (60, 3, 30), (9, 9, 5)])
+def test_a_product_cut_in_parts_for_openblass_threads_is_the_exact_product(m, n, k, a_trans, b_trans, dtype):
+    """Two OpenBLAS threads: C cut by columns (or by rows when it has more), each part on its own
+    thread with its own buffers; every part's block edges, beta 0 over NaN and beta 0.5."""
+    made = small_context(dtype)
+    needs_parts(made[0])
+    rng = np.random.default_rng(m * 1000 + n * 10 + k)
+    a, b = operands(rng, m, n, k, a_trans, b_trans, dtype)
+    with openblas_threads(2):
+        assert blas._parts(made[0], m, n, k) == 2
+        out = np.full((m, n), np.nan, dtype)
+        product(made, a, b, out)
+        assert_product(out, a, b, 1.0, 0.0, None, dtype)
+        start = rng.standard_normal((m, n)).astype(dtype)
+        out = start.copy()
+        product(made, a, b, out, alpha=-1.5, beta=0.5)
+        assert_product(out, a, b, -1.5, 0.5, start.astype(np.float64), dtype)
+
+
+@pytest.mark.parametrize("parts", [2, 3, 5])
+@pytest.mark.parametrize("m,n,k", [(37, 29, 41), (29, 37, 41), (4, 70, 3), (70, 4, 3)])
+def test_every_cut_of_a_product_into_parts_adds_up_to_the_exact_product(m, n, k, parts):
+    """The cutting alone (parts run one after another in this thread): more parts than unroll blocks
+    leaves some empty, and the last part is short."""
+    made, why = blas._blocked_context("float64", (16, 12, 26), jobs_at_least=5)
+    rng = np.random.default_rng(parts)
+    for a_trans, b_trans in [(False, True), (True, False)]:
+        a, b = operands(rng, m, n, k, a_trans, b_trans, "float64")
+        out = np.full((m, n), np.nan)
+        ta, lda = blas.layout(a, *a.shape)
+        tb, ldb = blas.layout(b, *b.shape)
+        # row-major out = a @ b is column-major out^T = b^T a^T
+        blas._blocked_parts(made[0].ctypes.data, parts, False, 8, tb == blas.TRANS, ta == blas.TRANS, n, m, k,
+                            1.0, b.ctypes.data, ldb, a.ctypes.data, lda, 0.0, out.ctypes.data, n)
+        assert_product(out, a, b, 1.0, 0.0, None, "float64")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_production_blocks_in_parts_compute_the_exact_product(dtype):
+    """The real P, Q, R on two threads: each part's rows over two P and depth over two Q."""
+    _, _, _, bp, bq, br = blas._HASWELL[dtype]
+    made, why = blas._blocked_context(dtype)
+    needs_parts(made[0])
+    made[0][blas.MIN_SIZE] = 0
+    rng = np.random.default_rng(6)
+    for m, n in [(2 * bp + 9, 2 * bp + 33), (2 * br + 9, 70)]:
+        a, b = operands(rng, m, n, 2 * bq + 61, False, True, dtype)
+        out = np.full((m, n), np.nan, dtype)
+        with openblas_threads(2):
+            product(made, a, b, out)
+        assert_product(out, a, b, 1.0, 0.0, None, dtype)
+
+
+def test_products_in_parts_and_numpys_threaded_products_share_openblass_threads():
+    """Another Python thread runs numpy's threaded products (the GIL released) while this one cuts
+    products in parts for the same OpenBLAS threads: both stay exact, neither waits forever."""
+    import threading
+    made, why = blas._blocked_context("float32")
+    needs_parts(made[0])
+    made[0][blas.MIN_SIZE] = 0
+    rng = np.random.default_rng(8)
+    a, b = rng.standard_normal((300, 200)).astype(np.float32), rng.standard_normal((200, 260)).astype(np.float32)
+    exact = a.astype(np.float64) @ b.astype(np.float64)
+    failures, stop = [], threading.Event()
+
+    def numpy_products():
+        while not stop.is_set():
+            if not np.allclose(a @ b, exact, rtol=1e-4, atol=1e-3):
+                failures.append("numpy's product")
+    with openblas_threads(2):
+        other = threading.Thread(target=numpy_products, daemon=True)
+        other.start()
+        try:
+            for _ in range(100):
+                out = np.full((300, 260), np.nan, np.float32)
+                product(made, a, b, out)
+                assert_product(out, a, b, 1.0, 0.0, None, "float32")
+        finally:
+            stop.set()
+            other.join(timeout=60)
+    assert not other.is_alive() and failures == []
 
 
 def test_the_check_finds_a_packing_routine_that_does_not_match_the_kernel():
@@ -189,7 +294,8 @@ def autoencoder_step(seed, dtype):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_a_fused_step_with_blocked_products_equals_eager_over_50_steps(monkeypatch, dtype):
-    """Products of 128 x 256 x 64 (2**21 multiply-adds): the blocked route at one thread, cblas at two."""
+    """Products of 128 x 256 x 64 (2**21 multiply-adds): the blocked route at one thread, in parts on
+    OpenBLAS's threads at two."""
     monkeypatch.setenv("TINYGRAD_AE_GEMM", "haswell")
     rng = np.random.default_rng(3)
     data = [rng.random((128, 256)).astype(dtype) for _ in range(4)]

@@ -33,7 +33,7 @@ from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
 
-from tinygrad_ae.capture.fused.mathf import ptr_int64
+from tinygrad_ae.capture.fused.mathf import ptr_float64, ptr_int64
 
 ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112
 # (symbol, integer width) in the order tried: numpy >= 2's wheels (scipy-openblas, 64-bit integers),
@@ -45,7 +45,18 @@ MIN_BLOCKED = 1 << 21           # m n k: below, cblas is as fast or faster (meas
 
 # the context array's slots
 CBLAS, BLOCKED, THREADS, KERNEL, INCOPY, ITCOPY, ONCOPY, OTCOPY, BETA, SA, SB, P, Q, R, UNROLL_M, UNROLL_N, \
-    MIN_SIZE = range(17)
+    MIN_SIZE, PARTS, EXEC, CALLBACK, ROUTINE, QUEUE, JOBS, JOB_COUNT = range(24)
+CONTEXT_SLOTS = 24
+# a job (one part of a product on one thread): the slots of its int64 array (alpha, beta: float64 bits)
+J_CTX, J_SA, J_SB, J_ITEM, J_A_TRANS, J_B_TRANS, J_M, J_N, J_K, J_ALPHA, J_A, J_LDA, J_B, J_LDB, J_BETA, J_C, \
+    J_LDC = range(17)
+JOB_SLOTS = 32                  # 256 bytes a job: two jobs never share a cache line
+# OpenBLAS's blas_queue_t (common_thread.h): the int64 slots of the fields set here; one entry is 168
+# bytes on Linux x86-64 (176 with CONSISTENT_FPCSR), given 256. Its `mode` (byte 160) stays 0: a plain
+# job, whose routine OpenBLAS calls as routine(args, range_m, range_n, sa, sb, position).
+Q_ROUTINE, Q_ARGS, Q_SA, Q_SB, Q_NEXT = 0, 3, 6, 7, 8
+QUEUE_SLOTS = 32
+MAX_PARTS = 8
 # per dtype: (letter, OpenBLAS's Haswell unrolls M and N (param.h), blocking P, Q, R: rows of A, depth,
 # columns of B packed at once). Q is OpenBLAS's own for these kernels and must not grow: the double
 # kernel copies 12 columns of B, k deep, into a 256-deep buffer on its stack. P and R were measured on
@@ -101,6 +112,14 @@ def _text(names):
 def _config():
     """numpy's OpenBLAS's build line ("OpenBLAS 0.3.31 ... DYNAMIC_ARCH ..."), or ""."""
     return _text(("scipy_openblas_get_config64_", "openblas_get_config64_", "openblas_get_config"))
+
+
+def openblas_threads():
+    """How many threads numpy's OpenBLAS runs now (1 when its thread setting is not found)."""
+    for name in _THREADS:
+        if _library() is not None and _address(name) is not None:
+            return int(getattr(_library(), name)())
+    return 1
 
 
 def openblas_core():
@@ -187,6 +206,18 @@ def _beta_call(typingctx, fn, m, n, beta, c, ldc):
 
 
 @intrinsic
+def _exec_call(typingctx, fn, num, queue):
+    """OpenBLAS's exec_blas(num, queue): runs the queue's first job in this thread, the others on its
+    worker threads, and returns when all are done."""
+    sig = types.int32(types.int64, types.int64, types.int64)
+
+    def codegen(context, builder, signature, args):
+        f = _c_function(builder, args[0], _INT, [_LONG, _VOID_P])
+        return builder.call(f, [args[1], builder.inttoptr(args[2], _VOID_P)])
+    return sig, codegen
+
+
+@intrinsic
 def _int_call(typingctx, fn):
     sig = types.int32(types.int64)
 
@@ -210,7 +241,13 @@ def _split(size, block, unroll):
 def _blocked(ctx, item, a_trans, b_trans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
     """Column-major C = alpha op(A) op(B) + beta C (op: transposed when *_trans), single-threaded:
     OpenBLAS's driver/level3/level3.c with its Haswell kernels. Addresses a, b, c; item: bytes per element."""
-    kernel, sa, sb = ctx[KERNEL], ctx[SA], ctx[SB]
+    _blocked_with(ctx, ctx[SA], ctx[SB], item, a_trans, b_trans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+
+
+@njit(cache=True)
+def _blocked_with(ctx, sa, sb, item, a_trans, b_trans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
+    """_blocked with packing buffers sa, sb (one pair per thread)."""
+    kernel = ctx[KERNEL]
     bp, bq, br, um, un = ctx[P], ctx[Q], ctx[R], ctx[UNROLL_M], ctx[UNROLL_N]
     if beta != 1:
         _beta_call(ctx[BETA], m, n, beta, c, ldc)
@@ -254,6 +291,82 @@ def _blocked(ctx, item, a_trans, b_trans, m, n, k, alpha, a, lda, b, ldb, beta, 
             ls += min_l
 
 
+@njit(cache=True)
+def _run_job(job_address):
+    """One part of a product (a job array filled by _blocked_parts): the blocked loop on its block of C,
+    with its own packing buffers."""
+    job, real = ptr_int64(job_address), ptr_float64(job_address)
+    ctx = ptr_int64(job[J_CTX])
+    a_trans, b_trans = job[J_A_TRANS] != 0, job[J_B_TRANS] != 0
+    if job[J_ITEM] == 4:
+        _blocked_with(ctx, job[J_SA], job[J_SB], 4, a_trans, b_trans, job[J_M], job[J_N], job[J_K],
+                      np.float32(real[J_ALPHA]), job[J_A], job[J_LDA], job[J_B], job[J_LDB],
+                      np.float32(real[J_BETA]), job[J_C], job[J_LDC])
+    else:
+        _blocked_with(ctx, job[J_SA], job[J_SB], 8, a_trans, b_trans, job[J_M], job[J_N], job[J_K],
+                      real[J_ALPHA], job[J_A], job[J_LDA], job[J_B], job[J_LDB], real[J_BETA], job[J_C],
+                      job[J_LDC])
+
+
+def _part(args, range_m, range_n, sa, sb, position):
+    """What OpenBLAS's threads call (a C function, made by _routine_address): one job."""
+    _run_job(args)
+    return 0
+
+
+def _routine_address():
+    if "routine" not in _FOUND:
+        from numba import cfunc
+        _FOUND["routine"] = cfunc(types.int64(*[types.int64] * 6), cache=True)(_part)
+    return _FOUND["routine"].address
+
+
+@njit(cache=True)
+def _blocked_parts(context, parts, on_threads, item, a_trans, b_trans, m, n, k, alpha, a, lda, b, ldb, beta,
+                   c, ldc):
+    """_blocked in up to `parts` parts (at most the context's JOB_COUNT): C's columns (or rows, when it has
+    more rows) cut into as many blocks, one job each, run by OpenBLAS's own threads (exec_blas: the
+    threads numpy's products use, so none are added to fight them) or, when not on_threads, one after
+    another here (the self-test)."""
+    ctx = ptr_int64(context)
+    by_columns = n >= m
+    size = n if by_columns else m
+    unit = ctx[UNROLL_N] if by_columns else ctx[UNROLL_M]
+    chunk = (((size + parts - 1) // parts + unit - 1) // unit) * unit
+    count = 0
+    for p in range(parts):
+        start = p * chunk
+        if start >= size:
+            break
+        length = min(size, start + chunk) - start
+        address = ctx[JOBS] + 8 * JOB_SLOTS * p
+        job, real = ptr_int64(address), ptr_float64(address)
+        job[J_CTX], job[J_ITEM], job[J_A_TRANS], job[J_B_TRANS] = context, item, 1 if a_trans else 0, 1 if b_trans else 0
+        job[J_K], job[J_LDA], job[J_LDB], job[J_LDC] = k, lda, ldb, ldc
+        real[J_ALPHA], real[J_BETA] = alpha, beta
+        if by_columns:              # columns start.. of op(B) and C
+            job[J_M], job[J_N], job[J_A] = m, length, a
+            job[J_B] = b + item * (start if b_trans else start * ldb)
+            job[J_C] = c + item * start * ldc
+        else:                       # rows start.. of op(A) and C
+            job[J_M], job[J_N], job[J_B] = length, n, b
+            job[J_A] = a + item * (start * lda if a_trans else start)
+            job[J_C] = c + item * start
+        count += 1
+    if not on_threads:
+        for p in range(count):
+            _run_job(ctx[JOBS] + 8 * JOB_SLOTS * p)
+        return
+    for p in range(count):
+        entry, job = ptr_int64(ctx[QUEUE] + 8 * QUEUE_SLOTS * p), ptr_int64(ctx[JOBS] + 8 * JOB_SLOTS * p)
+        for slot in range(QUEUE_SLOTS):
+            entry[slot] = 0
+        entry[Q_ROUTINE], entry[Q_ARGS] = ctx[ROUTINE], ctx[JOBS] + 8 * JOB_SLOTS * p
+        entry[Q_SA], entry[Q_SB] = job[J_SA], job[J_SB]
+        entry[Q_NEXT] = ctx[QUEUE] + 8 * QUEUE_SLOTS * (p + 1) if p + 1 < count else 0
+    _exec_call(ctx[EXEC], count, ctx[QUEUE])
+
+
 def _cblas(real, width):
     nb_real, nb_int = (types.float32 if real == 32 else types.float64), (types.int64 if width == 64 else types.int32)
 
@@ -281,9 +394,26 @@ _cblas_float32_32, _cblas_float64_32 = _cblas(32, 32), _cblas(64, 32)
 
 
 @njit(cache=True)
-def _take_blocked(ctx, m, n, k):
-    return ctx[BLOCKED] != 0 and np.int64(m) * np.int64(n) * np.int64(k) >= ctx[MIN_SIZE] and \
-        _int_call(ctx[THREADS]) == 1
+def _parts(ctx, m, n, k):
+    """How a product runs: 0 by cblas; 1 by the blocked loop in this thread (OpenBLAS at one thread);
+    2 or more: in that many parts on OpenBLAS's threads (as many as OpenBLAS runs, at most PARTS)."""
+    if ctx[BLOCKED] == 0 or np.int64(m) * np.int64(n) * np.int64(k) < ctx[MIN_SIZE]:
+        return 0
+    threads = _int_call(ctx[THREADS])
+    if threads == 1:
+        return 1
+    # a callback set by another library (openblas_set_threads_callback_function) runs jobs its own way
+    if ctx[PARTS] < 2 or ptr_int64(ctx[CALLBACK])[0] != 0:
+        return 0
+    return min(threads, ctx[PARTS])
+
+
+@njit(cache=True)
+def _gemm_blocked(context, parts, item, a_trans, b_trans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
+    if parts == 1:
+        _blocked(ptr_int64(context), item, a_trans, b_trans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+    else:
+        _blocked_parts(context, parts, True, item, a_trans, b_trans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 
 
 # Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T: the blocked route swaps the operands
@@ -292,8 +422,9 @@ def _take_blocked(ctx, m, n, k):
 @njit(cache=True)
 def gemm_float32_64(context, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
     ctx = ptr_int64(context)
-    if _take_blocked(ctx, m, n, k):
-        _blocked(ctx, 4, tb == TRANS, ta == TRANS, n, m, k, alpha, b, ldb, a, lda, beta, c, ldc)
+    parts = _parts(ctx, m, n, k)
+    if parts:
+        _gemm_blocked(context, parts, 4, tb == TRANS, ta == TRANS, n, m, k, alpha, b, ldb, a, lda, beta, c, ldc)
     else:
         _cblas_float32_64(ctx[CBLAS], ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 
@@ -301,8 +432,9 @@ def gemm_float32_64(context, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ld
 @njit(cache=True)
 def gemm_float64_64(context, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
     ctx = ptr_int64(context)
-    if _take_blocked(ctx, m, n, k):
-        _blocked(ctx, 8, tb == TRANS, ta == TRANS, n, m, k, alpha, b, ldb, a, lda, beta, c, ldc)
+    parts = _parts(ctx, m, n, k)
+    if parts:
+        _gemm_blocked(context, parts, 8, tb == TRANS, ta == TRANS, n, m, k, alpha, b, ldb, a, lda, beta, c, ldc)
     else:
         _cblas_float64_64(ctx[CBLAS], ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 
@@ -310,8 +442,9 @@ def gemm_float64_64(context, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ld
 @njit(cache=True)
 def gemm_float32_32(context, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
     ctx = ptr_int64(context)
-    if _take_blocked(ctx, m, n, k):
-        _blocked(ctx, 4, tb == TRANS, ta == TRANS, n, m, k, alpha, b, ldb, a, lda, beta, c, ldc)
+    parts = _parts(ctx, m, n, k)
+    if parts:
+        _gemm_blocked(context, parts, 4, tb == TRANS, ta == TRANS, n, m, k, alpha, b, ldb, a, lda, beta, c, ldc)
     else:
         _cblas_float32_32(ctx[CBLAS], ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 
@@ -319,8 +452,9 @@ def gemm_float32_32(context, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ld
 @njit(cache=True)
 def gemm_float64_32(context, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
     ctx = ptr_int64(context)
-    if _take_blocked(ctx, m, n, k):
-        _blocked(ctx, 8, tb == TRANS, ta == TRANS, n, m, k, alpha, b, ldb, a, lda, beta, c, ldc)
+    parts = _parts(ctx, m, n, k)
+    if parts:
+        _gemm_blocked(context, parts, 8, tb == TRANS, ta == TRANS, n, m, k, alpha, b, ldb, a, lda, beta, c, ldc)
     else:
         _cblas_float64_32(ctx[CBLAS], ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 
@@ -335,8 +469,9 @@ def _aligned(n_items, dtype):
     return raw[start:start + n_items * np.dtype(dtype).itemsize].view(dtype)
 
 
-def _blocked_context(dtype, blocking=None):
-    """A context with the Haswell kernels and packing buffers for blocking (P, Q, R), or (None, why)."""
+def _blocked_context(dtype, blocking=None, jobs_at_least=1):
+    """A context with the Haswell kernels and packing buffers for blocking (P, Q, R), or (None, why); its
+    buffers and jobs for max(jobs_at_least, parts for OpenBLAS's threads) parts."""
     letter, um, un, bp, bq, br = _HASWELL[dtype]
     if blocking is not None:
         if blocking[1] > bq:
@@ -352,31 +487,67 @@ def _blocked_context(dtype, blocking=None):
     threads = next((a for a in map(_address, _THREADS) if a is not None), None)
     if None in found or threads is None:
         return None, "numpy's BLAS does not export OpenBLAS's Haswell kernels"
-    # packed blocks are at most (P + 2 unroll) x (Q + unroll) and (Q + unroll) x (R + unroll)
-    sa, sb = _aligned((bp + 2 * um) * (bq + um + 8), dtype), _aligned((bq + um + 8) * (br + 2 * un), dtype)
-    ctx = np.zeros(MIN_SIZE + 1, np.int64)
+    parts, why_not = _thread_parts(config)
+    # packed blocks are at most (P + 2 unroll) x (Q + unroll) and (Q + unroll) x (R + unroll); one pair
+    # per part (the first is the one-thread route's too)
+    buffers = [(_aligned((bp + 2 * um) * (bq + um + 8), dtype), _aligned((bq + um + 8) * (br + 2 * un), dtype))
+               for _ in range(max(parts, jobs_at_least, 1))]
+    jobs, queue = _aligned(len(buffers) * JOB_SLOTS, np.int64), _aligned(len(buffers) * QUEUE_SLOTS, np.int64)
+    ctx = np.zeros(CONTEXT_SLOTS, np.int64)
     ctx[CBLAS] = routine(dtype)[0]
     ctx[BLOCKED], ctx[THREADS] = 1, threads
     ctx[KERNEL:BETA + 1] = found
-    ctx[SA], ctx[SB], ctx[P], ctx[Q], ctx[R] = sa.ctypes.data, sb.ctypes.data, bp, bq, br
+    ctx[SA], ctx[SB] = buffers[0][0].ctypes.data, buffers[0][1].ctypes.data
+    ctx[P], ctx[Q], ctx[R] = bp, bq, br
     ctx[UNROLL_M], ctx[UNROLL_N], ctx[MIN_SIZE] = um, un, MIN_BLOCKED
-    return (ctx, sa, sb), None
+    ctx[JOBS], ctx[QUEUE], ctx[JOB_COUNT] = jobs.ctypes.data, queue.ctypes.data, len(buffers)
+    for p, (sa, sb) in enumerate(buffers):
+        jobs[p * JOB_SLOTS + J_SA], jobs[p * JOB_SLOTS + J_SB] = sa.ctypes.data, sb.ctypes.data
+    if parts >= 2:
+        ctx[PARTS], ctx[EXEC], ctx[CALLBACK] = parts, _address("exec_blas"), _address("openblas_threads_callback_")
+        ctx[ROUTINE] = _routine_address()
+    return (ctx, buffers, jobs, queue, why_not), None
+
+
+def _thread_parts(config):
+    """(parts, why not more than one): how many parts a product may be cut into for OpenBLAS's threads
+    (one per CPU this process may use, at most MAX_PARTS), or 0 and why there are none. It needs
+    OpenBLAS's pthreads thread server (exec_blas; an OpenMP build runs its queue differently)."""
+    if "USE_OPENMP" in config.split():
+        return 0, "numpy's OpenBLAS runs its threads through OpenMP"
+    if _address("exec_blas") is None or _address("openblas_threads_callback_") is None:
+        return 0, "numpy's OpenBLAS does not export its thread server (exec_blas)"
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return min(MAX_PARTS, cpus), None
 
 
 def _self_test(dtype):
     """None if the blocked route computes every transposition and edge as np.dot does (to rounding), with
-    small blocks so that every branch of the loop runs; else what differed."""
-    made, why = _blocked_context(dtype, blocking=(16, 12, 26))
+    small blocks so that every branch of the loop runs, in one part and in parts; else what differed."""
+    made, why = _blocked_context(dtype, blocking=(16, 12, 26), jobs_at_least=3)
     return why if made is None else check(made[0], dtype)
 
 
+def _ways(ctx):
+    """(parts, on OpenBLAS's threads) that check() tries: one part; 2 and 3 parts one after another here
+    (the cutting); and on OpenBLAS's threads, when the context has parts for them and OpenBLAS runs
+    more than one thread now."""
+    ways = [(1, False)] + [(p, False) for p in (2, 3) if p <= ctx[JOB_COUNT]]
+    if ctx[PARTS] >= 2:
+        threads = min(openblas_threads(), ctx[PARTS], ctx[JOB_COUNT])
+        if threads >= 2:
+            ways.append((threads, True))
+    return ways
+
+
 def check(ctx, dtype):
-    """None if _blocked with context ctx computes products of every transposition, beta 0 over NaN and
-    beta 1 and 0.5, with edges of every block, to rounding of the exact product; else what differed."""
+    """None if the blocked loop with context ctx (an int64 array) computes products of every
+    transposition, beta 0 over NaN and beta 1 and 0.5, with edges of every block, in each of _ways(ctx),
+    to rounding of the exact product; else what differed."""
     rng = np.random.default_rng(0)
     tolerance = 1e-5 if dtype == "float32" else 1e-13
     item = np.dtype(dtype).itemsize
-    for m, n, k in [(1, 1, 1), (3, 5, 7), (37, 29, 41), (16, 10, 12), (33, 21, 25), (8, 4, 50)]:
+    for m, n, k in [(1, 1, 1), (3, 5, 7), (37, 29, 41), (16, 10, 12), (33, 21, 25), (8, 4, 50), (5, 40, 9)]:
         for a_trans in (False, True):
             for b_trans in (False, True):
                 for beta in (0.0, 1.0, 0.5):
@@ -385,7 +556,6 @@ def check(ctx, dtype):
                     a, b = (a.T if a_trans else a), (b.T if b_trans else b)
                     # beta 0 must overwrite what C held (NaN here); else C is scaled and added to
                     start = rng.standard_normal((m, n)).astype(dtype) if beta else np.full((m, n), np.nan, dtype)
-                    out = start.copy()
                     exact = a.astype(np.float64) @ b.astype(np.float64)
                     scale = np.abs(a).astype(np.float64) @ np.abs(b).astype(np.float64)
                     if beta:
@@ -393,11 +563,21 @@ def check(ctx, dtype):
                     # row-major out = a @ b as column-major out^T = b^T a^T (what gemm_* do)
                     lda = (a.strides[1] if a_trans else a.strides[0]) // item
                     ldb = (b.strides[1] if b_trans else b.strides[0]) // item
-                    _blocked(ctx, item, b_trans, a_trans, n, m, k, np.dtype(dtype).type(1), b.ctypes.data,
-                             ldb, a.ctypes.data, lda, np.dtype(dtype).type(beta), out.ctypes.data, n)
-                    if not np.all(np.abs(out - exact) <= tolerance * (scale + 1)):
-                        return (f"OpenBLAS's Haswell kernels through tinygrad_ae's loop differ from np.dot at "
-                                f"{m}x{k} @ {k}x{n} (transposed: {a_trans}, {b_trans}; beta {beta})")
+                    one, beta_value = np.dtype(dtype).type(1), np.dtype(dtype).type(beta)
+                    for parts, on_threads in _ways(ctx):
+                        out = start.copy()
+                        operands = (item, b_trans, a_trans, n, m, k, one, b.ctypes.data, ldb, a.ctypes.data,
+                                    lda, beta_value, out.ctypes.data, n)
+                        if parts == 1:
+                            _blocked(ctx, *operands)
+                        else:
+                            _blocked_parts(ctx.ctypes.data, parts, on_threads, *operands)
+                        if not np.all(np.abs(out - exact) <= tolerance * (scale + 1)):
+                            how = "in one part" if parts == 1 else (
+                                f"in {parts} parts" + (" on OpenBLAS's threads" if on_threads else ""))
+                            return (f"OpenBLAS's Haswell kernels through tinygrad_ae's loop differ from np.dot "
+                                    f"at {m}x{k} @ {k}x{n} (transposed: {a_trans}, {b_trans}; beta {beta}; "
+                                    f"{how})")
     return None
 
 
@@ -416,7 +596,7 @@ def _context(dtype):
                               RuntimeWarning, stacklevel=3)
                 reason = failure
         if made is None:
-            ctx = np.zeros(MIN_SIZE + 1, np.int64)
+            ctx = np.zeros(CONTEXT_SLOTS, np.int64)
             ctx[CBLAS] = routine(name)[0]
             made = (ctx,)
         _CONTEXTS[key] = (made, reason)
@@ -432,9 +612,12 @@ def context(dtype):
 def route(dtype):
     """How a kernel's large products of dtype run, in words (for the program's listing)."""
     made, reason = _context(dtype)
-    if made[0][BLOCKED]:
-        return (f"OpenBLAS's Haswell kernels in blas.py's blocking loop while OpenBLAS runs one thread, "
-                f"products of at least {MIN_BLOCKED:,} multiply-adds ({reason})")
+    ctx = made[0]
+    if ctx[BLOCKED]:
+        threads = (f"at more, cut in up to {ctx[PARTS]} parts for OpenBLAS's own threads" if ctx[PARTS] >= 2
+                   else f"at more, cblas ({made[-1]})")
+        return (f"OpenBLAS's Haswell kernels in blas.py's blocking loop, products of at least {MIN_BLOCKED:,} "
+                f"multiply-adds: in this thread while OpenBLAS runs one, {threads} ({reason})")
     return f"numpy's cblas gemm ({reason})"
 
 
