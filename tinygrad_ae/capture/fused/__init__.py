@@ -4,9 +4,9 @@ The planned program (plan.py) is lowered: every run of elementwise calls and red
 over the planned buffers, a temp used only inside one loop kept in a register (so is an optimizer's
 scratch, a `calls.Workspace`, when it is written before it is read in that loop); matrix products stay
 numpy's own BLAS routine (cblas gemm, the one np.dot calls), called from inside the kernels where
-numpy's build exposes it (blas.py), else np.dot from the Python driver. On Zen 4, large products at
-one OpenBLAS thread take the same library's Haswell kernels through OpenBLAS's own blocking loop
-instead (blas.py says when and why). A kernel is every call
+numpy's build exposes it (blas.py), else np.dot from the Python driver. On Zen 4, large products
+take the same library's Haswell kernels through OpenBLAS's own blocking loop instead, cut in parts for
+OpenBLAS's own threads when it runs several (blas.py says when and why). A kernel is every call
 between two numpy calls, products and loops in program order (often the whole step: one dispatch).
 Read fuse.py (what fuses with what), scalar.py (one element of an op), kernels.py (a kernel's
 source), mathf.py (the vectorizable exp and log, pointers), blas.py, driver.py (the replay and the

@@ -12,17 +12,23 @@ The blocked route. numpy's OpenBLAS (a DYNAMIC_ARCH build) picks one kernel set 
 Zen 4 it picks SkylakeX's AVX-512 kernels, and Zen 4 runs AVX-512 on 256-bit units: the same library's
 Haswell (AVX2) kernels do the race's products 7-9% faster there (benchmarks/RESULTS.md). Those kernels
 are exported (sgemm_kernel_HASWELL, its packing routines), so `_blocked` runs OpenBLAS's own
-single-threaded blocking loop (driver/level3/level3.c, transcribed) around them. It is taken only
+single-threaded blocking loop (driver/level3/level3.c, transcribed) around them. When OpenBLAS runs
+more than one thread (read at every product), `_blocked_parts` cuts C into that many blocks of columns
+(or rows) and hands them to OpenBLAS's own thread server (exec_blas, as its threaded products do): the
+workers that numpy's products use run them, so no second pool of threads spins against OpenBLAS's.
+The route is taken only
   - on a CPU where it was measured faster (`faster_kernels()`; TINYGRAD_AE_GEMM=openblas turns it off,
     =haswell forces it on any CPU with AVX2 and FMA),
   - for products of at least MIN_BLOCKED multiply-adds (smaller ones: cblas and its small-matrix
     kernels, faster there),
-  - while OpenBLAS runs one thread (checked at every product: with more, cblas's threaded products),
   - with OpenBLAS 0.3 (whose kernel interfaces this loop follows), after a self-test of every
-    transposition, beta and block edge against the exact product passed in this process.
+    transposition, beta and block edge against the exact product passed in this process (in one part,
+    in parts, and on OpenBLAS's threads when it runs several);
+  - in parts only with OpenBLAS's pthreads server (not an OpenMP build) and no threads callback set by
+    another library (openblas_set_threads_callback_function; else cblas's threaded products).
 The library, its memory and its settings stay numpy's; such products are not np.dot's bit for bit
-(float tolerance, like the rest of the fused step). The packing buffers are this module's, one pair per
-dtype: kernels do not release the GIL, so two products never share them at once.
+(float tolerance, like the rest of the fused step). The packing buffers and jobs are this module's, one
+set per part and dtype: kernels do not release the GIL, so two products never share them at once.
 """
 import ctypes
 import os
@@ -341,7 +347,8 @@ def _blocked_parts(context, parts, on_threads, item, a_trans, b_trans, m, n, k, 
         length = min(size, start + chunk) - start
         address = ctx[JOBS] + 8 * JOB_SLOTS * p
         job, real = ptr_int64(address), ptr_float64(address)
-        job[J_CTX], job[J_ITEM], job[J_A_TRANS], job[J_B_TRANS] = context, item, 1 if a_trans else 0, 1 if b_trans else 0
+        job[J_CTX], job[J_ITEM] = context, item
+        job[J_A_TRANS], job[J_B_TRANS] = 1 if a_trans else 0, 1 if b_trans else 0
         job[J_K], job[J_LDA], job[J_LDB], job[J_LDC] = k, lda, ldb, ldc
         real[J_ALPHA], real[J_BETA] = alpha, beta
         if by_columns:              # columns start.. of op(B) and C
