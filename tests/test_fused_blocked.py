@@ -249,6 +249,23 @@ def test_products_in_parts_and_numpys_threaded_products_share_openblass_threads(
     assert not other.is_alive() and failures == []
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_the_32_bit_integer_entry_point_computes_the_same_product(dtype):
+    """Kernels built against a 32-bit-integer cblas call gemm_<dtype>_32 with int32 sizes: the same
+    function, typed by its arguments; here through the blocked route (its cblas branch is compiled for
+    int32 too)."""
+    made = small_context(dtype)
+    rng = np.random.default_rng(9)
+    a, b = operands(rng, 37, 29, 41, False, True, dtype)
+    (ta, lda), (tb, ldb) = blas.layout(a, 37, 41), blas.layout(b, 41, 29)
+    out, i32, real = np.full((37, 29), np.nan, dtype), np.int32, np.dtype(dtype).type
+    with openblas_threads(1):
+        getattr(blas, f"gemm_{dtype}_32")(made[0].ctypes.data, i32(ta), i32(tb), i32(37), i32(29), i32(41), real(1),
+                                          a.ctypes.data, i32(lda), b.ctypes.data, i32(ldb), real(0),
+                                          out.ctypes.data, i32(29))
+    assert_product(out, a, b, 1.0, 0.0, None, dtype)
+
+
 def test_the_check_finds_a_packing_routine_that_does_not_match_the_kernel():
     made = small_context("float32")
     assert blas.check(made[0], "float32") is None

@@ -4,9 +4,9 @@ A matrix product between two loops would otherwise cost the kernel a return to P
 own overhead (together ~1.5 us at the race's tiny size, more than the product itself). The routine is
 looked up in numpy's extension module (its symbol search covers the OpenBLAS it links, so the library,
 its threads and their settings are numpy's); when it is not found (another BLAS build), products stay
-np.dot calls in the driver. `gemm_<dtype>_<int width>(context, ...)` take the address of a small int64
-array (`context(dtype)`: the routine's address and what the blocked route below needs), which kernels
-take in their address array (cacheable: no address in the source).
+np.dot calls in the driver. `gemm(context, ...)` (kernels call it as gemm_<dtype>_<int width>) takes the
+address of a small int64 array (`context(dtype)`: the routine's address and what the blocked route below
+needs), which kernels take in their address array (cacheable: no address in the source).
 
 The blocked route. numpy's OpenBLAS (a DYNAMIC_ARCH build) picks one kernel set per CPU; on AMD's
 Zen 4 it picks SkylakeX's AVX-512 kernels, and Zen 4 runs AVX-512 on 256-bit units: the same library's
@@ -374,30 +374,35 @@ def _blocked_parts(context, parts, on_threads, item, a_trans, b_trans, m, n, k, 
     _exec_call(ctx[EXEC], count, ctx[QUEUE])
 
 
-def _cblas(real, width):
-    nb_real, nb_int = (types.float32 if real == 32 else types.float64), (types.int64 if width == 64 else types.int32)
+@intrinsic
+def _cblas_call(typingctx, fn, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
+    """numpy's cblas ?gemm at address fn, row-major; its precision is alpha's (float32: sgemm, float64:
+    dgemm) and its integer width m's (int32 or int64, as the routine found takes them)."""
+    nb_real, nb_int = alpha, m
+    sig = types.void(types.int64, types.int32, types.int32, nb_int, nb_int, nb_int, nb_real, types.int64,
+                     nb_int, types.int64, nb_int, nb_real, types.int64, nb_int)
 
-    @intrinsic
-    def gemm(typingctx, fn, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
-        sig = types.void(types.int64, types.int32, types.int32, nb_int, nb_int, nb_int, nb_real, types.int64,
-                         nb_int, types.int64, nb_int, nb_real, types.int64, nb_int)
-
-        def codegen(context, builder, signature, args):
-            i32, iw = ir.IntType(32), ir.IntType(width)
-            fl, vp = (ir.FloatType() if real == 32 else ir.DoubleType()), ir.IntType(8).as_pointer()
-            fnty = ir.FunctionType(ir.VoidType(), [i32, i32, i32, iw, iw, iw, fl, vp, iw, vp, iw, fl, vp, iw])
-            callee = builder.inttoptr(args[0], fnty.as_pointer())
-            values = [ir.Constant(i32, ROW_MAJOR)] + list(args[1:])
-            for j in (7, 9, 12):                 # the three matrices: addresses to pointers
-                values[j] = builder.inttoptr(values[j], vp)
-            builder.call(callee, values)
-            return context.get_dummy_value()
-        return sig, codegen
-    return gemm
+    def codegen(context, builder, signature, args):
+        i32, iw, fl = ir.IntType(32), ir.IntType(nb_int.bitwidth), _float_ir(nb_real)
+        fnty = ir.FunctionType(ir.VoidType(), [i32, i32, i32, iw, iw, iw, fl, _VOID_P, iw, _VOID_P, iw, fl,
+                                               _VOID_P, iw])
+        callee = builder.inttoptr(args[0], fnty.as_pointer())
+        values = [ir.Constant(i32, ROW_MAJOR)] + list(args[1:])
+        for j in (7, 9, 12):                 # the three matrices: addresses to pointers
+            values[j] = builder.inttoptr(values[j], _VOID_P)
+        builder.call(callee, values)
+        return context.get_dummy_value()
+    return sig, codegen
 
 
-_cblas_float32_64, _cblas_float64_64 = _cblas(32, 64), _cblas(64, 64)
-_cblas_float32_32, _cblas_float64_32 = _cblas(32, 32), _cblas(64, 32)
+@intrinsic
+def _item(typingctx, value):
+    """Bytes per element of value's type (a compile-time constant)."""
+    sig = types.int64(value)
+
+    def codegen(context, builder, signature, args):
+        return ir.Constant(_LONG, value.bitwidth // 8)
+    return sig, codegen
 
 
 @njit(cache=True)
@@ -423,47 +428,23 @@ def _gemm_blocked(context, parts, item, a_trans, b_trans, m, n, k, alpha, a, lda
         _blocked_parts(context, parts, True, item, a_trans, b_trans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 
 
-# Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T: the blocked route swaps the operands
-# (as cblas does for CblasRowMajor). One function per dtype and integer width, written out: each calls
-# its own cblas intrinsic as a module global, which keeps kernels cacheable (a closure over it would not).
 @njit(cache=True)
-def gemm_float32_64(context, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
+def gemm(context, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
+    """Row-major C = alpha op(A) op(B) + beta C, through the context's route (_parts). Typed by its
+    arguments: alpha float32 or float64, m n k and the leading dimensions int64 or int32 (the width of
+    the cblas routine found). Row-major C is column-major C^T = op(B)^T op(A)^T: the blocked route
+    swaps the operands (as cblas does for CblasRowMajor)."""
     ctx = ptr_int64(context)
     parts = _parts(ctx, m, n, k)
     if parts:
-        _gemm_blocked(context, parts, 4, tb == TRANS, ta == TRANS, n, m, k, alpha, b, ldb, a, lda, beta, c, ldc)
+        _gemm_blocked(context, parts, _item(alpha), tb == TRANS, ta == TRANS, n, m, k, alpha, b, ldb, a, lda, beta,
+                      c, ldc)
     else:
-        _cblas_float32_64(ctx[CBLAS], ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+        _cblas_call(ctx[CBLAS], ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 
 
-@njit(cache=True)
-def gemm_float64_64(context, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
-    ctx = ptr_int64(context)
-    parts = _parts(ctx, m, n, k)
-    if parts:
-        _gemm_blocked(context, parts, 8, tb == TRANS, ta == TRANS, n, m, k, alpha, b, ldb, a, lda, beta, c, ldc)
-    else:
-        _cblas_float64_64(ctx[CBLAS], ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-
-
-@njit(cache=True)
-def gemm_float32_32(context, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
-    ctx = ptr_int64(context)
-    parts = _parts(ctx, m, n, k)
-    if parts:
-        _gemm_blocked(context, parts, 4, tb == TRANS, ta == TRANS, n, m, k, alpha, b, ldb, a, lda, beta, c, ldc)
-    else:
-        _cblas_float32_32(ctx[CBLAS], ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-
-
-@njit(cache=True)
-def gemm_float64_32(context, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
-    ctx = ptr_int64(context)
-    parts = _parts(ctx, m, n, k)
-    if parts:
-        _gemm_blocked(context, parts, 8, tb == TRANS, ta == TRANS, n, m, k, alpha, b, ldb, a, lda, beta, c, ldc)
-    else:
-        _cblas_float64_32(ctx[CBLAS], ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+# the names kernels call (kernels.py): one function, the dtype and integer width in the name for the reader
+gemm_float32_64 = gemm_float64_64 = gemm_float32_32 = gemm_float64_32 = gemm
 
 
 _CONTEXTS = {}                          # (dtype, TINYGRAD_AE_GEMM) -> (arrays, why): never dropped, kernels hold them
